@@ -1,0 +1,259 @@
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a group lives: cluster (kubeconfig context), namespace and name. Also the key of
+/// the group's release in the store.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct GroupKey {
+    pub cluster: String,
+    pub namespace: String,
+    pub group: String,
+}
+
+impl GroupKey {
+    pub fn new(
+        cluster: impl Into<String>,
+        namespace: impl Into<String>,
+        group: impl Into<String>,
+    ) -> Self {
+        Self {
+            cluster: cluster.into(),
+            namespace: namespace.into(),
+            group: group.into(),
+        }
+    }
+}
+
+impl fmt::Display for GroupKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.cluster, self.namespace, self.group)
+    }
+}
+
+/// `kind: InstanceGroup` — one way of running one service's code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceGroup {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: GroupMetadata,
+    pub spec: GroupSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupMetadata {
+    pub name: String,
+    pub app: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupSpec {
+    pub cluster: String,
+    pub namespace: String,
+    pub template: String,
+    /// image, tag, replicas, port, env, resources … — whatever the template uses.
+    #[serde(default)]
+    pub params: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub strategy: Strategy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthSpec>,
+    /// Promote, abort and rollback ask the user to type the group's name first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protected: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Strategy {
+    #[serde(default)]
+    pub traffic: Traffic,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_abort: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Traffic {
+    #[serde(default)]
+    pub router: TrafficRouter,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrafficRouter {
+    #[default]
+    Replicas,
+    Nginx,
+    Istio,
+    GatewayApi,
+}
+
+/// One step of a release strategy, written as a one-key map in YAML (`- setWeight: 5`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "StepRepr", into = "StepRepr")]
+pub enum Step {
+    SetWeight(u8),
+    Pause(PauseStep),
+    Analysis(AnalysisStep),
+}
+
+/// The YAML shape of a step: exactly one of the keys. (YAML libraries write enums as
+/// tags; people write one-key maps, as Argo Rollouts does.)
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StepRepr {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    set_weight: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pause: Option<PauseStep>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    analysis: Option<AnalysisStep>,
+}
+
+impl TryFrom<StepRepr> for Step {
+    type Error = String;
+
+    fn try_from(r: StepRepr) -> Result<Self, String> {
+        match (r.set_weight, r.pause, r.analysis) {
+            (Some(w), None, None) if w <= 100 => Ok(Step::SetWeight(w)),
+            (Some(w), None, None) => Err(format!("setWeight {w} is out of range 0-100")),
+            (None, Some(p), None) => Ok(Step::Pause(p)),
+            (None, None, Some(a)) => Ok(Step::Analysis(a)),
+            _ => Err("a step has exactly one of setWeight, pause, analysis".to_string()),
+        }
+    }
+}
+
+impl From<Step> for StepRepr {
+    fn from(s: Step) -> Self {
+        let mut r = StepRepr {
+            set_weight: None,
+            pause: None,
+            analysis: None,
+        };
+        match s {
+            Step::SetWeight(w) => r.set_weight = Some(w),
+            Step::Pause(p) => r.pause = Some(p),
+            Step::Analysis(a) => r.analysis = Some(a),
+        }
+        r
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PauseStep {
+    /// e.g. `5m`; none means the release waits for a person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisStep {
+    pub interval: String,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthSpec {
+    pub source: String,
+    #[serde(default)]
+    pub metrics: Vec<serde_json::Value>,
+}
+
+impl InstanceGroup {
+    pub fn key(&self) -> GroupKey {
+        GroupKey::new(
+            &self.spec.cluster,
+            &self.spec.namespace,
+            &self.metadata.name,
+        )
+    }
+
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    pub fn app(&self) -> &str {
+        &self.metadata.app
+    }
+
+    /// The `tag` parameter, which is what people call "the version" of a group.
+    pub fn tag(&self) -> Option<&str> {
+        self.spec.params.get("tag").and_then(|v| v.as_str())
+    }
+
+    pub fn replicas(&self) -> u32 {
+        self.spec
+            .params
+            .get("replicas")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(1) as u32
+    }
+
+    /// Name of the stable Deployment.
+    pub fn stable_deployment(&self) -> String {
+        self.metadata.name.clone()
+    }
+
+    /// Name of the canary Deployment.
+    pub fn canary_deployment(&self) -> String {
+        format!("{}-canary", self.metadata.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_design_example() {
+        let yaml = r#"
+apiVersion: flightdeck/v1
+kind: InstanceGroup
+metadata: { name: user-info-grpc, app: user-info }
+spec:
+  cluster: prod-hz
+  namespace: user
+  template: grpc-service
+  params: { image: registry.local/go/user-info, tag: master-3f2a1c, replicas: 10, port: 9000 }
+  strategy:
+    traffic: { router: replicas }
+    steps:
+      - setWeight: 5
+      - pause: {}
+      - setWeight: 25
+      - pause: { duration: 5m }
+      - analysis: { interval: 30s, count: 6 }
+  health:
+    source: pod-metrics
+    metrics:
+      - { name: success-rate, min: 0.99 }
+"#;
+        let g: InstanceGroup = serde_norway::from_str(yaml).unwrap();
+        assert_eq!(g.key().to_string(), "prod-hz/user/user-info-grpc");
+        assert_eq!(g.tag(), Some("master-3f2a1c"));
+        assert_eq!(g.replicas(), 10);
+        assert_eq!(g.spec.strategy.steps[0], Step::SetWeight(5));
+        assert_eq!(
+            g.spec.strategy.steps[1],
+            Step::Pause(PauseStep { duration: None })
+        );
+        assert_eq!(g.canary_deployment(), "user-info-grpc-canary");
+        let back: InstanceGroup =
+            serde_norway::from_str(&serde_norway::to_string(&g).unwrap()).unwrap();
+        assert_eq!(back, g);
+    }
+
+    #[test]
+    fn a_step_with_two_keys_or_a_weight_over_100_is_refused() {
+        let two: Result<Vec<Step>, _> = serde_norway::from_str("- { setWeight: 5, pause: {} }");
+        assert!(two.unwrap_err().to_string().contains("exactly one"));
+        let big: Result<Vec<Step>, _> = serde_norway::from_str("- setWeight: 150");
+        assert!(big.unwrap_err().to_string().contains("out of range"));
+    }
+}

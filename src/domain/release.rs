@@ -1,0 +1,131 @@
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::GroupKey;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Track {
+    Stable,
+    Canary,
+}
+
+impl Track {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Track::Stable => "stable",
+            Track::Canary => "canary",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Track> {
+        match s {
+            "stable" => Some(Track::Stable),
+            "canary" => Some(Track::Canary),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Track {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Phase of a group's release (DESIGN.md §1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Phase {
+    #[default]
+    Stable,
+    Progressing,
+    Paused,
+    Promoted,
+    Aborted,
+    Degraded,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Stable => "Stable",
+            Phase::Progressing => "Progressing",
+            Phase::Paused => "Paused",
+            Phase::Promoted => "Promoted",
+            Phase::Aborted => "Aborted",
+            Phase::Degraded => "Degraded",
+        }
+    }
+
+    /// A release is in flight: a canary exists and takes (or may take) traffic.
+    pub fn in_flight(self) -> bool {
+        matches!(self, Phase::Progressing | Phase::Paused | Phase::Degraded)
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An immutable, numbered snapshot of a group's parameters. Every deploy creates one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Revision {
+    pub number: u64,
+    pub group: GroupKey,
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// The rendered objects (one YAML/JSON document per object), so a rollback re-applies
+    /// exactly what ran, even if the template changed since.
+    #[serde(default)]
+    pub rendered: Vec<serde_json::Value>,
+    pub created: jiff::Timestamp,
+    pub created_by: String,
+}
+
+/// Current state of a group's release: `/flightdeck/releases/<cluster>/<ns>/<group>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Release {
+    pub group: GroupKey,
+    pub phase: Phase,
+    pub stable_revision: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_revision: Option<u64>,
+    /// Index of the current step in the group's strategy.
+    #[serde(default)]
+    pub step: usize,
+    /// Canary traffic weight, 0–100.
+    #[serde(default)]
+    pub weight: u8,
+    /// Generation of the desired state, bumped by every change…
+    #[serde(default)]
+    pub desired: u64,
+    /// …and the generation last applied to the cluster; desired ≠ applied means re-apply.
+    #[serde(default)]
+    pub applied: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub updated_by: String,
+    pub updated_at: jiff::Timestamp,
+}
+
+impl Release {
+    /// The state of a group that has only ever run one revision.
+    pub fn stable(group: GroupKey, revision: u64, by: &str) -> Self {
+        Release {
+            group,
+            phase: Phase::Stable,
+            stable_revision: revision,
+            canary_revision: None,
+            step: 0,
+            weight: 0,
+            desired: 1,
+            applied: 1,
+            message: None,
+            updated_by: by.to_string(),
+            updated_at: jiff::Timestamp::now(),
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! flightdeck: a terminal release console for Kubernetes.
+//!
+//! The library holds every part; `main.rs` only parses arguments and picks a front end.
+//! The parts below `tui` never import ratatui or crossterm, so the command line, the agent
+//! and the tests use them without a terminal.
+
+pub mod domain;
+pub mod engine;
+pub mod model;

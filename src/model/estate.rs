@@ -1,0 +1,462 @@
+//! The console's picture of the estate: groups and releases from the store, and per
+//! namespace the pods, deployments and events the watchers report, indexed by group so
+//! that a frame over hundreds of groups and thousands of pods stays cheap.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::{Conn, DeploymentRow, EventKind, EventRow, Part, PodRow, Update};
+use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Track};
+
+/// Events kept per namespace; the oldest go first. Enough for hours of a busy namespace.
+const EVENTS_PER_NAMESPACE: usize = 20_000;
+/// A Warning event counts towards a group's warning mark for this long.
+const RECENT_WARNING: SignedDuration = SignedDuration::from_secs(600);
+
+#[derive(Debug, Clone)]
+pub struct GroupEntry {
+    pub group: InstanceGroup,
+    pub release: Option<Release>,
+}
+
+/// One line of the groups list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupSummary {
+    pub key: GroupKey,
+    pub app: String,
+    pub phase: Phase,
+    pub stable_tag: Option<String>,
+    pub canary_tag: Option<String>,
+    pub weight: u8,
+    pub ready: u32,
+    pub desired: u32,
+    pub restarts: u32,
+    pub created: Option<Timestamp>,
+    /// Pods in a back-off or error state, or running but not ready.
+    pub warning_pods: u32,
+    /// Warning events seen in the last ten minutes.
+    pub warning_events: u32,
+}
+
+impl GroupSummary {
+    pub fn has_warnings(&self) -> bool {
+        self.warning_pods > 0 || self.warning_events > 0 || self.phase == Phase::Degraded
+    }
+}
+
+/// Events about the same object with the same reason and message, shown once with a count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoldedEvent {
+    pub kind: EventKind,
+    pub object_kind: String,
+    pub object_name: String,
+    pub reason: String,
+    pub message: String,
+    pub count: u32,
+    pub first_seen: Option<Timestamp>,
+    pub last_seen: Option<Timestamp>,
+}
+
+#[derive(Debug, Default)]
+struct Namespace {
+    pods: HashMap<String, PodRow>,
+    pods_by_group: HashMap<String, HashSet<String>>,
+    deployments: HashMap<String, DeploymentRow>,
+    events: HashMap<String, EventRow>,
+    events_by_group: HashMap<String, HashSet<String>>,
+    /// Events about objects not (yet) known to belong to a group, by object name.
+    orphan_events: HashMap<String, HashSet<String>>,
+    /// Object name (pod, replicaset, deployment) → group. Kept after the object goes, so
+    /// late events about it still land in the right group.
+    owners: HashMap<String, String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Estate {
+    groups: BTreeMap<GroupKey, GroupEntry>,
+    namespaces: HashMap<(String, String), Namespace>,
+    connections: HashMap<Part, Conn>,
+}
+
+impl Estate {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn apply(&mut self, update: Update) {
+        match update {
+            Update::StoreReloaded { groups, releases } => {
+                let mut releases: HashMap<GroupKey, Release> =
+                    releases.into_iter().map(|r| (r.group.clone(), r)).collect();
+                self.groups = groups
+                    .into_iter()
+                    .map(|g| {
+                        let key = g.key();
+                        let release = releases.remove(&key);
+                        (key, GroupEntry { group: g, release })
+                    })
+                    .collect();
+            }
+            Update::GroupApplied(g) => {
+                let key = g.key();
+                let release = self.groups.remove(&key).and_then(|e| e.release);
+                self.groups.insert(key, GroupEntry { group: g, release });
+            }
+            Update::GroupDeleted(key) => {
+                self.groups.remove(&key);
+            }
+            Update::ReleaseApplied(r) => {
+                if let Some(e) = self.groups.get_mut(&r.group) {
+                    e.release = Some(r);
+                }
+            }
+            Update::PodsListed {
+                cluster,
+                namespace,
+                rows,
+            } => {
+                let ns = self.ns(cluster, namespace);
+                ns.pods.clear();
+                ns.pods_by_group.clear();
+                for row in rows {
+                    ns.put_pod(row);
+                }
+            }
+            Update::PodApplied { cluster, row } => {
+                self.ns(cluster, row.namespace.clone()).put_pod(row);
+            }
+            Update::PodDeleted {
+                cluster,
+                namespace,
+                name,
+            } => {
+                let ns = self.ns(cluster, namespace);
+                if let Some(row) = ns.pods.remove(&name)
+                    && let Some(g) = row.group
+                    && let Some(set) = ns.pods_by_group.get_mut(&g)
+                {
+                    set.remove(&name);
+                }
+            }
+            Update::DeploymentsListed {
+                cluster,
+                namespace,
+                rows,
+            } => {
+                let ns = self.ns(cluster, namespace);
+                ns.deployments.clear();
+                for row in rows {
+                    ns.put_deployment(row);
+                }
+            }
+            Update::DeploymentApplied { cluster, row } => {
+                self.ns(cluster, row.namespace.clone()).put_deployment(row);
+            }
+            Update::DeploymentDeleted {
+                cluster,
+                namespace,
+                name,
+            } => {
+                self.ns(cluster, namespace).deployments.remove(&name);
+            }
+            Update::EventsListed {
+                cluster,
+                namespace,
+                rows,
+            } => {
+                let ns = self.ns(cluster, namespace);
+                ns.events.clear();
+                ns.events_by_group.clear();
+                ns.orphan_events.clear();
+                for row in rows {
+                    ns.put_event(row);
+                }
+                ns.trim_events();
+            }
+            Update::EventApplied { cluster, row } => {
+                let ns = self.ns(cluster, row.namespace.clone());
+                ns.put_event(row);
+                ns.trim_events();
+            }
+            Update::EventDeleted {
+                cluster,
+                namespace,
+                uid,
+            } => {
+                self.ns(cluster, namespace).remove_event(&uid);
+            }
+            Update::Connection { part, state } => {
+                self.connections.insert(part, state);
+            }
+        }
+    }
+
+    fn ns(&mut self, cluster: String, namespace: String) -> &mut Namespace {
+        self.namespaces.entry((cluster, namespace)).or_default()
+    }
+
+    fn ns_of(&self, key: &GroupKey) -> Option<&Namespace> {
+        self.namespaces
+            .get(&(key.cluster.clone(), key.namespace.clone()))
+    }
+
+    pub fn connection(&self, part: Part) -> Conn {
+        self.connections.get(&part).cloned().unwrap_or_default()
+    }
+
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    pub fn groups(&self) -> impl Iterator<Item = &GroupEntry> {
+        self.groups.values()
+    }
+
+    pub fn group(&self, key: &GroupKey) -> Option<&GroupEntry> {
+        self.groups.get(key)
+    }
+
+    /// Find a group by name alone (`:group NAME`); the first match in key order.
+    pub fn find_group(&self, name: &str) -> Option<&GroupKey> {
+        self.groups.keys().find(|k| k.group == name)
+    }
+
+    /// The (cluster, namespace) pairs the groups live in: what the watchers must cover.
+    pub fn namespaces_in_use(&self) -> Vec<(String, String)> {
+        let mut v: Vec<_> = self
+            .groups
+            .keys()
+            .map(|k| (k.cluster.clone(), k.namespace.clone()))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        v.dedup();
+        v
+    }
+
+    /// Whether the watchers have reported anything for a group's namespace yet.
+    pub fn has_cluster_data(&self, key: &GroupKey) -> bool {
+        self.ns_of(key).is_some()
+    }
+
+    pub fn summary(&self, key: &GroupKey, now: Timestamp) -> Option<GroupSummary> {
+        let entry = self.groups.get(key)?;
+        let g = &entry.group;
+        let ns = self.ns_of(key);
+        let dep = |name: String| ns.and_then(|n| n.deployments.get(&name));
+        let stable = dep(g.stable_deployment());
+        let canary = dep(g.canary_deployment()).filter(|d| d.desired > 0 || d.ready > 0);
+        let pods = self.pods_of(key);
+        let release = entry.release.as_ref();
+        let warning_events = ns
+            .and_then(|n| n.events_by_group.get(g.name()).map(|uids| (n, uids)))
+            .map(|(n, uids)| {
+                uids.iter()
+                    .filter_map(|u| n.events.get(u))
+                    .filter(|e| e.kind == EventKind::Warning)
+                    .filter(|e| {
+                        e.last_seen
+                            .is_some_and(|t| now.duration_since(t) < RECENT_WARNING)
+                    })
+                    .count() as u32
+            })
+            .unwrap_or(0);
+        Some(GroupSummary {
+            key: key.clone(),
+            app: g.app().to_string(),
+            phase: release.map(|r| r.phase).unwrap_or_default(),
+            stable_tag: stable
+                .and_then(|d| d.tag.clone())
+                .or_else(|| g.tag().map(str::to_string)),
+            canary_tag: canary.and_then(|d| d.tag.clone()),
+            weight: release.map(|r| r.weight).unwrap_or(0),
+            ready: pods.iter().filter(|p| p.is_ready()).count() as u32,
+            desired: stable.map(|d| d.desired).unwrap_or(0)
+                + canary.map(|d| d.desired).unwrap_or(0),
+            restarts: pods.iter().map(|p| p.restarts).sum(),
+            created: stable.and_then(|d| d.created),
+            warning_pods: pods.iter().filter(|p| p.is_warning()).count() as u32,
+            warning_events,
+        })
+    }
+
+    /// Summaries of every group, in key order.
+    pub fn summaries(&self, now: Timestamp) -> Vec<GroupSummary> {
+        self.groups
+            .keys()
+            .filter_map(|k| self.summary(k, now))
+            .collect()
+    }
+
+    /// A group's pods: stable first, then canary, by name.
+    pub fn pods_of(&self, key: &GroupKey) -> Vec<&PodRow> {
+        let Some(ns) = self.ns_of(key) else {
+            return Vec::new();
+        };
+        let Some(names) = ns.pods_by_group.get(&key.group) else {
+            return Vec::new();
+        };
+        let mut pods: Vec<&PodRow> = names.iter().filter_map(|n| ns.pods.get(n)).collect();
+        pods.sort_by(|a, b| {
+            (a.track.unwrap_or(Track::Stable), &a.name)
+                .cmp(&(b.track.unwrap_or(Track::Stable), &b.name))
+        });
+        pods
+    }
+
+    pub fn deployment(&self, key: &GroupKey, track: Track) -> Option<&DeploymentRow> {
+        let g = &self.groups.get(key)?.group;
+        let name = match track {
+            Track::Stable => g.stable_deployment(),
+            Track::Canary => g.canary_deployment(),
+        };
+        self.ns_of(key)?.deployments.get(&name)
+    }
+
+    /// Events about a group's deployments, replicasets and pods: newest first, events
+    /// with the same object, reason and message folded into one with the summed count.
+    pub fn events_of(&self, key: &GroupKey) -> Vec<FoldedEvent> {
+        let Some(ns) = self.ns_of(key) else {
+            return Vec::new();
+        };
+        let Some(uids) = ns.events_by_group.get(&key.group) else {
+            return Vec::new();
+        };
+        let mut folded: HashMap<(&str, &str, &str, &str), FoldedEvent> = HashMap::new();
+        for e in uids.iter().filter_map(|u| ns.events.get(u)) {
+            let k = (
+                e.object_kind.as_str(),
+                e.object_name.as_str(),
+                e.reason.as_str(),
+                e.message.as_str(),
+            );
+            folded
+                .entry(k)
+                .and_modify(|f| {
+                    f.count += e.count;
+                    f.first_seen = f.first_seen.min(e.first_seen).or(e.first_seen);
+                    f.last_seen = f.last_seen.max(e.last_seen);
+                    if e.kind == EventKind::Warning {
+                        f.kind = EventKind::Warning;
+                    }
+                })
+                .or_insert_with(|| FoldedEvent {
+                    kind: e.kind,
+                    object_kind: e.object_kind.clone(),
+                    object_name: e.object_name.clone(),
+                    reason: e.reason.clone(),
+                    message: e.message.clone(),
+                    count: e.count,
+                    first_seen: e.first_seen,
+                    last_seen: e.last_seen,
+                });
+        }
+        let mut out: Vec<FoldedEvent> = folded.into_values().collect();
+        out.sort_by(|a, b| {
+            b.last_seen
+                .cmp(&a.last_seen)
+                .then_with(|| a.object_name.cmp(&b.object_name))
+        });
+        out
+    }
+}
+
+impl Namespace {
+    fn put_pod(&mut self, row: PodRow) {
+        if let Some(g) = row.group.clone() {
+            self.pods_by_group
+                .entry(g.clone())
+                .or_default()
+                .insert(row.name.clone());
+            self.adopt(&row.name, &g);
+            if let Some(owner) = &row.owner {
+                self.adopt(owner, &g);
+            }
+        }
+        if let Some(old) = self.pods.insert(row.name.clone(), row)
+            && let Some(og) = old.group
+            && self.pods.get(&old.name).and_then(|p| p.group.as_ref()) != Some(&og)
+            && let Some(set) = self.pods_by_group.get_mut(&og)
+        {
+            set.remove(&old.name);
+        }
+    }
+
+    fn put_deployment(&mut self, row: DeploymentRow) {
+        if let Some(g) = row.group.clone() {
+            self.adopt(&row.name, &g);
+        }
+        self.deployments.insert(row.name.clone(), row);
+    }
+
+    /// Record that `object` belongs to `group`, and move the events that were waiting for
+    /// that knowledge.
+    fn adopt(&mut self, object: &str, group: &str) {
+        if self.owners.get(object).map(String::as_str) == Some(group) {
+            return;
+        }
+        self.owners.insert(object.to_string(), group.to_string());
+        if let Some(uids) = self.orphan_events.remove(object) {
+            self.events_by_group
+                .entry(group.to_string())
+                .or_default()
+                .extend(uids);
+        }
+    }
+
+    fn put_event(&mut self, row: EventRow) {
+        let uid = row.uid.clone();
+        match self.owners.get(&row.object_name) {
+            Some(g) => {
+                self.events_by_group
+                    .entry(g.clone())
+                    .or_default()
+                    .insert(uid.clone());
+            }
+            None => {
+                self.orphan_events
+                    .entry(row.object_name.clone())
+                    .or_default()
+                    .insert(uid.clone());
+            }
+        }
+        self.events.insert(uid, row);
+    }
+
+    fn remove_event(&mut self, uid: &str) {
+        let Some(row) = self.events.remove(uid) else {
+            return;
+        };
+        if let Some(g) = self.owners.get(&row.object_name)
+            && let Some(set) = self.events_by_group.get_mut(g)
+        {
+            set.remove(uid);
+        }
+        if let Some(set) = self.orphan_events.get_mut(&row.object_name) {
+            set.remove(uid);
+            if set.is_empty() {
+                self.orphan_events.remove(&row.object_name);
+            }
+        }
+    }
+
+    fn trim_events(&mut self) {
+        if self.events.len() <= EVENTS_PER_NAMESPACE {
+            return;
+        }
+        let mut by_age: Vec<(Option<Timestamp>, String)> = self
+            .events
+            .values()
+            .map(|e| (e.last_seen, e.uid.clone()))
+            .collect();
+        by_age.sort();
+        let excess = self.events.len() - EVENTS_PER_NAMESPACE * 9 / 10;
+        for (_, uid) in by_age.into_iter().take(excess) {
+            self.remove_event(&uid);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,94 @@
+use crate::domain::{GroupKey, InstanceGroup, Release};
+
+use super::{DeploymentRow, EventRow, PodRow};
+
+/// Which outside part a connection state is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Part {
+    Cluster,
+    Store,
+}
+
+/// Connection state shown in the header.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Conn {
+    #[default]
+    Connecting,
+    Connected,
+    /// Lost; retrying with back-off. The text says why, in one line.
+    Reconnecting(String),
+    /// Gave up or refused (e.g. 403); the text says why.
+    Failed(String),
+}
+
+impl Conn {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Conn::Connecting => "connecting",
+            Conn::Connected => "connected",
+            Conn::Reconnecting(_) => "reconnecting",
+            Conn::Failed(_) => "failed",
+        }
+    }
+}
+
+/// A change to what the console knows, sent by a background task. Rows are already
+/// converted and sanitised; applying an update is cheap and never does I/O.
+#[derive(Debug, Clone)]
+pub enum Update {
+    /// Everything the store holds about groups and releases (initial load, resync).
+    StoreReloaded {
+        groups: Vec<InstanceGroup>,
+        releases: Vec<Release>,
+    },
+    GroupApplied(InstanceGroup),
+    GroupDeleted(GroupKey),
+    ReleaseApplied(Release),
+    /// A watcher (re)listed a namespace: the rows replace all it knew there.
+    PodsListed {
+        cluster: String,
+        namespace: String,
+        rows: Vec<PodRow>,
+    },
+    PodApplied {
+        cluster: String,
+        row: PodRow,
+    },
+    PodDeleted {
+        cluster: String,
+        namespace: String,
+        name: String,
+    },
+    DeploymentsListed {
+        cluster: String,
+        namespace: String,
+        rows: Vec<DeploymentRow>,
+    },
+    DeploymentApplied {
+        cluster: String,
+        row: DeploymentRow,
+    },
+    DeploymentDeleted {
+        cluster: String,
+        namespace: String,
+        name: String,
+    },
+    EventsListed {
+        cluster: String,
+        namespace: String,
+        rows: Vec<EventRow>,
+    },
+    EventApplied {
+        cluster: String,
+        row: EventRow,
+    },
+    EventDeleted {
+        cluster: String,
+        namespace: String,
+        uid: String,
+    },
+    Connection {
+        part: Part,
+        state: Conn,
+    },
+}
