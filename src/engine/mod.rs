@@ -2,3 +2,4 @@
 //! holds template rendering, which the demo and the simulated estate also use.
 
 pub mod render;
+pub mod router;
