@@ -4,8 +4,10 @@
 //! The parts below `tui` never import ratatui or crossterm, so the command line, the agent
 //! and the tests use them without a terminal.
 
+pub mod authz;
 pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod kube;
+pub mod logging;
 pub mod model;

@@ -5,3 +5,4 @@
 pub mod seed;
 
 pub use seed::{Seed, SeedError, seed};
+

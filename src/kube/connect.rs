@@ -52,6 +52,12 @@ pub async fn connect(
     from_kubeconfig(kc, context).await
 }
 
+/// Connect from a kubeconfig already in memory (the demo's, written by the simulated
+/// cluster), with the same rules for the context.
+pub async fn connect_kubeconfig(kc: Kubeconfig, context: Option<String>) -> Result<ClusterConn, KubeError> {
+    from_kubeconfig(kc, context).await
+}
+
 async fn from_kubeconfig(
     kc: Kubeconfig,
     context: Option<String>,

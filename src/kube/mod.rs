@@ -2,7 +2,9 @@
 //! that turn pods, deployments and events into [`crate::model::Update`]s.
 
 pub mod connect;
+pub mod supervisor;
 pub mod watch;
 
-pub use connect::{ClusterConn, KubeError, connect};
+pub use connect::{ClusterConn, KubeError, connect, connect_kubeconfig};
+pub use supervisor::spawn_supervisor;
 pub use watch::{WatchSet, spawn_watchers};

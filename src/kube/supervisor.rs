@@ -1,0 +1,53 @@
+//! Keeps one set of watchers running for the current context over the namespaces the
+//! groups live in; restarts them when the context or the namespaces change.
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::{ClusterConn, WatchSet, spawn_watchers};
+use crate::model::{Conn, Part, Update};
+
+/// `namespaces` holds the (cluster, namespace) pairs in use; only those of the current
+/// context are watched. A context name on `switch` reconnects to that context.
+pub fn spawn_supervisor(
+    conn: ClusterConn,
+    mut namespaces: watch::Receiver<Vec<(String, String)>>,
+    mut switch: mpsc::UnboundedReceiver<String>,
+    tx: mpsc::Sender<Update>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut conn = conn;
+        let mut watchers: Option<WatchSet>;
+        loop {
+            let ns: Vec<String> = namespaces
+                .borrow_and_update()
+                .iter()
+                .filter(|(c, _)| *c == conn.context)
+                .map(|(_, n)| n.clone())
+                .collect();
+            tracing::info!(context = %conn.context, namespaces = ns.len(), "watching");
+            watchers = Some(spawn_watchers(conn.client.clone(), &conn.context, &ns, tx.clone()));
+            tokio::select! {
+                changed = namespaces.changed() => {
+                    if changed.is_err() { return; }
+                }
+                ctx = switch.recv() => {
+                    let Some(ctx) = ctx else { return };
+                    if ctx == conn.context { continue; }
+                    match conn.switch(&ctx).await {
+                        Ok(new) => {
+                            conn = new;
+                            let _ = tx.send(Update::Connection { part: Part::Cluster, state: Conn::Connecting }).await;
+                        }
+                        Err(e) => {
+                            let _ = tx
+                                .send(Update::Connection { part: Part::Cluster, state: Conn::Failed(e.to_string()) })
+                                .await;
+                        }
+                    }
+                }
+            }
+            drop(watchers.take());
+        }
+    })
+}

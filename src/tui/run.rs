@@ -1,0 +1,120 @@
+//! The event loop: input, background updates and ticks in; a frame out when something
+//! changed, at most [`MAX_FPS`] a second. The loop never waits on the network: watchers and
+//! actions run as tasks and send [`Update`]s.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use super::app::{App, Effect};
+use super::bench::BenchRecorder;
+use super::terminal::{TerminalGuard, restore};
+use crate::model::Update;
+
+const MAX_FPS: u64 = 30;
+const TICK: Duration = Duration::from_secs(1);
+/// Updates applied before a frame is allowed, so a burst (a relist of thousands of pods)
+/// cannot starve input and drawing.
+const UPDATES_PER_FRAME: usize = 20_000;
+
+/// What the loop hands to the outside world.
+pub struct Wiring {
+    pub updates: mpsc::Receiver<Update>,
+    /// Context switches go to the cluster supervisor.
+    pub switch_context: mpsc::UnboundedSender<String>,
+}
+
+/// How the console ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    Signal(&'static str),
+    InputClosed,
+}
+
+pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
+    let mut bench = BenchRecorder::from_env();
+    let mut guard = TerminalGuard::enter()?;
+    let mut input = EventStream::new();
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let frame_gap = Duration::from_millis(1000 / MAX_FPS);
+    let mut last_frame: Option<Instant> = None;
+    let mut dirty = true;
+
+    let exit = loop {
+        if dirty {
+            let due = last_frame.map(|t| t + frame_gap).unwrap_or_else(Instant::now);
+            if Instant::now() >= due {
+                let started = Instant::now();
+                guard.terminal.draw(|f| app.draw(f))?;
+                bench.frame(started.elapsed(), app.estate());
+                last_frame = Some(Instant::now());
+                dirty = false;
+            }
+        }
+        let redraw_at = if dirty {
+            last_frame.map(|t| t + frame_gap).unwrap_or_else(Instant::now)
+        } else {
+            Instant::now() + Duration::from_secs(3600)
+        };
+        tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
+                    dirty = true;
+                    match app.on_key(key) {
+                        Some(Effect::Quit) => break Exit::Quit,
+                        Some(Effect::SwitchContext(ctx)) => {
+                            let _ = wiring.switch_context.send(ctx);
+                        }
+                        None => {}
+                    }
+                }
+                Some(Ok(TermEvent::Paste(text))) => {
+                    app.on_paste(&text);
+                    dirty = true;
+                }
+                Some(Ok(TermEvent::Resize(_, _))) => {
+                    guard.terminal.autoresize()?;
+                    dirty = true;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::error!(error = %e, "terminal input failed");
+                    break Exit::InputClosed;
+                }
+                None => break Exit::InputClosed,
+            },
+            Some(update) = wiring.updates.recv() => {
+                app.apply(update);
+                let mut n = 1;
+                while n < UPDATES_PER_FRAME {
+                    match wiring.updates.try_recv() {
+                        Ok(u) => { app.apply(u); n += 1; }
+                        Err(_) => break,
+                    }
+                }
+                dirty = true;
+            }
+            _ = tick.tick() => {
+                app.on_tick(jiff::Timestamp::now());
+                dirty = true;
+            }
+            _ = tokio::time::sleep_until(redraw_at.into()) => {}
+            _ = sighup.recv() => break Exit::Signal("SIGHUP"),
+            _ = sigterm.recv() => break Exit::Signal("SIGTERM"),
+            _ = sigint.recv() => break Exit::Signal("SIGINT"),
+        }
+    };
+    drop(guard);
+    restore();
+    bench.finish();
+    tracing::info!(?exit, "console closed");
+    Ok(exit)
+}
