@@ -1,6 +1,7 @@
 //! Cluster access through kube-rs only: connecting from a kubeconfig, and the watchers
 //! that turn pods, deployments and events into [`crate::model::Update`]s.
 
+pub mod apply;
 pub mod connect;
 pub mod supervisor;
 pub mod watch;
