@@ -45,6 +45,11 @@ use super::action::Action;
 use super::router::{effective_weight, replica_split};
 use crate::domain::{InstanceGroup, Phase, Release, Step, Track, TrafficRouter};
 
+mod effects;
+
+use effects::shift;
+pub use effects::{ClusterEffect, desired_effects};
+
 /// What the caller knows besides the release: the clock, who acts, and the group's revisions.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
@@ -68,25 +73,6 @@ impl Context<'_> {
             .max(current.canary_revision.unwrap_or(0))
             + 1
     }
-}
-
-/// One thing to do to the cluster, in the order given.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ClusterEffect {
-    /// Render `revision`'s objects for `track` with `replicas` pods and server-side apply them.
-    ApplyRevision {
-        track: Track,
-        revision: u64,
-        replicas: u32,
-    },
-    /// Set the replica counts of the stable and canary Deployments.
-    ScaleTracks { stable: u32, canary: u32 },
-    /// Give the canary `weight`% of requests through an ingress or mesh router. Not emitted
-    /// for the `replicas` router, whose weight is the pod split of [`Self::ScaleTracks`].
-    RouteTraffic { router: TrafficRouter, weight: u8 },
-    /// Rolling restart of a track: stamp its pod template with `at`, so re-applying the same
-    /// effect does not restart twice.
-    RestartTrack { track: Track, at: Timestamp },
 }
 
 /// The outcome of an allowed action.
@@ -150,36 +136,6 @@ pub fn transition(
         Action::Rollback { to_revision } => m.rollback(*to_revision),
         Action::Restart { track } => m.restart(*track),
     }
-}
-
-/// The effects that bring the cluster to `release` from whatever state it is in: what the
-/// agent or a console applies when `desired ≠ applied`, and how a `Degraded` group is
-/// retried. Every effect is idempotent.
-pub fn desired_effects(group: &InstanceGroup, release: &Release) -> Vec<ClusterEffect> {
-    let total = group.replicas();
-    let in_flight = release.phase.in_flight();
-    let weight = if in_flight { release.weight } else { 0 };
-    let (stable, canary) = replica_split(total, weight);
-    let mut effects = vec![ClusterEffect::ApplyRevision {
-        track: Track::Stable,
-        revision: release.stable_revision,
-        replicas: stable,
-    }];
-    if let (true, Some(revision)) = (in_flight, release.canary_revision) {
-        effects.push(ClusterEffect::ApplyRevision {
-            track: Track::Canary,
-            revision,
-            replicas: canary,
-        });
-    }
-    effects.push(ClusterEffect::ScaleTracks { stable, canary });
-    if group.spec.strategy.traffic.router != TrafficRouter::Replicas {
-        effects.push(ClusterEffect::RouteTraffic {
-            router: group.spec.strategy.traffic.router,
-            weight,
-        });
-    }
-    effects
 }
 
 /// When a timed pause at the release's current step is over, counted from the release's
@@ -293,22 +249,8 @@ impl Machine<'_> {
         }
     }
 
-    /// Moves traffic from `from`% to `to`%: pods before routes when the canary grows, routes
-    /// before pods when it shrinks, so no request is routed to pods that are not there.
     fn shift(&self, from: u8, to: u8) -> Vec<ClusterEffect> {
-        let (stable, canary) = replica_split(self.total(), to);
-        let scale = ClusterEffect::ScaleTracks { stable, canary };
-        match self.router() {
-            TrafficRouter::Replicas => vec![scale],
-            router => {
-                let route = ClusterEffect::RouteTraffic { router, weight: to };
-                if to >= from {
-                    vec![scale, route]
-                } else {
-                    vec![route, scale]
-                }
-            }
-        }
+        shift(self.router(), self.total(), from, to)
     }
 
     /// `revision` runs on the stable track at full replicas and the canary is emptied.
