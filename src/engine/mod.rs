@@ -8,4 +8,6 @@ pub mod render;
 pub mod router;
 
 pub use action::{Action, ActionError, parse_weight};
-pub use phases::{ClusterEffect, Context, Refusal, Transition, desired_effects, transition};
+pub use phases::{
+    ClusterEffect, Context, Refusal, Transition, desired_effects, pause_ends_at, transition,
+};
