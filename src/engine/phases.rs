@@ -1,0 +1,588 @@
+//! The release state machine (DESIGN.md §1, with Argo Rollouts' canary semantics where the
+//! design is silent). Pure: it reads the group, the current release and a [`Context`], and
+//! answers with the new release, the cluster effects that realise it and a one-line summary
+//! — or a [`Refusal`] that says why not. Storing, auditing and applying are the caller's.
+//!
+//! # Rules
+//! `step` below is the index into the group's steps, as stored and shown ("Paused at step 1").
+//!
+//! * **Running the strategy forward** (deploy, step, resume): `setWeight` steps apply at once;
+//!   the release stops at the first `pause` (phase `Paused`, for a person or, with a duration,
+//!   for the agent's timer) or `analysis` (phase `Progressing` while the judge decides; the
+//!   agent steps on a pass or aborts on a fail). Running past the last step promotes.
+//! * **deploy** — from `Stable`, `Promoted` or `Aborted`; refused while a release is in
+//!   flight. Creates revision [`Context::next_revision`] as the canary, then runs the strategy
+//!   forward from step 0. A strategy with no step that waits (none at all, or only
+//!   `setWeight`s) promotes at once, as Argo does with an empty step list: the new revision
+//!   goes straight to stable at full replicas.
+//! * **step** — from `Paused` or `Progressing`: skips the current step (a pause or an
+//!   analysis) and runs forward from the next one.
+//! * **weight N** — from `Paused` or `Progressing`: sets the canary weight now; phase and step
+//!   stay, so the next `step` continues the strategy from where it was.
+//! * **pause** — `Progressing` → `Paused`. **resume** — `Paused` → continue: at a `pause`
+//!   step that means skipping it (like `step`); after a manual pause at an analysis step it
+//!   means running that analysis again (`Progressing` at the same step).
+//! * **promote** — from `Paused` or `Progressing`: the remaining steps are skipped, the canary
+//!   revision becomes stable at full replicas, the canary goes to 0 pods.
+//! * **abort** — from any in-flight phase, `Degraded` included: weight 0, stable at full
+//!   replicas (re-applied, in case the failure touched it), canary to 0 pods. The canary
+//!   revision and the step stay in the release so the console can show what was aborted.
+//! * **rollback** — from any phase. Goes to `to_revision`, or else to
+//!   [`Context::previous_stable`]; refused when there is none, when the revision does not
+//!   exist, or when it is already the stable one. In flight it aborts and rolls back in one
+//!   go (an incident needs one keystroke, not two); to only drop the canary, abort. No new
+//!   revision is created: the old one is re-applied as stable and the phase becomes `Stable`.
+//! * **restart** — from any phase but `Degraded`, for a track that has pods.
+//! * **Degraded** (an apply failed): only abort, rollback and re-apply
+//!   ([`desired_effects`]) are allowed.
+//!
+//! Replica counts always come from [`replica_split`]; meshes and ingresses get the weight
+//! too ([`ClusterEffect::RouteTraffic`]).
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::action::Action;
+use super::router::{effective_weight, replica_split};
+use crate::domain::{InstanceGroup, Phase, Release, Step, Track, TrafficRouter};
+
+mod effects;
+
+use effects::shift;
+pub use effects::{ClusterEffect, desired_effects};
+
+/// What the caller knows besides the release: the clock, who acts, and the group's revisions.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub now: Timestamp,
+    /// Who acts, as recorded in `updated_by` and in messages ("paused by alice").
+    pub by: &'a str,
+    /// Numbers of the revisions the store holds for the group, in any order.
+    pub revisions: &'a [u64],
+    /// The revision that was stable before the current stable one, from the group's
+    /// history: where a rollback without a named revision goes. `None` when the group has
+    /// never had another stable revision (aborted canaries do not count).
+    pub previous_stable: Option<u64>,
+}
+
+impl Context<'_> {
+    /// The number a deploy gives its revision: one above every number in use.
+    pub fn next_revision(&self, current: &Release) -> u64 {
+        let highest = self.revisions.iter().copied().max().unwrap_or(0);
+        highest
+            .max(current.stable_revision)
+            .max(current.canary_revision.unwrap_or(0))
+            + 1
+    }
+}
+
+/// The outcome of an allowed action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// The new release state: `desired` is one more, `updated_by`/`updated_at` are set.
+    pub release: Release,
+    /// The revision the caller must store before applying (only deploy creates one).
+    pub new_revision: Option<u64>,
+    pub effects: Vec<ClusterEffect>,
+    /// One line for the toast, the command line and the audit log.
+    pub summary: String,
+}
+
+/// Why an action does not fit the release's phase, in one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct Refusal {
+    pub reason: String,
+}
+
+fn refuse<T>(reason: String) -> Result<T, Refusal> {
+    Err(Refusal { reason })
+}
+
+/// Applies `action` to `current`, the release of `group`. See the module's rules.
+pub fn transition(
+    group: &InstanceGroup,
+    current: &Release,
+    action: &Action,
+    ctx: &Context<'_>,
+) -> Result<Transition, Refusal> {
+    let name = group.name();
+    if current.group != group.key() {
+        return refuse(format!(
+            "the release of {} does not belong to {}",
+            current.group,
+            group.key()
+        ));
+    }
+    let allowed_when_degraded = matches!(action, Action::Abort | Action::Rollback { .. });
+    if current.phase == Phase::Degraded && !allowed_when_degraded {
+        return refuse(format!(
+            "cannot {}: {name} is Degraded (the last apply failed); only abort, rollback or re-apply are allowed",
+            action.verb().phrase()
+        ));
+    }
+    let m = Machine {
+        group,
+        current,
+        ctx,
+    };
+    match action {
+        Action::Deploy { tag, .. } => m.deploy(tag),
+        Action::Step => m.step(),
+        Action::Weight(w) => m.weight(*w),
+        Action::Pause => m.pause(),
+        Action::Resume => m.resume(),
+        Action::Promote => m.promote(),
+        Action::Abort => m.abort(),
+        Action::Rollback { to_revision } => m.rollback(*to_revision),
+        Action::Restart { track } => m.restart(*track),
+    }
+}
+
+/// When a timed pause at the release's current step is over, counted from the release's
+/// last change. `None` when the release does not wait on a timer (a person's pause, an
+/// analysis, not paused) or the duration cannot be read (then a person has to step).
+pub fn pause_ends_at(group: &InstanceGroup, release: &Release) -> Option<Timestamp> {
+    if release.phase != Phase::Paused {
+        return None;
+    }
+    let Some(Step::Pause(p)) = group.spec.strategy.steps.get(release.step) else {
+        return None;
+    };
+    let duration: SignedDuration = p.duration.as_deref()?.parse().ok()?;
+    release.updated_at.checked_add(duration).ok()
+}
+
+/// Where running the strategy forward stops.
+enum Stop {
+    /// At `step`, waiting in `phase` with the canary at `weight`.
+    At {
+        step: usize,
+        weight: u8,
+        phase: Phase,
+    },
+    /// Past the last step: promote.
+    Done,
+}
+
+fn run_forward(steps: &[Step], from: usize, mut weight: u8) -> Stop {
+    let mut i = from;
+    while let Some(s) = steps.get(i) {
+        match s {
+            Step::SetWeight(w) => weight = (*w).min(100),
+            Step::Pause(_) => {
+                return Stop::At {
+                    step: i,
+                    weight,
+                    phase: Phase::Paused,
+                };
+            }
+            Step::Analysis(_) => {
+                return Stop::At {
+                    step: i,
+                    weight,
+                    phase: Phase::Progressing,
+                };
+            }
+        }
+        i += 1;
+    }
+    Stop::Done
+}
+
+struct Machine<'a> {
+    group: &'a InstanceGroup,
+    current: &'a Release,
+    ctx: &'a Context<'a>,
+}
+
+impl Machine<'_> {
+    fn name(&self) -> &str {
+        self.group.name()
+    }
+
+    fn total(&self) -> u32 {
+        self.group.replicas()
+    }
+
+    fn steps(&self) -> &[Step] {
+        &self.group.spec.strategy.steps
+    }
+
+    fn router(&self) -> TrafficRouter {
+        self.group.spec.strategy.traffic.router
+    }
+
+    /// The current release with this change's bookkeeping done.
+    fn next(&self, message: String) -> Release {
+        let mut r = self.current.clone();
+        r.desired = self.current.desired + 1;
+        r.updated_by = self.ctx.by.to_string();
+        r.updated_at = self.ctx.now;
+        r.message = Some(message);
+        r
+    }
+
+    /// "Paused at step 2, 25%": where an in-flight release stands.
+    fn standing(&self) -> String {
+        let c = self.current;
+        format!("{} at step {}, {}%", c.phase, c.step, c.weight)
+    }
+
+    fn not_in_flight<T>(&self, verb: &str, hint: &str) -> Result<T, Refusal> {
+        refuse(format!(
+            "cannot {verb}: {} is {} (no release in flight){hint}",
+            self.name(),
+            self.current.phase
+        ))
+    }
+
+    /// "1 of 10 pods canary", with the weight the pods really give when that differs.
+    fn split_text(&self, weight: u8) -> String {
+        let total = self.total();
+        let (_, canary) = replica_split(total, weight);
+        let pods = if total == 1 { "pod" } else { "pods" };
+        let effective = effective_weight(total, weight);
+        if self.router() == TrafficRouter::Replicas && effective != weight {
+            format!("{canary} of {total} {pods} canary, {effective}% effective")
+        } else {
+            format!("{canary} of {total} {pods} canary")
+        }
+    }
+
+    fn shift(&self, from: u8, to: u8) -> Vec<ClusterEffect> {
+        shift(self.router(), self.total(), from, to)
+    }
+
+    /// `revision` runs on the stable track at full replicas and the canary is emptied.
+    fn settle_on(&self, revision: u64) -> Vec<ClusterEffect> {
+        let mut effects = vec![ClusterEffect::ApplyRevision {
+            track: Track::Stable,
+            revision,
+            replicas: self.total(),
+        }];
+        effects.extend(self.shift(self.current.weight, 0));
+        effects
+    }
+
+    fn canary_revision(&self, verb: &str) -> Result<u64, Refusal> {
+        match self.current.canary_revision {
+            Some(n) => Ok(n),
+            None => refuse(format!(
+                "cannot {verb}: {} is {} but has no canary revision; abort or roll back",
+                self.name(),
+                self.current.phase
+            )),
+        }
+    }
+
+    /// The canary `revision` becomes stable.
+    fn promoted(&self, revision: u64, message: String, summary: String) -> Transition {
+        let mut r = self.next(message);
+        r.phase = Phase::Promoted;
+        r.stable_revision = revision;
+        r.canary_revision = None;
+        r.weight = 0;
+        r.step = self.steps().len();
+        Transition {
+            release: r,
+            new_revision: None,
+            effects: self.settle_on(revision),
+            summary,
+        }
+    }
+
+    /// Runs the strategy forward from step `from` (shared by deploy, step and resume).
+    fn advance(&self, from: usize, revision: u64, message: String, lead: &str) -> Transition {
+        match run_forward(self.steps(), from, self.current.weight) {
+            Stop::At {
+                step,
+                weight,
+                phase,
+            } => {
+                let mut r = self.next(message);
+                r.phase = phase;
+                r.step = step;
+                r.weight = weight;
+                r.canary_revision = Some(revision);
+                let waiting = if phase == Phase::Paused {
+                    "Paused"
+                } else {
+                    "analysis running"
+                };
+                Transition {
+                    release: r,
+                    new_revision: None,
+                    effects: self.shift(self.current.weight, weight),
+                    summary: format!(
+                        "{lead}: weight {weight}% ({}), {waiting} at step {step}",
+                        self.split_text(weight)
+                    ),
+                }
+            }
+            Stop::Done => {
+                let summary = format!(
+                    "{lead}: the last step is done, r{revision} promoted to stable ({} pods)",
+                    self.total()
+                );
+                self.promoted(revision, format!("promoted by {}", self.ctx.by), summary)
+            }
+        }
+    }
+
+    fn deploy(&self, tag: &str) -> Result<Transition, Refusal> {
+        if self.current.phase.in_flight() {
+            return refuse(format!(
+                "cannot deploy: a release is in flight on {} ({}); promote or abort it first",
+                self.name(),
+                self.standing()
+            ));
+        }
+        if tag.trim().is_empty() {
+            return refuse("cannot deploy: the tag is empty".to_string());
+        }
+        let revision = self.ctx.next_revision(self.current);
+        let by = self.ctx.by;
+        let mut t = if self.steps().is_empty() {
+            let summary = format!(
+                "deployed r{revision} ({tag}) straight to stable ({} pods): the strategy has no steps",
+                self.total()
+            );
+            self.promoted(revision, format!("deployed {tag} by {by}"), summary)
+        } else {
+            // A fresh canary starts from 0% whatever the last release left behind.
+            let fresh = Release {
+                weight: 0,
+                step: 0,
+                ..self.current.clone()
+            };
+            let m = Machine {
+                current: &fresh,
+                ..*self
+            };
+            let mut t = m.advance(
+                0,
+                revision,
+                format!("deployed {tag} by {by}"),
+                &format!("deployed r{revision} ({tag})"),
+            );
+            if t.release.phase != Phase::Promoted {
+                let (_, canary) = replica_split(self.total(), t.release.weight);
+                t.effects.insert(
+                    0,
+                    ClusterEffect::ApplyRevision {
+                        track: Track::Canary,
+                        revision,
+                        replicas: canary,
+                    },
+                );
+            }
+            t
+        };
+        t.new_revision = Some(revision);
+        Ok(t)
+    }
+
+    fn step(&self) -> Result<Transition, Refusal> {
+        if !self.current.phase.in_flight() {
+            return self.not_in_flight("step", "; deploy first");
+        }
+        let revision = self.canary_revision("step")?;
+        let at = self.current.step;
+        Ok(self.advance(
+            at + 1,
+            revision,
+            format!("stepped by {}", self.ctx.by),
+            &format!("stepped past step {at}"),
+        ))
+    }
+
+    fn weight(&self, weight: u8) -> Result<Transition, Refusal> {
+        if weight > 100 {
+            return refuse(format!("cannot set weight {weight}%: the weight is 0–100"));
+        }
+        if !self.current.phase.in_flight() {
+            return self.not_in_flight("set the weight", "; deploy first");
+        }
+        let mut r = self.next(format!("weight {weight}% set by {}", self.ctx.by));
+        r.weight = weight;
+        Ok(Transition {
+            release: r,
+            new_revision: None,
+            effects: self.shift(self.current.weight, weight),
+            summary: format!("set weight {weight}% ({})", self.split_text(weight)),
+        })
+    }
+
+    fn pause(&self) -> Result<Transition, Refusal> {
+        match self.current.phase {
+            Phase::Progressing => {
+                let mut r = self.next(format!("paused by {}", self.ctx.by));
+                r.phase = Phase::Paused;
+                Ok(Transition {
+                    release: r,
+                    new_revision: None,
+                    effects: vec![],
+                    summary: format!(
+                        "paused at step {} ({}%)",
+                        self.current.step, self.current.weight
+                    ),
+                })
+            }
+            Phase::Paused => refuse(format!(
+                "cannot pause: {} is already {}",
+                self.name(),
+                self.standing()
+            )),
+            _ => self.not_in_flight("pause", ""),
+        }
+    }
+
+    fn resume(&self) -> Result<Transition, Refusal> {
+        match self.current.phase {
+            Phase::Paused => {
+                let revision = self.canary_revision("resume")?;
+                let at = self.current.step;
+                // Resuming a pause step passes it; a person's pause elsewhere (during an
+                // analysis) picks up that step again.
+                let from = match self.steps().get(at) {
+                    Some(Step::Pause(_)) => at + 1,
+                    _ => at,
+                };
+                Ok(self.advance(
+                    from,
+                    revision,
+                    format!("resumed by {}", self.ctx.by),
+                    "resumed",
+                ))
+            }
+            Phase::Progressing => refuse(format!(
+                "cannot resume: {} is not paused ({})",
+                self.name(),
+                self.standing()
+            )),
+            _ => self.not_in_flight("resume", ""),
+        }
+    }
+
+    fn promote(&self) -> Result<Transition, Refusal> {
+        if !self.current.phase.in_flight() {
+            return self.not_in_flight("promote", "");
+        }
+        let revision = self.canary_revision("promote")?;
+        let summary = format!(
+            "promoted r{revision} to stable ({} pods), canary scaled to 0",
+            self.total()
+        );
+        Ok(self.promoted(revision, format!("promoted by {}", self.ctx.by), summary))
+    }
+
+    fn abort(&self) -> Result<Transition, Refusal> {
+        if !self.current.phase.in_flight() {
+            return self.not_in_flight("abort", "");
+        }
+        let stable = self.current.stable_revision;
+        let mut r = self.next(format!("aborted by {}", self.ctx.by));
+        r.phase = Phase::Aborted;
+        r.weight = 0;
+        let canary = self
+            .current
+            .canary_revision
+            .map(|n| format!("r{n}"))
+            .unwrap_or_else(|| "the canary".into());
+        Ok(Transition {
+            release: r,
+            new_revision: None,
+            effects: self.settle_on(stable),
+            summary: format!(
+                "aborted {canary}: all traffic to stable r{stable} ({} pods), canary scaled to 0",
+                self.total()
+            ),
+        })
+    }
+
+    fn rollback(&self, to_revision: Option<u64>) -> Result<Transition, Refusal> {
+        let name = self.name();
+        let stable = self.current.stable_revision;
+        let in_flight = self.current.phase.in_flight();
+        let target = match to_revision.or(self.ctx.previous_stable) {
+            Some(n) => n,
+            None => {
+                return refuse(format!(
+                    "cannot roll back: {name} has no stable revision before r{stable}; name a revision to go to"
+                ));
+            }
+        };
+        if target == stable {
+            let hint = if in_flight {
+                "; to drop the canary, abort"
+            } else {
+                ""
+            };
+            return refuse(format!(
+                "cannot roll back: r{target} is already the stable revision of {name}{hint}"
+            ));
+        }
+        if !self.ctx.revisions.contains(&target) {
+            let latest = self.ctx.revisions.iter().max().copied().unwrap_or(stable);
+            return refuse(format!(
+                "cannot roll back: {name} has no revision r{target} (the latest is r{latest})"
+            ));
+        }
+        let mut r = self.next(format!("rolled back to r{target} by {}", self.ctx.by));
+        r.phase = Phase::Stable;
+        r.stable_revision = target;
+        r.canary_revision = None;
+        r.weight = 0;
+        r.step = 0;
+        let summary = match (in_flight, self.current.canary_revision) {
+            (true, Some(canary)) => format!(
+                "aborted r{canary} and rolled back to r{target} ({} pods)",
+                self.total()
+            ),
+            _ => format!(
+                "rolled back to r{target} (was r{stable}; {} pods)",
+                self.total()
+            ),
+        };
+        Ok(Transition {
+            release: r,
+            new_revision: None,
+            effects: self.settle_on(target),
+            summary,
+        })
+    }
+
+    fn restart(&self, track: Track) -> Result<Transition, Refusal> {
+        let weight = if self.current.phase.in_flight() {
+            self.current.weight
+        } else {
+            0
+        };
+        let (stable, canary) = replica_split(self.total(), weight);
+        let pods = match track {
+            Track::Stable => stable,
+            Track::Canary => canary,
+        };
+        if pods == 0 {
+            return refuse(format!(
+                "cannot restart the {track} track: {} has no {track} pods ({})",
+                self.name(),
+                self.current.phase
+            ));
+        }
+        let r = self.next(format!("{track} restarted by {}", self.ctx.by));
+        let noun = if pods == 1 { "pod" } else { "pods" };
+        Ok(Transition {
+            release: r,
+            new_revision: None,
+            effects: vec![ClusterEffect::RestartTrack {
+                track,
+                at: self.ctx.now,
+            }],
+            summary: format!("rolling restart of the {track} track ({pods} {noun})"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,155 @@
+//! What the phase machine asks of the cluster, and the whole desired state of a release as
+//! such asks (for re-applying).
+
+use jiff::Timestamp;
+
+use crate::domain::{InstanceGroup, Release, Track, TrafficRouter};
+use crate::engine::router::replica_split;
+
+/// One thing to do to the cluster, in the order given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClusterEffect {
+    /// Render `revision`'s objects for `track` with `replicas` pods and server-side apply them.
+    ApplyRevision {
+        track: Track,
+        revision: u64,
+        replicas: u32,
+    },
+    /// Set the replica counts of the stable and canary Deployments.
+    ScaleTracks { stable: u32, canary: u32 },
+    /// Give the canary `weight`% of requests through an ingress or mesh router. Not emitted
+    /// for the `replicas` router, whose weight is the pod split of [`Self::ScaleTracks`].
+    RouteTraffic { router: TrafficRouter, weight: u8 },
+    /// Rolling restart of a track: stamp its pod template with `at`, so re-applying the same
+    /// effect does not restart twice.
+    RestartTrack { track: Track, at: Timestamp },
+}
+
+/// The effects that bring the cluster to `release` from whatever state it is in: what the
+/// agent or a console applies when `desired ≠ applied`, and how a `Degraded` group is
+/// retried. Every effect is idempotent.
+pub fn desired_effects(group: &InstanceGroup, release: &Release) -> Vec<ClusterEffect> {
+    let total = group.replicas();
+    let in_flight = release.phase.in_flight();
+    let weight = if in_flight { release.weight } else { 0 };
+    let (stable, canary) = replica_split(total, weight);
+    let mut effects = vec![ClusterEffect::ApplyRevision {
+        track: Track::Stable,
+        revision: release.stable_revision,
+        replicas: stable,
+    }];
+    if let (true, Some(revision)) = (in_flight, release.canary_revision) {
+        effects.push(ClusterEffect::ApplyRevision {
+            track: Track::Canary,
+            revision,
+            replicas: canary,
+        });
+    }
+    effects.push(ClusterEffect::ScaleTracks { stable, canary });
+    if group.spec.strategy.traffic.router != TrafficRouter::Replicas {
+        effects.push(ClusterEffect::RouteTraffic {
+            router: group.spec.strategy.traffic.router,
+            weight,
+        });
+    }
+    effects
+}
+
+/// Moves traffic from `from`% to `to`%: pods before routes when the canary grows, routes
+/// before pods when it shrinks, so no request is routed to pods that are not there.
+pub(super) fn shift(router: TrafficRouter, total: u32, from: u8, to: u8) -> Vec<ClusterEffect> {
+    let (stable, canary) = replica_split(total, to);
+    let scale = ClusterEffect::ScaleTracks { stable, canary };
+    match router {
+        TrafficRouter::Replicas => vec![scale],
+        router => {
+            let route = ClusterEffect::RouteTraffic { router, weight: to };
+            if to >= from {
+                vec![scale, route]
+            } else {
+                vec![route, scale]
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Phase;
+
+    fn group(router: &str) -> InstanceGroup {
+        serde_norway::from_str(&format!(
+            "apiVersion: flightdeck/v1\nkind: InstanceGroup\nmetadata: {{ name: web, app: shop }}\n\
+             spec: {{ cluster: c, namespace: n, template: t, params: {{ replicas: 10 }},\
+             strategy: {{ traffic: {{ router: {router} }} }} }}"
+        ))
+        .unwrap()
+    }
+
+    fn release(g: &InstanceGroup, phase: Phase, canary: Option<u64>, weight: u8) -> Release {
+        let mut r = Release::stable(g.key(), 2, "bob");
+        (r.phase, r.canary_revision, r.weight) = (phase, canary, weight);
+        r
+    }
+
+    #[test]
+    fn desired_effects_rebuild_the_cluster_state() {
+        let g = group("replicas");
+        assert_eq!(
+            desired_effects(&g, &release(&g, Phase::Degraded, Some(3), 5)),
+            vec![
+                ClusterEffect::ApplyRevision {
+                    track: Track::Stable,
+                    revision: 2,
+                    replicas: 9
+                },
+                ClusterEffect::ApplyRevision {
+                    track: Track::Canary,
+                    revision: 3,
+                    replicas: 1
+                },
+                ClusterEffect::ScaleTracks {
+                    stable: 9,
+                    canary: 1
+                },
+            ]
+        );
+        // An aborted release keeps its canary revision for the record, not in the cluster.
+        let g = group("istio");
+        assert_eq!(
+            desired_effects(&g, &release(&g, Phase::Aborted, Some(3), 0)),
+            vec![
+                ClusterEffect::ApplyRevision {
+                    track: Track::Stable,
+                    revision: 2,
+                    replicas: 10
+                },
+                ClusterEffect::ScaleTracks {
+                    stable: 10,
+                    canary: 0
+                },
+                ClusterEffect::RouteTraffic {
+                    router: TrafficRouter::Istio,
+                    weight: 0
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn the_replicas_router_only_scales() {
+        assert_eq!(
+            shift(TrafficRouter::Replicas, 4, 0, 30),
+            vec![ClusterEffect::ScaleTracks {
+                stable: 2,
+                canary: 2
+            }]
+        );
+        let down = shift(TrafficRouter::GatewayApi, 4, 50, 0);
+        assert!(matches!(
+            down[0],
+            ClusterEffect::RouteTraffic { weight: 0, .. }
+        ));
+    }
+}
