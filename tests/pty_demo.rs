@@ -10,40 +10,71 @@ use tmux::{Tmux, flightdeck};
 const START: Duration = Duration::from_secs(30);
 
 fn demo(name: &str, cols: u16, rows: u16) -> Tmux {
-    Tmux::start(name, cols, rows, &format!("{} demo", flightdeck().display()))
+    Tmux::start(
+        name,
+        cols,
+        rows,
+        &format!("{} demo", flightdeck().display()),
+    )
 }
 
 /// The shell after the console: its exit code and whether the tty is back in canonical
 /// (cooked) mode.
 fn assert_terminal_restored(t: &Tmux, expected_exit: &str) {
     let screen = t.wait_text("EXIT=", Duration::from_secs(15));
-    assert!(screen.contains(&format!("EXIT={expected_exit}")), "exit code; screen:\n{screen}");
-    let screen = t.wait_for("stty output", Duration::from_secs(5), |s| s.contains("icanon"));
-    assert!(screen.lines().any(|l| l.trim() == "icanon"), "tty left in raw mode:\n{screen}");
-    assert_eq!(t.display("#{alternate_on}"), "0", "still on the alternate screen");
+    assert!(
+        screen.contains(&format!("EXIT={expected_exit}")),
+        "exit code; screen:\n{screen}"
+    );
+    let screen = t.wait_for("stty output", Duration::from_secs(5), |s| {
+        s.contains("icanon")
+    });
+    assert!(
+        screen.lines().any(|l| l.trim() == "icanon"),
+        "tty left in raw mode:\n{screen}"
+    );
+    assert_eq!(
+        t.display("#{alternate_on}"),
+        "0",
+        "still on the alternate screen"
+    );
     assert_eq!(t.display("#{cursor_flag}"), "1", "cursor left hidden");
-    assert!(!screen.contains("checkout-web"), "console output left on the normal screen:\n{screen}");
+    assert!(
+        !screen.contains("checkout-web"),
+        "console output left on the normal screen:\n{screen}"
+    );
 }
 
 #[test]
 fn demo_shows_groups_pods_and_crash_loop_warning_then_quits_cleanly() {
     let t = demo("journey", 160, 45);
     let screen = t.wait_for("all sample groups", START, |s| {
-        ["user-info-grpc", "checkout-web", "search-indexer"].iter().all(|g| s.contains(g))
+        ["user-info-grpc", "checkout-web", "search-indexer"]
+            .iter()
+            .all(|g| s.contains(g))
     });
     for app in ["user-info", "checkout", "search"] {
         assert!(screen.contains(app), "app heading {app} missing:\n{screen}");
     }
-    assert!(screen.contains("2.8.0-crash"), "canary tag of checkout-web shown:\n{screen}");
+    assert!(
+        screen.contains("2.8.0-crash"),
+        "canary tag of checkout-web shown:\n{screen}"
+    );
 
     t.send_text(":group checkout-web");
     t.send(&["Enter"]);
     let screen = t.wait_text("checkout-web-canary-", START);
-    assert!(screen.contains("canary"), "pods carry their track:\n{screen}");
+    assert!(
+        screen.contains("canary"),
+        "pods carry their track:\n{screen}"
+    );
     let screen = t.wait_for("a crash-loop warning event", Duration::from_secs(60), |s| {
         s.contains("BackOff") && s.contains("CrashLoopBackOff")
     });
-    assert!(screen.contains("Back-off restarting failed container"), "event message:\n{screen}");
+    assert!(
+        screen.contains("Back-off restarting failed container"),
+        "event message:\n{screen}"
+    );
 
     t.send(&["Escape"]);
     t.wait_text("search-indexer", Duration::from_secs(5));
@@ -67,7 +98,10 @@ fn a_small_terminal_gets_a_message_not_a_garbled_screen() {
     t.resize(60, 20);
     let screen = t.wait_text("80×24", Duration::from_secs(10));
     assert!(screen.contains("60×20"), "says the current size:\n{screen}");
-    assert!(!screen.contains("checkout-web"), "no table squeezed in:\n{screen}");
+    assert!(
+        !screen.contains("checkout-web"),
+        "no table squeezed in:\n{screen}"
+    );
     t.resize(120, 40);
     t.wait_text("checkout-web", Duration::from_secs(10));
     t.send_text(":q");
@@ -76,6 +110,9 @@ fn a_small_terminal_gets_a_message_not_a_garbled_screen() {
 }
 
 fn unsafe_kill(pid: u32, signal: &str) {
-    let status = std::process::Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
 }

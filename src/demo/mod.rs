@@ -5,4 +5,3 @@
 pub mod seed;
 
 pub use seed::{Seed, SeedError, seed};
-

@@ -159,7 +159,7 @@ pub fn seed(cluster: &str, total_groups: usize, pods_per_group: u32) -> Result<S
 /// crash-looping one, so a large estate looks like a real one.
 fn generated_group(cluster: &str, i: usize, pods: u32) -> (InstanceGroup, Option<String>) {
     let app = format!("app-{:03}", i / 2);
-    let (suffix, template) = if i % 2 == 0 {
+    let (suffix, template) = if i.is_multiple_of(2) {
         ("api", "service")
     } else {
         ("worker", "worker")
@@ -191,9 +191,9 @@ fn generated_group(cluster: &str, i: usize, pods: u32) -> (InstanceGroup, Option
             protected: false,
         },
     };
-    let canary = if i % 37 == 36 {
+    let canary = if (i + 1).is_multiple_of(37) {
         Some(format!("2.0.{}-crash", i % 5))
-    } else if i % 20 == 0 && i > 0 {
+    } else if i.is_multiple_of(20) && i > 0 {
         Some(format!("1.{}.{}", i % 7 + 1, 0))
     } else {
         None

@@ -18,11 +18,25 @@ pub enum ApplyError {
     #[error("rendered object has no {0}")]
     Malformed(&'static str),
     #[error("cluster does not serve {kind} ({api_version}): {reason}")]
-    UnknownKind { api_version: String, kind: String, reason: String },
+    UnknownKind {
+        api_version: String,
+        kind: String,
+        reason: String,
+    },
     #[error("apply {kind} {namespace}/{name} refused: {reason}")]
-    Refused { kind: String, namespace: String, name: String, reason: String },
+    Refused {
+        kind: String,
+        namespace: String,
+        name: String,
+        reason: String,
+    },
     #[error("cluster unreachable while applying {kind} {namespace}/{name}: {reason}")]
-    Unreachable { kind: String, namespace: String, name: String, reason: String },
+    Unreachable {
+        kind: String,
+        namespace: String,
+        name: String,
+        reason: String,
+    },
 }
 
 impl ApplyError {
@@ -39,7 +53,10 @@ pub struct Applier {
 
 impl Applier {
     pub fn new(client: Client) -> Self {
-        Applier { client, resources: HashMap::new() }
+        Applier {
+            client,
+            resources: HashMap::new(),
+        }
     }
 
     pub fn client(&self) -> &Client {
@@ -56,9 +73,18 @@ impl Applier {
     }
 
     pub async fn apply(&mut self, obj: &serde_json::Value) -> Result<DynamicObject, ApplyError> {
-        let api_version = obj["apiVersion"].as_str().ok_or(ApplyError::Malformed("apiVersion"))?.to_string();
-        let kind = obj["kind"].as_str().ok_or(ApplyError::Malformed("kind"))?.to_string();
-        let name = obj.pointer("/metadata/name").and_then(|v| v.as_str()).ok_or(ApplyError::Malformed("metadata.name"))?;
+        let api_version = obj["apiVersion"]
+            .as_str()
+            .ok_or(ApplyError::Malformed("apiVersion"))?
+            .to_string();
+        let kind = obj["kind"]
+            .as_str()
+            .ok_or(ApplyError::Malformed("kind"))?
+            .to_string();
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(|v| v.as_str())
+            .ok_or(ApplyError::Malformed("metadata.name"))?;
         let namespace = obj.pointer("/metadata/namespace").and_then(|v| v.as_str());
         let ar = self.resource(&api_version, &kind).await?;
         let api: Api<DynamicObject> = match namespace {
@@ -66,13 +92,29 @@ impl Applier {
             None => Api::all_with(self.client.clone(), &ar),
         };
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        api.patch(name, &params, &Patch::Apply(obj)).await.map_err(|e| {
-            let (kind, namespace, name) = (kind.clone(), namespace.unwrap_or("").to_string(), name.to_string());
-            match e {
-                kube::Error::Api(s) => ApplyError::Refused { kind, namespace, name, reason: s.message },
-                other => ApplyError::Unreachable { kind, namespace, name, reason: other.to_string() },
-            }
-        })
+        api.patch(name, &params, &Patch::Apply(obj))
+            .await
+            .map_err(|e| {
+                let (kind, namespace, name) = (
+                    kind.clone(),
+                    namespace.unwrap_or("").to_string(),
+                    name.to_string(),
+                );
+                match e {
+                    kube::Error::Api(s) => ApplyError::Refused {
+                        kind,
+                        namespace,
+                        name,
+                        reason: s.message,
+                    },
+                    other => ApplyError::Unreachable {
+                        kind,
+                        namespace,
+                        name,
+                        reason: other.to_string(),
+                    },
+                }
+            })
     }
 
     async fn resource(&mut self, api_version: &str, kind: &str) -> Result<ApiResource, ApplyError> {
@@ -85,11 +127,14 @@ impl Applier {
             None => ("", api_version),
         };
         let gvk = GroupVersionKind::gvk(group, version, kind);
-        let (ar, _caps) = pinned_kind(&self.client, &gvk).await.map_err(|e| ApplyError::UnknownKind {
-            api_version: api_version.to_string(),
-            kind: kind.to_string(),
-            reason: e.to_string(),
-        })?;
+        let (ar, _caps) =
+            pinned_kind(&self.client, &gvk)
+                .await
+                .map_err(|e| ApplyError::UnknownKind {
+                    api_version: api_version.to_string(),
+                    kind: kind.to_string(),
+                    reason: e.to_string(),
+                })?;
         self.resources.insert(key, ar.clone());
         Ok(ar)
     }

@@ -54,7 +54,10 @@ pub async fn connect(
 
 /// Connect from a kubeconfig already in memory (the demo's, written by the simulated
 /// cluster), with the same rules for the context.
-pub async fn connect_kubeconfig(kc: Kubeconfig, context: Option<String>) -> Result<ClusterConn, KubeError> {
+pub async fn connect_kubeconfig(
+    kc: Kubeconfig,
+    context: Option<String>,
+) -> Result<ClusterConn, KubeError> {
     from_kubeconfig(kc, context).await
 }
 

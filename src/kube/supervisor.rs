@@ -26,7 +26,12 @@ pub fn spawn_supervisor(
                 .map(|(_, n)| n.clone())
                 .collect();
             tracing::info!(context = %conn.context, namespaces = ns.len(), "watching");
-            watchers = Some(spawn_watchers(conn.client.clone(), &conn.context, &ns, tx.clone()));
+            watchers = Some(spawn_watchers(
+                conn.client.clone(),
+                &conn.context,
+                &ns,
+                tx.clone(),
+            ));
             tokio::select! {
                 changed = namespaces.changed() => {
                     if changed.is_err() { return; }

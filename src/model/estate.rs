@@ -292,7 +292,9 @@ impl Estate {
     /// Every group's stable Deployment has been seen: the groups list shows real status
     /// for all of them (what the startup benchmark waits for).
     pub fn all_groups_have_status(&self) -> bool {
-        self.groups.keys().all(|k| self.deployment(k, Track::Stable).is_some())
+        self.groups
+            .keys()
+            .all(|k| self.deployment(k, Track::Stable).is_some())
     }
 
     /// A group's pods: stable first, then canary, by name.

@@ -43,7 +43,12 @@ impl Tmux {
     }
 
     pub fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs");
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -69,7 +74,9 @@ impl Tmux {
     }
 
     pub fn display(&self, format: &str) -> String {
-        self.tmux(&["display-message", "-p", "-t", "main", format]).trim().to_string()
+        self.tmux(&["display-message", "-p", "-t", "main", format])
+            .trim()
+            .to_string()
     }
 
     /// Wait until the screen satisfies `pred`; on timeout fail showing the screen.
@@ -92,26 +99,47 @@ impl Tmux {
     }
 
     pub fn resize(&self, cols: u16, rows: u16) {
-        self.tmux(&["resize-window", "-t", "main", "-x", &cols.to_string(), "-y", &rows.to_string()]);
+        self.tmux(&[
+            "resize-window",
+            "-t",
+            "main",
+            "-x",
+            &cols.to_string(),
+            "-y",
+            &rows.to_string(),
+        ]);
     }
 
     /// PID of the program the shell started (the shell's child).
     pub fn program_pid(&self) -> Option<u32> {
         let shell: u32 = self.display("#{pane_pid}").parse().ok()?;
-        let out = Command::new("pgrep").args(["-P", &shell.to_string()]).output().ok()?;
-        String::from_utf8_lossy(&out.stdout).lines().next()?.trim().parse().ok()
+        let out = Command::new("pgrep")
+            .args(["-P", &shell.to_string()])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
     }
 }
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).output();
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
     }
 }
 
 fn rand_suffix() -> u64 {
     use std::time::SystemTime;
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.subsec_nanos() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0)
 }
 
 /// The flightdeck binary cargo built for this test run.
