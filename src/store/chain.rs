@@ -138,15 +138,14 @@ async fn refused_by_release<B: Backend + ?Sized>(
             mod_revision: actual,
         });
     }
-    if let Some(r) = &change.revision {
-        if b.get(&layout::revision(&r.group, r.number))
+    if let Some(r) = &change.revision
+        && b.get(&layout::revision(&r.group, r.number))
             .await?
             .is_some()
-        {
-            return Err(StoreError::AlreadyExists {
-                what: format!("revision {} of {}", r.number, r.group),
-            });
-        }
+    {
+        return Err(StoreError::AlreadyExists {
+            what: format!("revision {} of {}", r.number, r.group),
+        });
     }
     Ok(())
 }
@@ -159,20 +158,16 @@ pub(super) async fn list<B: Backend + ?Sized>(
     let mut out = Vec::new();
     for kv in &kvs {
         let e: AuditEntry = decode(kv)?;
-        if let Some(g) = &filter.group {
-            if e.target.group_key() != *g {
-                continue;
-            }
-        }
-        if let Some(u) = &filter.user {
-            if e.user.name != *u {
-                continue;
-            }
-        }
-        if let Some(since) = filter.since {
-            if e.timestamp().is_none_or(|t| t < since) {
-                continue;
-            }
+        let wanted = filter
+            .group
+            .as_ref()
+            .is_none_or(|g| e.target.group_key() == *g)
+            && filter.user.as_ref().is_none_or(|u| e.user.name == *u)
+            && filter
+                .since
+                .is_none_or(|since| e.timestamp().is_some_and(|t| t >= since));
+        if !wanted {
+            continue;
         }
         out.push(e);
     }

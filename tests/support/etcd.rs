@@ -96,10 +96,10 @@ impl Etcd {
     async fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            if let Some(child) = &mut self.child {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("etcd exited with {status}:\n{}", self.log());
-                }
+            if let Some(child) = &mut self.child
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!("etcd exited with {status}:\n{}", self.log());
             }
             let opts = ConnectOptions::new()
                 .with_connect_timeout(Duration::from_millis(300))
@@ -109,10 +109,9 @@ impl Etcd {
                 Client::connect([self.endpoint()], Some(opts)),
             )
             .await
+                && c.status().await.is_ok()
             {
-                if c.status().await.is_ok() {
-                    return;
-                }
+                return;
             }
             if Instant::now() > deadline {
                 panic!("etcd did not become ready in 15s:\n{}", self.log());

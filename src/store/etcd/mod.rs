@@ -149,6 +149,11 @@ pub(super) fn map_error(e: etcd_client::Error, at: &str, user: Option<&str>) -> 
                 // PermissionDenied, Unauthenticated, or a failed login (InvalidArgument).
                 7 | 16 => denied(user, msg),
                 3 if msg.contains("authentication failed") => denied(user, msg),
+                // etcd auth is on and no user was given.
+                3 if msg.contains("user name is empty") => denied(
+                    user,
+                    "etcd requires a login; pass --etcd-user and its password".to_string(),
+                ),
                 3 => StoreError::Invalid(format!("etcd refused the request: {msg}")),
                 // Unknown, DeadlineExceeded, Unavailable, Cancelled, Aborted, Internal …
                 _ if msg.is_empty() => unavailable(s.code().description().to_string()),
