@@ -135,6 +135,7 @@ async fn a_dead_etcd_is_a_timely_unavailable_error_not_a_hang() {
         "{msg}"
     );
     assert!(!msg.contains('\n'), "one line: {msg}");
+    eprintln!("{msg}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -52,10 +52,10 @@ pub enum RawEvent {
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {
     /// Where this store is, for messages ("etcd at h1:2379", "memory").
-    fn describe(&self) -> String;
+    fn location(&self) -> String;
 
     /// The etcd user this connection logged in as, when etcd auth is on.
-    fn authenticated_user(&self) -> Option<String> {
+    fn login(&self) -> Option<String> {
         None
     }
 
@@ -64,14 +64,20 @@ pub trait Backend: Send + Sync + 'static {
     /// Every key under `prefix` in key order, and the store revision of the read.
     async fn range(&self, prefix: &str) -> Result<(Vec<Kv>, i64), StoreError>;
 
+    /// Every key under any of `prefixes`, all read at one store revision.
+    async fn range_many(&self, prefixes: &[&str]) -> Result<(Vec<Kv>, i64), StoreError>;
+
     /// Applies `writes` at one new revision if every condition holds. Returns whether
     /// it did and the store revision after the call.
     async fn txn(&self, when: Vec<Cond>, writes: Vec<Write>) -> Result<(bool, i64), StoreError>;
 
     /// Changes at `from_revision` and later, for ever (the stream reconnects by itself);
     /// ends after a `Compacted`.
-    async fn watch(&self, from_revision: i64) -> Result<BoxStream<'static, RawEvent>, StoreError>;
+    async fn watch_keys(
+        &self,
+        from_revision: i64,
+    ) -> Result<BoxStream<'static, RawEvent>, StoreError>;
 
     /// Drops history before `revision`; watches from earlier get `Compacted`.
-    async fn compact(&self, revision: i64) -> Result<(), StoreError>;
+    async fn compact_history(&self, revision: i64) -> Result<(), StoreError>;
 }

@@ -62,7 +62,7 @@ fn holds(state: &State, cond: &Cond) -> bool {
 
 #[async_trait]
 impl Backend for MemoryStore {
-    fn describe(&self) -> String {
+    fn location(&self) -> String {
         "memory".to_string()
     }
 
@@ -77,6 +77,20 @@ impl Backend for MemoryStore {
             .range(prefix.to_string()..)
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(_, kv)| kv.clone())
+            .collect();
+        Ok((kvs, st.revision))
+    }
+
+    async fn range_many(&self, prefixes: &[&str]) -> Result<(Vec<Kv>, i64), StoreError> {
+        let st = self.lock();
+        let kvs = prefixes
+            .iter()
+            .flat_map(|p| {
+                st.keys
+                    .range(p.to_string()..)
+                    .take_while(move |(k, _)| k.starts_with(p))
+                    .map(|(_, kv)| kv.clone())
+            })
             .collect();
         Ok((kvs, st.revision))
     }
@@ -123,7 +137,10 @@ impl Backend for MemoryStore {
         Ok((true, rev))
     }
 
-    async fn watch(&self, from_revision: i64) -> Result<BoxStream<'static, RawEvent>, StoreError> {
+    async fn watch_keys(
+        &self,
+        from_revision: i64,
+    ) -> Result<BoxStream<'static, RawEvent>, StoreError> {
         // Subscribing under the lock means no change falls between the history copy and
         // the live feed; the revision filter drops what both contain.
         let (past, live, compacted) = {
@@ -178,7 +195,7 @@ impl Backend for MemoryStore {
             .boxed())
     }
 
-    async fn compact(&self, revision: i64) -> Result<(), StoreError> {
+    async fn compact_history(&self, revision: i64) -> Result<(), StoreError> {
         let mut st = self.lock();
         if revision > st.revision {
             return Err(StoreError::Invalid(format!(

@@ -86,11 +86,11 @@ fn in_scope(kvs: Vec<Kv>, base: &str) -> Vec<Kv> {
 #[async_trait]
 impl<B: Backend> Store for B {
     fn describe(&self) -> String {
-        Backend::describe(self)
+        Backend::location(self)
     }
 
     fn authenticated_user(&self) -> Option<String> {
-        Backend::authenticated_user(self)
+        Backend::login(self)
     }
 
     async fn put_template(&self, t: &Template) -> Result<i64, StoreError> {
@@ -218,8 +218,15 @@ impl<B: Backend> Store for B {
     }
 
     async fn snapshot(&self) -> Result<Snapshot, StoreError> {
-        // One range over the whole prefix reads everything at a single revision.
-        let (kvs, revision) = self.range("").await?;
+        let (kvs, revision) = self
+            .range_many(&[
+                layout::TEMPLATES,
+                layout::GROUPS,
+                layout::RELEASES,
+                layout::POLICY,
+                layout::AUDIT_HEAD,
+            ])
+            .await?;
         let mut snap = Snapshot {
             revision,
             templates: vec![],
@@ -245,13 +252,13 @@ impl<B: Backend> Store for B {
         &self,
         from_revision: i64,
     ) -> Result<BoxStream<'static, StoreEvent>, StoreError> {
-        let raw = Backend::watch(self, from_revision).await?;
+        let raw = self.watch_keys(from_revision).await?;
         Ok(raw
             .filter_map(|ev| async move { events::to_store_event(ev) })
             .boxed())
     }
 
     async fn compact(&self, revision: i64) -> Result<(), StoreError> {
-        Backend::compact(self, revision).await
+        self.compact_history(revision).await
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use etcd_client::{
     Certificate, Client, Compare, CompareOp, ConnectOptions, GetOptions, Identity, TlsOptions, Txn,
-    TxnOp,
+    TxnOp, TxnOpResponse,
 };
 use futures::stream::BoxStream;
 
@@ -157,7 +157,10 @@ pub(super) fn map_error(e: etcd_client::Error, at: &str, user: Option<&str>) -> 
                 3 => StoreError::Invalid(format!("etcd refused the request: {msg}")),
                 // Unknown, DeadlineExceeded, Unavailable, Cancelled, Aborted, Internal …
                 _ if msg.is_empty() => unavailable(s.code().description().to_string()),
-                _ => unavailable(msg),
+                _ => unavailable(match std::error::Error::source(&s) {
+                    Some(cause) => append_causes(msg, cause),
+                    None => msg,
+                }),
             }
         }
         E::TransportError(t) => unavailable(source_chain(&t)),
@@ -177,11 +180,21 @@ fn denied(user: Option<&str>, detail: String) -> StoreError {
 
 /// Transport errors hide the useful part ("Connection refused") in their sources.
 fn source_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        out = format!("{out}: {s}");
-        cur = s.source();
+    match e.source() {
+        Some(cause) => append_causes(e.to_string(), cause),
+        None => e.to_string(),
+    }
+}
+
+fn append_causes(mut out: String, first: &dyn std::error::Error) -> String {
+    let mut cur = Some(first);
+    while let Some(c) = cur {
+        let text = c.to_string();
+        // Layers often repeat their inner message; say each thing once.
+        if !out.contains(&text) {
+            out = format!("{out}: {text}");
+        }
+        cur = c.source();
     }
     out
 }
@@ -198,11 +211,11 @@ fn compare(prefix: &str, c: Cond) -> Compare {
 
 #[async_trait]
 impl Backend for EtcdStore {
-    fn describe(&self) -> String {
+    fn location(&self) -> String {
         format!("etcd at {}", self.at())
     }
 
-    fn authenticated_user(&self) -> Option<String> {
+    fn login(&self) -> Option<String> {
         self.user.clone()
     }
 
@@ -219,6 +232,24 @@ impl Backend for EtcdStore {
             .await?;
         let rev = resp.header().map_or(0, |h| h.revision());
         Ok((resp.kvs().iter().map(|kv| self.relative(kv)).collect(), rev))
+    }
+
+    async fn range_many(&self, prefixes: &[&str]) -> Result<(Vec<Kv>, i64), StoreError> {
+        // A transaction without conditions runs its reads at one revision.
+        let gets: Vec<TxnOp> = prefixes
+            .iter()
+            .map(|p| TxnOp::get(self.full(p), Some(GetOptions::new().with_prefix())))
+            .collect();
+        let mut kv = self.client.kv_client();
+        let resp = self.call(kv.txn(Txn::new().and_then(gets))).await?;
+        let rev = resp.header().map_or(0, |h| h.revision());
+        let mut out = Vec::new();
+        for op in resp.op_responses() {
+            if let TxnOpResponse::Get(get) = op {
+                out.extend(get.kvs().iter().map(|kv| self.relative(kv)));
+            }
+        }
+        Ok((out, rev))
     }
 
     async fn txn(&self, when: Vec<Cond>, writes: Vec<Write>) -> Result<(bool, i64), StoreError> {
@@ -238,7 +269,10 @@ impl Backend for EtcdStore {
         Ok((resp.succeeded(), rev))
     }
 
-    async fn watch(&self, from_revision: i64) -> Result<BoxStream<'static, RawEvent>, StoreError> {
+    async fn watch_keys(
+        &self,
+        from_revision: i64,
+    ) -> Result<BoxStream<'static, RawEvent>, StoreError> {
         let from = if from_revision > 0 {
             from_revision
         } else {
@@ -254,7 +288,7 @@ impl Backend for EtcdStore {
         }))
     }
 
-    async fn compact(&self, revision: i64) -> Result<(), StoreError> {
+    async fn compact_history(&self, revision: i64) -> Result<(), StoreError> {
         let mut kv = self.client.kv_client();
         self.call(kv.compact(revision, None)).await?;
         Ok(())
