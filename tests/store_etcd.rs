@@ -196,3 +196,40 @@ async fn each_etcd_user_is_the_identity_of_its_store() {
     once_back(async || alice.put_template(&template("b")).await).await;
     assert_eq!(bob.list_templates().await.unwrap().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_client_certificate() {
+    let etcd = Etcd::start_tls().await;
+    let pki = etcd.pki().unwrap().clone();
+    let tls = StoreOptions {
+        ca: Some(pki.ca.clone()),
+        cert: Some(pki.client_cert.clone()),
+        key: Some(pki.client_key.clone()),
+        ..options(PREFIX)
+    };
+    let s = open(&etcd.url(), tls.clone()).await;
+    s.put_template(&template("over-tls")).await.unwrap();
+    assert_eq!(s.list_templates().await.unwrap().len(), 1);
+
+    // Without a client certificate etcd will not talk to us.
+    let no_cert = StoreOptions {
+        cert: None,
+        key: None,
+        ..tls.clone()
+    };
+    let s = open(&etcd.url(), no_cert).await;
+    let err = s.list_templates().await.unwrap_err();
+    eprintln!("{err}");
+    assert!(err.is_unavailable(), "{err:?}");
+
+    let missing = StoreOptions {
+        ca: Some(pki.ca.with_file_name("nope.pem")),
+        ..tls
+    };
+    let cfg = flightdeck::store::StoreConfig::parse(&etcd.url(), missing).unwrap();
+    let err = flightdeck::store::connect(&cfg)
+        .await
+        .err()
+        .expect("a missing CA file is an error");
+    assert!(err.to_string().contains("--etcd-ca"), "{err}");
+}

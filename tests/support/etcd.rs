@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use etcd_client::{Client, ConnectOptions, Permission};
+use etcd_client::{Certificate, Client, ConnectOptions, Identity, Permission, TlsOptions};
 
 pub const ETCD_BIN: &str = "/usr/bin/etcd";
 
@@ -19,6 +19,17 @@ pub struct Etcd {
     dir: tempfile::TempDir,
     client_port: u16,
     peer_port: u16,
+    tls: Option<Pki>,
+}
+
+/// Files of a throw-away CA, etcd's server certificate and one client certificate.
+#[derive(Debug, Clone)]
+pub struct Pki {
+    pub ca: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
 }
 
 /// Two distinct free ports. Holding both listeners until both are known keeps them apart;
@@ -35,16 +46,32 @@ fn free_ports() -> (u16, u16) {
 impl Etcd {
     /// Starts a fresh single-member etcd and waits until it answers.
     pub async fn start() -> Etcd {
+        Etcd::launch(false).await
+    }
+
+    /// Serves clients over TLS only and requires a client certificate signed by its CA.
+    pub async fn start_tls() -> Etcd {
+        Etcd::launch(true).await
+    }
+
+    async fn launch(tls: bool) -> Etcd {
         let (client_port, peer_port) = free_ports();
+        let dir = tempfile::tempdir().expect("temp dir for etcd");
+        let tls = tls.then(|| make_pki(dir.path()));
         let mut etcd = Etcd {
             child: None,
-            dir: tempfile::tempdir().expect("temp dir for etcd"),
+            dir,
             client_port,
             peer_port,
+            tls,
         };
         etcd.spawn();
         etcd.wait_ready().await;
         etcd
+    }
+
+    pub fn pki(&self) -> Option<&Pki> {
+        self.tls.as_ref()
     }
 
     /// `127.0.0.1:PORT`, as a store endpoint.
@@ -66,14 +93,22 @@ impl Etcd {
     }
 
     fn spawn(&mut self) {
-        let client = format!("http://127.0.0.1:{}", self.client_port);
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let client = format!("{scheme}://127.0.0.1:{}", self.client_port);
         let peer = format!("http://127.0.0.1:{}", self.peer_port);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.log_path())
             .expect("etcd log file");
-        let child = Command::new(ETCD_BIN)
+        let mut cmd = Command::new(ETCD_BIN);
+        if let Some(pki) = &self.tls {
+            cmd.arg(format!("--cert-file={}", pki.server_cert.display()))
+                .arg(format!("--key-file={}", pki.server_key.display()))
+                .arg(format!("--trusted-ca-file={}", pki.ca.display()))
+                .arg("--client-cert-auth");
+        }
+        let child = cmd
             .arg("--name=test")
             .arg(format!(
                 "--data-dir={}",
@@ -101,7 +136,8 @@ impl Etcd {
             {
                 panic!("etcd exited with {status}:\n{}", self.log());
             }
-            let opts = ConnectOptions::new()
+            let opts = self
+                .connect_options()
                 .with_connect_timeout(Duration::from_millis(300))
                 .with_timeout(Duration::from_millis(500));
             if let Ok(Ok(mut c)) = tokio::time::timeout(
@@ -135,15 +171,32 @@ impl Etcd {
         self.wait_ready().await;
     }
 
-    /// A plain client (as root once auth is on), for writing around flightdeck.
+    fn connect_options(&self) -> ConnectOptions {
+        let mut opts = ConnectOptions::new();
+        if let Some(pki) = &self.tls {
+            let read = |p: &PathBuf| std::fs::read(p).expect("test certificate");
+            opts = opts.with_tls(
+                TlsOptions::new()
+                    .ca_certificate(Certificate::from_pem(read(&pki.ca)))
+                    .identity(Identity::from_pem(
+                        read(&pki.client_cert),
+                        read(&pki.client_key),
+                    )),
+            );
+        }
+        opts
+    }
+
+    /// A client without a login, for writing around flightdeck (before auth is on).
     pub async fn client(&self) -> Client {
-        Client::connect([self.endpoint()], None)
+        Client::connect([self.endpoint()], Some(self.connect_options()))
             .await
             .expect("etcd client")
     }
 
+    /// A client logged in as etcd's root user (after [`Etcd::enable_auth`]).
     pub async fn root_client(&self) -> Client {
-        let opts = ConnectOptions::new().with_user("root", ROOT_PASSWORD);
+        let opts = self.connect_options().with_user("root", ROOT_PASSWORD);
         Client::connect([self.endpoint()], Some(opts))
             .await
             .expect("etcd root client")
@@ -178,5 +231,108 @@ pub const ROOT_PASSWORD: &str = "root-secret";
 impl Drop for Etcd {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl (install the openssl package)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, made with the
+/// openssl command (EC P-256 keys in PKCS#8, which both etcd and rustls read).
+fn make_pki(dir: &std::path::Path) -> Pki {
+    let key = |name: &str| {
+        openssl(
+            dir,
+            &[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                name,
+            ],
+        )
+    };
+    key("ca.key");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "ca.key",
+            "-subj",
+            "/CN=flightdeck-test-ca",
+            "-days",
+            "2",
+            "-out",
+            "ca.pem",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    let sign = |name: &str, cn: &str, ext: &str| {
+        key(&format!("{name}.key"));
+        std::fs::write(dir.join(format!("{name}.ext")), ext).expect("write extfile");
+        openssl(
+            dir,
+            &[
+                "req",
+                "-new",
+                "-key",
+                &format!("{name}.key"),
+                "-subj",
+                &format!("/CN={cn}"),
+                "-out",
+                &format!("{name}.csr"),
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-out",
+                &format!("{name}.pem"),
+                "-extfile",
+                &format!("{name}.ext"),
+            ],
+        );
+    };
+    sign(
+        "server",
+        "etcd",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n",
+    );
+    sign("client", "alice", "extendedKeyUsage=clientAuth\n");
+    Pki {
+        ca: dir.join("ca.pem"),
+        server_cert: dir.join("server.pem"),
+        server_key: dir.join("server.key"),
+        client_cert: dir.join("client.pem"),
+        client_key: dir.join("client.key"),
     }
 }

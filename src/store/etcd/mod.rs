@@ -28,6 +28,7 @@ pub struct EtcdStore {
     prefix: String,
     endpoints: Vec<String>,
     user: Option<String>,
+    tls: bool,
     request_timeout: Duration,
 }
 
@@ -51,7 +52,8 @@ impl EtcdStore {
         }
         let at = endpoints.join(",");
         let timeout = o.request_timeout;
-        let unavailable = |e: etcd_client::Error| map_error(e, &at, o.user.as_deref());
+        let tls = cfg.tls();
+        let unavailable = |e: etcd_client::Error| map_error(e, &at, o.user.as_deref(), tls);
         let client = bounded(
             timeout,
             &at,
@@ -68,6 +70,7 @@ impl EtcdStore {
             prefix: o.prefix.clone(),
             endpoints: endpoints.clone(),
             user: o.user.clone(),
+            tls,
             request_timeout: timeout,
         };
         Ok(store)
@@ -98,7 +101,7 @@ impl EtcdStore {
     ) -> Result<T, StoreError> {
         bounded(self.request_timeout, &self.at(), fut)
             .await?
-            .map_err(|e| map_error(e, &self.at(), self.user.as_deref()))
+            .map_err(|e| map_error(e, &self.at(), self.user.as_deref(), self.tls))
     }
 }
 
@@ -136,11 +139,21 @@ fn tls_options(cfg: &StoreConfig) -> Result<TlsOptions, StoreError> {
     Ok(tls)
 }
 
-pub(super) fn map_error(e: etcd_client::Error, at: &str, user: Option<&str>) -> StoreError {
+pub(super) fn map_error(
+    e: etcd_client::Error,
+    at: &str,
+    user: Option<&str>,
+    tls: bool,
+) -> StoreError {
     use etcd_client::Error as E;
     let unavailable = |detail: String| StoreError::Unavailable {
         at: at.to_string(),
-        detail,
+        // A TLS handshake etcd rejects looks like a dropped connection; say where to look.
+        detail: if tls && !detail.contains("refused") {
+            format!("{detail}; check --etcd-ca, --etcd-cert and --etcd-key")
+        } else {
+            detail
+        },
     };
     match e {
         E::GRpcStatus(s) => {
