@@ -331,6 +331,14 @@ async fn verify_names_an_entry_edited_behind_our_back(h: &impl Harness) {
         }
         other => panic!("verify must name entry 2, got {other:?}"),
     }
+
+    // An entry slipped in past the head: appends refuse to build on it instead of spinning.
+    h.raw_put("audit/00000000000000000004", b"{}".to_vec())
+        .await;
+    match s.append_audit(draft("alice", "pause", &k)).await {
+        Err(StoreError::ChainBroken { seq: 4, .. }) => {}
+        other => panic!("append must report the forged entry 4, got {other:?}"),
+    }
 }
 
 async fn next(stream: &mut BoxStream<'static, StoreEvent>) -> StoreEvent {

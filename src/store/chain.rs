@@ -102,6 +102,18 @@ async fn append_guarded<B: Backend + ?Sized>(
         if let Some(change) = release {
             refused_by_release(b, change).await?;
         }
+        let head_now = b
+            .get(layout::AUDIT_HEAD)
+            .await?
+            .map_or(0, |kv| kv.mod_revision);
+        if head_now == head_rev {
+            // Nothing else moved, so the entry's key was taken: written around flightdeck.
+            return Err(StoreError::ChainBroken {
+                seq,
+                reason: "an entry already exists past audit-head; run `flightdeck audit verify`"
+                    .to_string(),
+            });
+        }
         // Only the audit head moved: another append won the race. Try again after it.
         let jitter = rand::random::<u64>() % 5 + u64::from(attempt.min(10));
         tokio::time::sleep(Duration::from_millis(jitter)).await;

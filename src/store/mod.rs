@@ -33,8 +33,10 @@ pub use layout::Scope;
 pub use memory::MemoryStore;
 pub use types::{AuditFilter, Change, Committed, ReleaseChange, Snapshot, StoreEvent, Versioned};
 
-/// Opens the store a config names. For etcd this logs in (when a user is given), so a
-/// wrong password fails here, not on the first write.
+/// Opens the store a config names. For etcd this logs in when a user is given, so a
+/// wrong password fails here; without a login the connection is made lazily, so a store
+/// that is down shows as `Unavailable` on the first request (and a console can start and
+/// wait for it).
 pub async fn connect(cfg: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
     match &cfg.backend {
         BackendKind::Memory => Ok(Arc::new(MemoryStore::new())),
@@ -74,6 +76,9 @@ pub trait Store: Send + Sync {
     /// mod_revision, write it, the revision (if any) and the audit entry, and move the
     /// audit head — all or nothing. A release changed meanwhile is `Conflict` naming who
     /// changed it and when. Recording an outcome is just another commit.
+    ///
+    /// `Unavailable` means the answer was lost, not necessarily the write: re-read the
+    /// release (its `updated_by`/mod_revision tell) before trying again.
     async fn commit_release(&self, change: ReleaseChange) -> Result<Committed, StoreError>;
     /// Appends an entry on its own (denied attempts, policy edits).
     async fn append_audit(&self, draft: AuditDraft) -> Result<AuditEntry, StoreError>;

@@ -167,7 +167,8 @@ pub(super) fn map_error(
                     user,
                     "etcd requires a login; pass --etcd-user and its password".to_string(),
                 ),
-                3 => StoreError::Invalid(format!("etcd refused the request: {msg}")),
+                // InvalidArgument, OutOfRange (a compacted or future revision).
+                3 | 11 => StoreError::Invalid(format!("etcd refused the request: {msg}")),
                 // Unknown, DeadlineExceeded, Unavailable, Cancelled, Aborted, Internal …
                 _ if msg.is_empty() => unavailable(s.code().description().to_string()),
                 _ => unavailable(match std::error::Error::source(&s) {
