@@ -11,7 +11,8 @@
 //! - `canonical` is the entry as a JSON object **without its `hash` member**, written with
 //!   object members sorted by the byte order of their UTF-8 keys (at every depth), no
 //!   whitespace anywhere, strings escaped as `serde_json` escapes them (only `"`, `\` and
-//!   control characters; other characters as UTF-8), integers in plain decimal, and absent
+//!   control characters; other characters as UTF-8), numbers as `serde_json` writes them
+//!   (integers in plain decimal, floats in shortest round-trip form), and absent
 //!   optional fields written as `null` (every member of [`AuditEntry`] is always present).
 //!
 //! Verification recomputes this from the stored JSON *value*, not from the Rust struct, so

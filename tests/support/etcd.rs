@@ -108,6 +108,16 @@ impl Etcd {
                 .arg(format!("--trusted-ca-file={}", pki.ca.display()))
                 .arg("--client-cert-auth");
         }
+        // If the test process dies without dropping us (killed by a timeout), take etcd
+        // along instead of leaving it bound to the port.
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
         let child = cmd
             .arg("--name=test")
             .arg(format!(
