@@ -11,3 +11,4 @@ pub mod engine;
 pub mod kube;
 pub mod logging;
 pub mod model;
+pub mod store;

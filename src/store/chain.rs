@@ -1,0 +1,217 @@
+//! The audit chain in the store: appending (alone or inside the release transaction),
+//! listing and verifying. Appends serialise on `audit-head`'s mod_revision, so two
+//! consoles appending at once cannot both take the same sequence number.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::domain::audit::{self, AuditHead};
+use crate::domain::{AuditDraft, AuditEntry, Release};
+
+use super::backend::{Backend, Cond, Write};
+use super::platform::{decode, encode};
+use super::{AuditFilter, Committed, ReleaseChange, StoreError, layout};
+
+/// Appends lost to other appends before giving up. Each loss means another entry was
+/// written, so this only runs out under a storm of concurrent actions.
+const MAX_ATTEMPTS: u32 = 32;
+
+pub(super) async fn commit_release<B: Backend + ?Sized>(
+    b: &B,
+    change: ReleaseChange,
+) -> Result<Committed, StoreError> {
+    layout::check_group(&change.key)?;
+    if change.release.group != change.key {
+        return Err(StoreError::Invalid(format!(
+            "release of {} cannot be stored under {}",
+            change.release.group, change.key
+        )));
+    }
+    let release_key = layout::release(&change.key);
+    let mut when = vec![Cond::ModRevision(
+        release_key.clone(),
+        change.expect_mod_revision.unwrap_or(0),
+    )];
+    let mut writes = vec![Write::Put(
+        release_key.clone(),
+        encode(&release_key, &change.release)?,
+    )];
+    if let Some(r) = &change.revision {
+        if r.group != change.key {
+            return Err(StoreError::Invalid(format!(
+                "revision of {} cannot be stored with the release of {}",
+                r.group, change.key
+            )));
+        }
+        let key = layout::revision(&r.group, r.number);
+        when.push(Cond::Absent(key.clone()));
+        writes.push(Write::Put(key.clone(), encode(&key, r)?));
+    }
+    let (audit, mod_revision) =
+        append_guarded(b, change.audit.clone(), when, writes, Some(&change)).await?;
+    Ok(Committed {
+        mod_revision,
+        audit,
+    })
+}
+
+pub(super) async fn append<B: Backend + ?Sized>(
+    b: &B,
+    draft: AuditDraft,
+    when: Vec<Cond>,
+    writes: Vec<Write>,
+) -> Result<AuditEntry, StoreError> {
+    Ok(append_guarded(b, draft, when, writes, None).await?.0)
+}
+
+/// One transaction: the caller's guards and writes plus the next audit entry and the
+/// new head. Returns the entry and the revision it was written at.
+async fn append_guarded<B: Backend + ?Sized>(
+    b: &B,
+    draft: AuditDraft,
+    when: Vec<Cond>,
+    writes: Vec<Write>,
+    release: Option<&ReleaseChange>,
+) -> Result<(AuditEntry, i64), StoreError> {
+    for attempt in 0..MAX_ATTEMPTS {
+        let (head, head_rev) = match b.get(layout::AUDIT_HEAD).await? {
+            Some(kv) => (decode::<AuditHead>(&kv)?, kv.mod_revision),
+            None => (AuditHead::default(), 0),
+        };
+        let seq = head.seq + 1;
+        let entry = AuditEntry::seal(draft.clone(), seq, &head.hash, jiff::Timestamp::now());
+        let entry_key = layout::audit(seq);
+        let new_head = AuditHead {
+            seq,
+            hash: entry.hash.clone(),
+        };
+        let mut all_when = when.clone();
+        all_when.push(Cond::ModRevision(layout::AUDIT_HEAD.to_string(), head_rev));
+        all_when.push(Cond::Absent(entry_key.clone()));
+        let mut all_writes = writes.clone();
+        all_writes.push(Write::Put(entry_key.clone(), encode(&entry_key, &entry)?));
+        all_writes.push(Write::Put(
+            layout::AUDIT_HEAD.to_string(),
+            encode(layout::AUDIT_HEAD, &new_head)?,
+        ));
+        let (done, rev) = b.txn(all_when, all_writes).await?;
+        if done {
+            return Ok((entry, rev));
+        }
+        if let Some(change) = release {
+            refused_by_release(b, change).await?;
+        }
+        let head_now = b
+            .get(layout::AUDIT_HEAD)
+            .await?
+            .map_or(0, |kv| kv.mod_revision);
+        if head_now == head_rev {
+            // Nothing else moved, so the entry's key was taken: written around flightdeck.
+            return Err(StoreError::ChainBroken {
+                seq,
+                reason: "an entry already exists past audit-head; run `flightdeck audit verify`"
+                    .to_string(),
+            });
+        }
+        // Only the audit head moved: another append won the race. Try again after it.
+        let jitter = rand::random::<u64>() % 5 + u64::from(attempt.min(10));
+        tokio::time::sleep(Duration::from_millis(jitter)).await;
+    }
+    Err(StoreError::Contended {
+        attempts: MAX_ATTEMPTS,
+    })
+}
+
+/// After a failed commit: an error if the release or the revision is why, `Ok` if it
+/// was only the audit head.
+async fn refused_by_release<B: Backend + ?Sized>(
+    b: &B,
+    change: &ReleaseChange,
+) -> Result<(), StoreError> {
+    let key = layout::release(&change.key);
+    let current = b.get(&key).await?;
+    let actual = current.as_ref().map_or(0, |kv| kv.mod_revision);
+    if actual != change.expect_mod_revision.unwrap_or(0) {
+        let (by, at) = match &current {
+            Some(kv) => {
+                let r: Release = decode(kv)?;
+                (r.updated_by, audit::format_time(r.updated_at))
+            }
+            None => (
+                "someone".to_string(),
+                "an unknown time (it was deleted)".to_string(),
+            ),
+        };
+        return Err(StoreError::Conflict {
+            key: change.key.to_string(),
+            by,
+            at,
+            mod_revision: actual,
+        });
+    }
+    if let Some(r) = &change.revision
+        && b.get(&layout::revision(&r.group, r.number))
+            .await?
+            .is_some()
+    {
+        return Err(StoreError::AlreadyExists {
+            what: format!("revision {} of {}", r.number, r.group),
+        });
+    }
+    Ok(())
+}
+
+pub(super) async fn list<B: Backend + ?Sized>(
+    b: &B,
+    filter: &AuditFilter,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let (kvs, _) = b.range(layout::AUDIT).await?;
+    let mut out = Vec::new();
+    for kv in &kvs {
+        let e: AuditEntry = decode(kv)?;
+        let wanted = filter
+            .group
+            .as_ref()
+            .is_none_or(|g| e.target.group_key() == *g)
+            && filter.user.as_ref().is_none_or(|u| e.user.name == *u)
+            && filter
+                .since
+                .is_none_or(|since| e.timestamp().is_some_and(|t| t >= since));
+        if !wanted {
+            continue;
+        }
+        out.push(e);
+    }
+    if let Some(limit) = filter.limit {
+        let skip = out.len().saturating_sub(limit);
+        out.drain(..skip);
+    }
+    Ok(out)
+}
+
+pub(super) async fn verify<B: Backend + ?Sized>(b: &B) -> Result<u64, StoreError> {
+    // "audit" without the slash covers both `audit/…` and `audit-head`, so the entries
+    // and the head come from one read at one revision.
+    let (kvs, _) = b.range("audit").await?;
+    let mut entries = Vec::new();
+    let mut head = None;
+    for kv in &kvs {
+        match layout::parse(&kv.key) {
+            Some(layout::KeyKind::AuditHead) => head = Some(decode::<AuditHead>(kv)?),
+            Some(layout::KeyKind::Audit(seq)) => {
+                let value: Value =
+                    serde_json::from_slice(&kv.value).map_err(|e| StoreError::ChainBroken {
+                        seq,
+                        reason: format!("is not JSON: {e}"),
+                    })?;
+                entries.push((seq, value));
+            }
+            _ => {}
+        }
+    }
+    audit::verify_chain(&entries, head.as_ref()).map_err(|b| StoreError::ChainBroken {
+        seq: b.seq,
+        reason: b.reason,
+    })
+}

@@ -1,0 +1,310 @@
+//! The etcd backend: etcd-client with the prefix, timeouts, login and TLS of
+//! [`StoreConfig`]. Watches live in `watch.rs`.
+
+mod watch;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use etcd_client::{
+    Certificate, Client, Compare, CompareOp, ConnectOptions, GetOptions, Identity, TlsOptions, Txn,
+    TxnOp, TxnOpResponse,
+};
+use futures::stream::BoxStream;
+
+use super::StoreError;
+use super::backend::{Backend, Cond, Kv, RawEvent, Write};
+use super::config::{Backend as BackendKind, StoreConfig};
+
+/// How often the connection is pinged, so a dead peer is noticed without traffic.
+const KEEP_ALIVE: Duration = Duration::from_secs(2);
+
+pub struct EtcdStore {
+    /// For reads and writes: every request is bounded by the request timeout.
+    client: Client,
+    /// For watches: no request timeout (a watch is one long request); keep-alive pings
+    /// detect a dead server instead.
+    watch_client: Client,
+    prefix: String,
+    endpoints: Vec<String>,
+    user: Option<String>,
+    tls: bool,
+    request_timeout: Duration,
+}
+
+impl EtcdStore {
+    pub async fn connect(cfg: &StoreConfig) -> Result<EtcdStore, StoreError> {
+        let BackendKind::Etcd { endpoints } = &cfg.backend else {
+            return Err(StoreError::Invalid("not an etcd:// store URL".to_string()));
+        };
+        let o = &cfg.options;
+        let mut base = ConnectOptions::new()
+            .with_connect_timeout(o.dial_timeout)
+            .with_keep_alive(KEEP_ALIVE, o.dial_timeout)
+            .with_keep_alive_while_idle(true)
+            // etcd's simple tokens die with a restart and after idling; log in again.
+            .with_auto_token_refresh(true);
+        if let Some(user) = &o.user {
+            base = base.with_user(user, o.password.clone().unwrap_or_default());
+        }
+        if cfg.tls() {
+            base = base.with_tls(tls_options(cfg)?);
+        }
+        let at = endpoints.join(",");
+        let timeout = o.request_timeout;
+        let tls = cfg.tls();
+        let unavailable = |e: etcd_client::Error| map_error(e, &at, o.user.as_deref(), tls);
+        let client = bounded(
+            timeout,
+            &at,
+            Client::connect(endpoints, Some(base.clone().with_timeout(timeout))),
+        )
+        .await?
+        .map_err(unavailable)?;
+        let watch_client = bounded(timeout, &at, Client::connect(endpoints, Some(base)))
+            .await?
+            .map_err(unavailable)?;
+        let store = EtcdStore {
+            client,
+            watch_client,
+            prefix: o.prefix.clone(),
+            endpoints: endpoints.clone(),
+            user: o.user.clone(),
+            tls,
+            request_timeout: timeout,
+        };
+        Ok(store)
+    }
+
+    fn at(&self) -> String {
+        self.endpoints.join(",")
+    }
+
+    fn full(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    fn relative(&self, kv: &etcd_client::KeyValue) -> Kv {
+        let key = String::from_utf8_lossy(kv.key());
+        Kv {
+            key: key.strip_prefix(&self.prefix).unwrap_or(&key).to_string(),
+            value: kv.value().to_vec(),
+            create_revision: kv.create_revision(),
+            mod_revision: kv.mod_revision(),
+        }
+    }
+
+    /// Runs one request with the request timeout, mapping errors to `StoreError`.
+    async fn call<T>(
+        &self,
+        fut: impl Future<Output = Result<T, etcd_client::Error>>,
+    ) -> Result<T, StoreError> {
+        bounded(self.request_timeout, &self.at(), fut)
+            .await?
+            .map_err(|e| map_error(e, &self.at(), self.user.as_deref(), self.tls))
+    }
+}
+
+/// tonic's own timeout covers a request once a connection exists; this also bounds the
+/// wait for a connection that never comes.
+async fn bounded<T>(
+    timeout: Duration,
+    at: &str,
+    fut: impl Future<Output = T>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(timeout + Duration::from_millis(500), fut)
+        .await
+        .map_err(|_| StoreError::Unavailable {
+            at: at.to_string(),
+            detail: format!("no answer within {:.1}s", timeout.as_secs_f64()),
+        })
+}
+
+fn tls_options(cfg: &StoreConfig) -> Result<TlsOptions, StoreError> {
+    let read = |flag: &str, p: &std::path::Path| {
+        std::fs::read(p)
+            .map_err(|e| StoreError::Invalid(format!("cannot read {flag} {}: {e}", p.display())))
+    };
+    let o = &cfg.options;
+    let mut tls = TlsOptions::new();
+    if let Some(ca) = &o.ca {
+        tls = tls.ca_certificate(Certificate::from_pem(read("--etcd-ca", ca)?));
+    }
+    if let (Some(cert), Some(key)) = (&o.cert, &o.key) {
+        tls = tls.identity(Identity::from_pem(
+            read("--etcd-cert", cert)?,
+            read("--etcd-key", key)?,
+        ));
+    }
+    Ok(tls)
+}
+
+pub(super) fn map_error(
+    e: etcd_client::Error,
+    at: &str,
+    user: Option<&str>,
+    tls: bool,
+) -> StoreError {
+    use etcd_client::Error as E;
+    let unavailable = |detail: String| StoreError::Unavailable {
+        at: at.to_string(),
+        // A TLS handshake etcd rejects looks like a dropped connection; say where to look.
+        detail: if tls && !detail.contains("refused") {
+            format!("{detail}; check --etcd-ca, --etcd-cert and --etcd-key")
+        } else {
+            detail
+        },
+    };
+    match e {
+        E::GRpcStatus(s) => {
+            let msg = s.message().to_string();
+            match i32::from(s.code()) {
+                // PermissionDenied, Unauthenticated, or a failed login (InvalidArgument).
+                7 | 16 => denied(user, msg),
+                3 if msg.contains("authentication failed") => denied(user, msg),
+                // etcd auth is on and no user was given.
+                3 if msg.contains("user name is empty") => denied(
+                    user,
+                    "etcd requires a login; pass --etcd-user and its password".to_string(),
+                ),
+                // InvalidArgument, OutOfRange (a compacted or future revision).
+                3 | 11 => StoreError::Invalid(format!("etcd refused the request: {msg}")),
+                // Unknown, DeadlineExceeded, Unavailable, Cancelled, Aborted, Internal …
+                _ if msg.is_empty() => unavailable(s.code().description().to_string()),
+                _ => unavailable(match std::error::Error::source(&s) {
+                    Some(cause) => append_causes(msg, cause),
+                    None => msg,
+                }),
+            }
+        }
+        E::TransportError(t) => unavailable(source_chain(&t)),
+        E::IoError(io) => unavailable(io.to_string()),
+        E::InvalidUri(u) => StoreError::Invalid(format!("bad etcd endpoint: {u}")),
+        E::InvalidArgs(a) => StoreError::Invalid(format!("bad etcd settings: {a}")),
+        other => unavailable(other.to_string()),
+    }
+}
+
+fn denied(user: Option<&str>, detail: String) -> StoreError {
+    StoreError::Denied {
+        user: user.map_or("the anonymous user".to_string(), |u| format!("user {u}")),
+        detail,
+    }
+}
+
+/// Transport errors hide the useful part ("Connection refused") in their sources.
+fn source_chain(e: &dyn std::error::Error) -> String {
+    match e.source() {
+        Some(cause) => append_causes(e.to_string(), cause),
+        None => e.to_string(),
+    }
+}
+
+fn append_causes(mut out: String, first: &dyn std::error::Error) -> String {
+    let mut cur = Some(first);
+    while let Some(c) = cur {
+        let text = c.to_string();
+        // Layers often repeat their inner message; say each thing once.
+        if !out.contains(&text) {
+            out = format!("{out}: {text}");
+        }
+        cur = c.source();
+    }
+    out
+}
+
+fn compare(prefix: &str, c: Cond) -> Compare {
+    match c {
+        Cond::ModRevision(k, rev) => {
+            Compare::mod_revision(format!("{prefix}{k}"), CompareOp::Equal, rev)
+        }
+        Cond::Absent(k) => Compare::create_revision(format!("{prefix}{k}"), CompareOp::Equal, 0),
+        Cond::Present(k) => Compare::create_revision(format!("{prefix}{k}"), CompareOp::Greater, 0),
+    }
+}
+
+#[async_trait]
+impl Backend for EtcdStore {
+    fn location(&self) -> String {
+        format!("etcd at {}", self.at())
+    }
+
+    fn login(&self) -> Option<String> {
+        self.user.clone()
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Kv>, StoreError> {
+        let mut kv = self.client.kv_client();
+        let resp = self.call(kv.get(self.full(key), None)).await?;
+        Ok(resp.kvs().first().map(|kv| self.relative(kv)))
+    }
+
+    async fn range(&self, prefix: &str) -> Result<(Vec<Kv>, i64), StoreError> {
+        let mut kv = self.client.kv_client();
+        let resp = self
+            .call(kv.get(self.full(prefix), Some(GetOptions::new().with_prefix())))
+            .await?;
+        let rev = resp.header().map_or(0, |h| h.revision());
+        Ok((resp.kvs().iter().map(|kv| self.relative(kv)).collect(), rev))
+    }
+
+    async fn range_many(&self, prefixes: &[&str]) -> Result<(Vec<Kv>, i64), StoreError> {
+        // A transaction without conditions runs its reads at one revision.
+        let gets: Vec<TxnOp> = prefixes
+            .iter()
+            .map(|p| TxnOp::get(self.full(p), Some(GetOptions::new().with_prefix())))
+            .collect();
+        let mut kv = self.client.kv_client();
+        let resp = self.call(kv.txn(Txn::new().and_then(gets))).await?;
+        let rev = resp.header().map_or(0, |h| h.revision());
+        let mut out = Vec::new();
+        for op in resp.op_responses() {
+            if let TxnOpResponse::Get(get) = op {
+                out.extend(get.kvs().iter().map(|kv| self.relative(kv)));
+            }
+        }
+        Ok((out, rev))
+    }
+
+    async fn txn(&self, when: Vec<Cond>, writes: Vec<Write>) -> Result<(bool, i64), StoreError> {
+        let compares: Vec<Compare> = when.into_iter().map(|c| compare(&self.prefix, c)).collect();
+        let ops: Vec<TxnOp> = writes
+            .into_iter()
+            .map(|w| match w {
+                Write::Put(k, v) => TxnOp::put(self.full(&k), v, None),
+                Write::Delete(k) => TxnOp::delete(self.full(&k), None),
+            })
+            .collect();
+        let mut kv = self.client.kv_client();
+        let resp = self
+            .call(kv.txn(Txn::new().when(compares).and_then(ops)))
+            .await?;
+        let rev = resp.header().map_or(0, |h| h.revision());
+        Ok((resp.succeeded(), rev))
+    }
+
+    async fn watch_keys(
+        &self,
+        from_revision: i64,
+    ) -> Result<BoxStream<'static, RawEvent>, StoreError> {
+        let from = if from_revision > 0 {
+            from_revision
+        } else {
+            // Pin "from now" to a number, so a reconnect resumes from it and not from
+            // whatever "now" is then.
+            self.range(super::layout::AUDIT_HEAD).await?.1 + 1
+        };
+        Ok(watch::spawn(watch::Watch {
+            client: self.watch_client.clone(),
+            prefix: self.prefix.clone(),
+            next: from,
+            relogin: self.user.is_some(),
+        }))
+    }
+
+    async fn compact_history(&self, revision: i64) -> Result<(), StoreError> {
+        let mut kv = self.client.kv_client();
+        self.call(kv.compact(revision, None)).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,102 @@
+//! The platform store (DESIGN.md §3): groups, templates, revisions, releases, policy and
+//! the audit chain, in etcd (production) or in memory (the demo and unit tests).
+//!
+//! [`Store`] is what the rest of flightdeck uses, as `Arc<dyn Store>` from [`connect`].
+//! Both backends implement the small key-value seam [`Backend`]; the store's meaning —
+//! key layout, the one release transaction, the audit chain, watch decoding — is written
+//! once on top of it (`platform.rs`, `chain.rs`, `events.rs`).
+
+mod backend;
+mod chain;
+mod config;
+mod error;
+mod etcd;
+mod events;
+pub mod layout;
+mod memory;
+mod platform;
+mod types;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use serde_json::Value;
+
+use crate::domain::{AuditDraft, AuditEntry, GroupKey, InstanceGroup, Release, Revision, Template};
+
+pub use backend::{Backend, Cond, Kv, RawEvent, Write};
+pub use config::{Backend as BackendKind, DEFAULT_PREFIX, StoreConfig, StoreOptions};
+pub use error::StoreError;
+pub use etcd::EtcdStore;
+pub use layout::Scope;
+pub use memory::MemoryStore;
+pub use types::{AuditFilter, Change, Committed, ReleaseChange, Snapshot, StoreEvent, Versioned};
+
+/// Opens the store a config names. For etcd this logs in when a user is given, so a
+/// wrong password fails here; without a login the connection is made lazily, so a store
+/// that is down shows as `Unavailable` on the first request (and a console can start and
+/// wait for it).
+pub async fn connect(cfg: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
+    match &cfg.backend {
+        BackendKind::Memory => Ok(Arc::new(MemoryStore::new())),
+        BackendKind::Etcd { .. } => Ok(Arc::new(EtcdStore::connect(cfg).await?)),
+    }
+}
+
+/// The platform store. Every backend gets it from [`Backend`]; callers hold `Arc<dyn Store>`.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Where the store is, for messages: "etcd at h1:2379", "memory".
+    fn describe(&self) -> String;
+    /// The etcd user this store logged in as (the audit identity), when etcd auth is on.
+    fn authenticated_user(&self) -> Option<String>;
+
+    async fn put_template(&self, template: &Template) -> Result<i64, StoreError>;
+    async fn get_template(&self, name: &str) -> Result<Option<Template>, StoreError>;
+    async fn list_templates(&self) -> Result<Vec<Template>, StoreError>;
+    async fn delete_template(&self, name: &str) -> Result<(), StoreError>;
+
+    async fn put_group(&self, group: &InstanceGroup) -> Result<i64, StoreError>;
+    async fn get_group(&self, key: &GroupKey) -> Result<Option<InstanceGroup>, StoreError>;
+    async fn list_groups(&self, scope: &Scope) -> Result<Vec<InstanceGroup>, StoreError>;
+    async fn delete_group(&self, key: &GroupKey) -> Result<(), StoreError>;
+
+    /// One more than the highest revision number the group has (1 for none).
+    async fn next_revision_number(&self, key: &GroupKey) -> Result<u64, StoreError>;
+    /// Writes a revision once; a second write of the same number is `AlreadyExists`.
+    async fn create_revision(&self, revision: &Revision) -> Result<i64, StoreError>;
+    async fn get_revision(&self, key: &GroupKey, n: u64) -> Result<Option<Revision>, StoreError>;
+    async fn list_revisions(&self, key: &GroupKey) -> Result<Vec<Revision>, StoreError>;
+
+    async fn get_release(&self, key: &GroupKey) -> Result<Option<Versioned<Release>>, StoreError>;
+    async fn list_releases(&self, scope: &Scope) -> Result<Vec<Versioned<Release>>, StoreError>;
+
+    /// THE transaction (DESIGN.md §2): if the release is still at the expected
+    /// mod_revision, write it, the revision (if any) and the audit entry, and move the
+    /// audit head — all or nothing. A release changed meanwhile is `Conflict` naming who
+    /// changed it and when. Recording an outcome is just another commit.
+    ///
+    /// `Unavailable` means the answer was lost, not necessarily the write: re-read the
+    /// release (its `updated_by`/mod_revision tell) before trying again.
+    async fn commit_release(&self, change: ReleaseChange) -> Result<Committed, StoreError>;
+    /// Appends an entry on its own (denied attempts, policy edits).
+    async fn append_audit(&self, draft: AuditDraft) -> Result<AuditEntry, StoreError>;
+    /// Matching entries, oldest first.
+    async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Walks the whole chain; the number of sound entries or `ChainBroken` at the first
+    /// one that is not (edited, wrong prev, missing, or the head disagrees).
+    async fn verify_audit(&self) -> Result<u64, StoreError>;
+
+    /// Roles and bindings; opaque to the store.
+    async fn get_policy(&self) -> Result<Option<Versioned<Value>>, StoreError>;
+    async fn put_policy(&self, policy: &Value) -> Result<i64, StoreError>;
+
+    async fn snapshot(&self) -> Result<Snapshot, StoreError>;
+    /// Every change from `from_revision` (inclusive) on. The stream survives store
+    /// restarts on its own; it ends with [`Change::Resync`] if that history was compacted.
+    async fn watch(&self, from_revision: i64)
+    -> Result<BoxStream<'static, StoreEvent>, StoreError>;
+    /// Drops history before `revision` (maintenance; tests use it to force a resync).
+    async fn compact(&self, revision: i64) -> Result<(), StoreError>;
+}
