@@ -4,6 +4,8 @@
 //! The parts below `tui` never import ratatui or crossterm, so the command line, the agent
 //! and the tests use them without a terminal.
 
+pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod model;
+pub mod tui;
