@@ -17,6 +17,10 @@ use state::{GroupsState, InputLine, Pages, Screen, Status, StatusKind};
 
 /// How long an info toast stays.
 const TOAST: SignedDuration = SignedDuration::from_secs(3);
+/// How often a sort by a live column (ready, restarts…) may reorder the list. Rows that
+/// jump around on every pod update cannot be read, and re-summarising every group for
+/// every update would eat the frame budget.
+const RESORT_EVERY: SignedDuration = SignedDuration::from_secs(1);
 
 pub struct AppInit {
     /// Current kube context.
@@ -58,7 +62,11 @@ pub struct App {
     pub(crate) status: Option<Status>,
     pub(crate) pages: Pages,
     rows: GroupRows,
+    /// The rows must be rebuilt before they are used: groups, scope, filter or sort changed.
     rows_stale: bool,
+    /// Cluster data changed under a sort or filter that reads it; rebuild when due.
+    resort_due: bool,
+    rows_built: Timestamp,
 }
 
 impl App {
@@ -81,12 +89,27 @@ impl App {
             pages: Pages::default(),
             rows: GroupRows::default(),
             rows_stale: true,
+            resort_due: false,
+            rows_built: Timestamp::UNIX_EPOCH,
         }
     }
 
     pub fn apply(&mut self, u: model::Update) {
+        use model::Update as U;
+        match &u {
+            U::StoreReloaded { .. }
+            | U::GroupApplied(_)
+            | U::GroupDeleted(_)
+            | U::ReleaseApplied(_) => self.rows_stale = true,
+            U::Connection { .. } => {}
+            // The name sort reads nothing from the cluster; others (and the tag filter) do.
+            _ => {
+                if self.groups.sort != state::SortKey::Name || !self.groups.filter.is_empty() {
+                    self.resort_due = true;
+                }
+            }
+        }
         self.estate.apply(u);
-        self.rows_stale = true;
     }
 
     pub fn on_tick(&mut self, now: Timestamp) {
@@ -98,10 +121,6 @@ impl App {
             .is_some_and(|until| now >= until)
         {
             self.status = None;
-        }
-        // Warning marks depend on how recent the warnings are, and cached summaries with them.
-        if self.groups.sort != state::SortKey::Name {
-            self.rows_stale = true;
         }
     }
 
@@ -156,11 +175,14 @@ impl App {
     }
 
     pub(crate) fn refresh_rows(&mut self) {
-        if !self.rows_stale {
+        let due = self.resort_due && self.now.duration_since(self.rows_built) >= RESORT_EVERY;
+        if !self.rows_stale && !due {
             return;
         }
         self.rows = rows::build(&self.estate, &self.groups, self.now);
         self.rows_stale = false;
+        self.resort_due = false;
+        self.rows_built = self.now;
         let g = &mut self.groups;
         if let Some(i) = g
             .selected_key

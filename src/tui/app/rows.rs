@@ -23,7 +23,7 @@ pub struct GroupRows {
     pub rows: Vec<ListRow>,
     /// Where in `rows` each selectable (group) row is.
     pub groups: Vec<usize>,
-    /// Summaries the sort already needed; the view reuses them.
+    /// Summaries the sort needed, as of the build.
     pub summaries: HashMap<GroupKey, GroupSummary>,
     /// Groups in the store before scope and filter, to tell "none match" from "none".
     pub total: usize,

@@ -1,7 +1,5 @@
 //! Home: the instance groups, under a heading per app. Only the rows in view are built,
-//! and summaries are computed only for them unless the sort already did.
-
-use std::borrow::Cow;
+//! and only their summaries are computed.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -91,11 +89,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
                 table_rows.push(Row::new(Vec::<Cell>::new()));
             }
             ListRow::Group(key) => {
-                let summary: Option<Cow<'_, GroupSummary>> = match rows.summaries.get(key) {
-                    Some(s) => Some(Cow::Borrowed(s)),
-                    None => app.estate.summary(key, app.now).map(Cow::Owned),
-                };
-                let mut r = match summary {
+                // Fresh for the rows in view; the sort's summaries may be a second old.
+                let mut r = match app.estate.summary(key, app.now) {
                     Some(s) => group_row(t, &s, app),
                     None => Row::new(vec![Cell::from(""), Cell::from(key.group.clone())]),
                 };
