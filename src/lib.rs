@@ -5,6 +5,8 @@
 //! and the tests use them without a terminal.
 
 pub mod authz;
+pub mod cli;
+pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod engine;
@@ -12,3 +14,4 @@ pub mod kube;
 pub mod logging;
 pub mod model;
 pub mod store;
+pub mod tui;

@@ -1,0 +1,199 @@
+//! Keys → actions (through the keymap) → state changes. No key codes are matched here
+//! except by the keymap; unbound keys on the input line go to the text input.
+
+use crossterm::event::{Event, KeyEvent, KeyEventKind};
+use tui_input::backend::crossterm::EventHandler;
+
+use super::state::{GroupState, InputKind, InputLine, Pane, Screen, SortKey, StatusKind};
+use super::{App, Effect};
+use crate::config::{Key, Mode};
+use crate::tui::action::Action;
+
+impl App {
+    pub fn on_key(&mut self, key: KeyEvent) -> Option<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return None;
+        }
+        let k = Key::from(&key);
+        if self.input.is_some() {
+            return self.on_input_key(key, k);
+        }
+        if self
+            .status
+            .as_ref()
+            .is_some_and(|s| s.kind == StatusKind::Error)
+        {
+            self.status = None;
+        }
+        let action = self.keymap.action(self.mode(), k)?;
+        if self.help.is_some() {
+            self.on_help_action(action);
+            return None;
+        }
+        self.on_action(action)
+    }
+
+    /// The keymap mode of the screen in front.
+    pub(crate) fn mode(&self) -> Mode {
+        match (&self.input, &self.screen) {
+            (Some(_), _) => Mode::Input,
+            (None, Screen::Groups) => Mode::Groups,
+            (None, Screen::Group(_)) => Mode::Group,
+        }
+    }
+
+    fn on_action(&mut self, action: Action) -> Option<Effect> {
+        match action {
+            Action::Quit => return Some(Effect::Quit),
+            Action::Help => self.help = Some(0),
+            Action::Command => self.open_input(InputKind::Command, String::new()),
+            Action::Filter if matches!(self.screen, Screen::Groups) => {
+                let current = self.groups.filter.clone();
+                self.open_input(InputKind::Filter, current);
+            }
+            Action::Back => self.back(),
+            Action::Open => self.open_selected(),
+            Action::SortNext => {
+                self.groups.sort = self.groups.sort.next();
+                // Each column starts in the order people look for first: the most
+                // restarts on top, everything else as it reads.
+                self.groups.ascending = self.groups.sort != SortKey::Restarts;
+                self.invalidate_rows();
+            }
+            Action::SortReverse => {
+                self.groups.ascending = !self.groups.ascending;
+                self.invalidate_rows();
+            }
+            Action::FocusNext => {
+                if let Screen::Group(g) = &mut self.screen {
+                    g.focus = match g.focus {
+                        Pane::Pods => Pane::Events,
+                        Pane::Events => Pane::Pods,
+                    };
+                }
+            }
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom => self.move_selection(action),
+            Action::Filter | Action::Confirm | Action::Cancel | Action::Complete => {}
+        }
+        None
+    }
+
+    fn on_help_action(&mut self, action: Action) {
+        let Some(scroll) = self.help else { return };
+        self.help = match action {
+            Action::Help | Action::Back | Action::Quit => None,
+            Action::Up => Some(scroll.saturating_sub(1)),
+            Action::Down => Some(scroll + 1),
+            Action::PageUp => Some(scroll.saturating_sub(10)),
+            Action::PageDown => Some(scroll + 10),
+            Action::Top => Some(0),
+            _ => Some(scroll),
+        };
+    }
+
+    fn back(&mut self) {
+        match self.screen {
+            Screen::Group(_) => self.screen = Screen::Groups,
+            Screen::Groups if !self.groups.filter.is_empty() => {
+                self.groups.filter.clear();
+                self.invalidate_rows();
+            }
+            Screen::Groups => {}
+        }
+    }
+
+    fn open_selected(&mut self) {
+        if !matches!(self.screen, Screen::Groups) {
+            return;
+        }
+        self.refresh_rows();
+        if let Some(key) = self.rows().key_at(self.groups.selected).cloned() {
+            self.screen = Screen::Group(GroupState::new(key));
+        }
+    }
+
+    fn move_selection(&mut self, action: Action) {
+        if matches!(self.screen, Screen::Groups) {
+            self.refresh_rows();
+            let len = self.rows.groups.len();
+            let g = &mut self.groups;
+            g.selected = moved(g.selected, len, self.pages.groups, action);
+            g.selected_key = self.rows.key_at(g.selected).cloned();
+            return;
+        }
+        if let Screen::Group(g) = &mut self.screen {
+            match g.focus {
+                Pane::Pods => {
+                    let len = self.estate.pods_of(&g.key).len();
+                    g.pod = moved(g.pod, len, self.pages.pods, action);
+                }
+                Pane::Events => {
+                    let len = self.estate.events_of(&g.key).len();
+                    g.event = moved(g.event, len, self.pages.events, action);
+                }
+            }
+        }
+    }
+
+    fn open_input(&mut self, kind: InputKind, value: String) {
+        self.input = Some(InputLine {
+            kind,
+            input: tui_input::Input::new(value),
+        });
+    }
+
+    fn on_input_key(&mut self, event: KeyEvent, key: Key) -> Option<Effect> {
+        let line = self.input.as_mut()?;
+        match (self.keymap.action(Mode::Input, key), line.kind) {
+            (Some(Action::Confirm), InputKind::Filter) => self.input = None,
+            (Some(Action::Cancel), InputKind::Filter) => {
+                self.input = None;
+                self.groups.filter.clear();
+                self.invalidate_rows();
+            }
+            (Some(Action::Confirm), InputKind::Command) => {
+                let text = line.input.value().to_string();
+                self.input = None;
+                return self.run_command(&text);
+            }
+            (Some(Action::Cancel), InputKind::Command) => self.input = None,
+            (Some(Action::Complete), InputKind::Command) => self.complete_command(),
+            _ => {
+                line.input.handle_event(&Event::Key(event));
+                self.after_input_edit();
+            }
+        }
+        None
+    }
+
+    /// The filter applies as it is typed.
+    pub(super) fn after_input_edit(&mut self) {
+        if let Some(line) = &self.input
+            && line.kind == InputKind::Filter
+            && line.input.value() != self.groups.filter
+        {
+            self.groups.filter = line.input.value().to_string();
+            self.invalidate_rows();
+        }
+    }
+}
+
+fn moved(current: usize, len: usize, page: usize, action: Action) -> usize {
+    let last = len.saturating_sub(1);
+    let page = page.max(1);
+    let next = match action {
+        Action::Up => current.saturating_sub(1),
+        Action::Down => current + 1,
+        Action::PageUp => current.saturating_sub(page),
+        Action::PageDown => current + page,
+        Action::Top => 0,
+        Action::Bottom => last,
+        _ => current,
+    };
+    next.min(last)
+}

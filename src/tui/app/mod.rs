@@ -1,0 +1,209 @@
+//! The console's state machine. The event loop (in `tui/mod.rs`) feeds it background news
+//! (`apply`), keys, pastes and ticks, and draws it; everything that needs I/O comes back
+//! as an [`Effect`] for the loop to carry out.
+
+mod command;
+mod keys;
+pub mod rows;
+pub mod state;
+
+use jiff::{SignedDuration, Timestamp};
+use ratatui::Frame;
+
+use crate::config::{Keymap, Theme};
+use crate::model::{self, Estate};
+use rows::GroupRows;
+use state::{GroupsState, InputLine, Pages, Screen, Status, StatusKind};
+
+/// How long an info toast stays.
+const TOAST: SignedDuration = SignedDuration::from_secs(3);
+/// How often a sort by a live column (ready, restarts…) may reorder the list. Rows that
+/// jump around on every pod update cannot be read, and re-summarising every group for
+/// every update would eat the frame budget.
+const RESORT_EVERY: SignedDuration = SignedDuration::from_secs(1);
+
+pub struct AppInit {
+    /// Current kube context.
+    pub context: String,
+    /// Known contexts, for `:ctx NAME`.
+    pub contexts: Vec<String>,
+    /// Who is running it.
+    pub user: String,
+    /// Store label, e.g. `mem://` or `etcd://127.0.0.1:2379`.
+    pub store: String,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    /// Show the newcomer hint line.
+    pub first_run: bool,
+}
+
+/// Something the event loop must do for the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+    SwitchContext(String),
+}
+
+pub struct App {
+    pub(crate) context: String,
+    pub(crate) contexts: Vec<String>,
+    pub(crate) user: String,
+    pub(crate) store: String,
+    pub(crate) theme: Theme,
+    pub(crate) keymap: Keymap,
+    pub(crate) first_run: bool,
+    pub(crate) estate: Estate,
+    /// The clock as of the last tick; draw reads this, never the system clock.
+    pub(crate) now: Timestamp,
+    pub(crate) screen: Screen,
+    pub(crate) groups: GroupsState,
+    pub(crate) input: Option<InputLine>,
+    pub(crate) help: Option<usize>,
+    pub(crate) status: Option<Status>,
+    pub(crate) pages: Pages,
+    rows: GroupRows,
+    /// The rows must be rebuilt before they are used: groups, scope, filter or sort changed.
+    rows_stale: bool,
+    /// Cluster data changed under a sort or filter that reads it; rebuild when due.
+    resort_due: bool,
+    rows_built: Timestamp,
+}
+
+impl App {
+    pub fn new(init: AppInit) -> App {
+        App {
+            context: init.context,
+            contexts: init.contexts,
+            user: init.user,
+            store: init.store,
+            theme: init.theme,
+            keymap: init.keymap,
+            first_run: init.first_run,
+            estate: Estate::new(),
+            now: Timestamp::now(),
+            screen: Screen::Groups,
+            groups: GroupsState::default(),
+            input: None,
+            help: None,
+            status: None,
+            pages: Pages::default(),
+            rows: GroupRows::default(),
+            rows_stale: true,
+            resort_due: false,
+            rows_built: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    pub fn apply(&mut self, u: model::Update) {
+        use model::Update as U;
+        match &u {
+            U::StoreReloaded { .. }
+            | U::GroupApplied(_)
+            | U::GroupDeleted(_)
+            | U::ReleaseApplied(_) => self.rows_stale = true,
+            U::Connection { .. } => {}
+            // The name sort reads nothing from the cluster; others (and the tag filter) do.
+            _ => {
+                if self.groups.sort != state::SortKey::Name || !self.groups.filter.is_empty() {
+                    self.resort_due = true;
+                }
+            }
+        }
+        self.estate.apply(u);
+    }
+
+    pub fn on_tick(&mut self, now: Timestamp) {
+        self.now = now;
+        if self
+            .status
+            .as_ref()
+            .and_then(|s| s.until)
+            .is_some_and(|until| now >= until)
+        {
+            self.status = None;
+        }
+    }
+
+    pub fn draw(&mut self, frame: &mut Frame) {
+        self.refresh_rows();
+        let pages = crate::tui::views::draw(frame, self);
+        self.pages = pages;
+    }
+
+    pub fn estate(&self) -> &Estate {
+        &self.estate
+    }
+
+    pub fn show_error(&mut self, msg: String) {
+        self.status = Some(Status {
+            kind: StatusKind::Error,
+            text: one_line(&msg),
+            until: None,
+        });
+    }
+
+    /// A short note that goes away by itself (e.g. "namespace: shop").
+    pub fn show_info(&mut self, msg: String) {
+        self.status = Some(Status {
+            kind: StatusKind::Info,
+            text: one_line(&msg),
+            until: Some(self.now + TOAST),
+        });
+    }
+
+    /// The event loop calls this once a `SwitchContext` went through.
+    pub fn set_context(&mut self, context: String) {
+        self.show_info(format!("context: {context}"));
+        self.context = context;
+    }
+
+    pub fn on_paste(&mut self, text: &str) {
+        let Some(line) = self.input.as_mut() else {
+            return;
+        };
+        // A pasted newline must not run a command; it becomes a space like other control
+        // characters would be meaningless in a one-line input.
+        for c in text.chars() {
+            let c = if c.is_control() { ' ' } else { c };
+            line.input.handle(tui_input::InputRequest::InsertChar(c));
+        }
+        self.after_input_edit();
+    }
+
+    pub(crate) fn rows(&self) -> &GroupRows {
+        &self.rows
+    }
+
+    pub(crate) fn refresh_rows(&mut self) {
+        let due = self.resort_due && self.now.duration_since(self.rows_built) >= RESORT_EVERY;
+        if !self.rows_stale && !due {
+            return;
+        }
+        self.rows = rows::build(&self.estate, &self.groups, self.now);
+        self.rows_stale = false;
+        self.resort_due = false;
+        self.rows_built = self.now;
+        let g = &mut self.groups;
+        if let Some(i) = g
+            .selected_key
+            .as_ref()
+            .and_then(|k| self.rows.position_of(k))
+        {
+            g.selected = i;
+        }
+        g.selected = g.selected.min(self.rows.groups.len().saturating_sub(1));
+        g.selected_key = self.rows.key_at(g.selected).cloned();
+    }
+
+    pub(crate) fn invalidate_rows(&mut self) {
+        self.rows_stale = true;
+    }
+}
+
+/// Status messages are one line: the first line of a longer text.
+fn one_line(msg: &str) -> String {
+    crate::model::sanitize::clean(msg.lines().next().unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,151 @@
+//! What the console shows and where the user is in it. Plain data; the key handling in
+//! `keys.rs` changes it and the views read it.
+
+use std::cell::Cell;
+
+use jiff::Timestamp;
+use tui_input::Input;
+
+use crate::domain::GroupKey;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    Phase,
+    Ready,
+    Restarts,
+    Age,
+}
+
+impl SortKey {
+    pub fn next(self) -> SortKey {
+        match self {
+            SortKey::Name => SortKey::Phase,
+            SortKey::Phase => SortKey::Ready,
+            SortKey::Ready => SortKey::Restarts,
+            SortKey::Restarts => SortKey::Age,
+            SortKey::Age => SortKey::Name,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Name => "NAME",
+            SortKey::Phase => "PHASE",
+            SortKey::Ready => "READY",
+            SortKey::Restarts => "RESTARTS",
+            SortKey::Age => "AGE",
+        }
+    }
+}
+
+/// The groups list: order, scope, filter and selection.
+#[derive(Debug)]
+pub struct GroupsState {
+    pub sort: SortKey,
+    pub ascending: bool,
+    /// `:ns NAME`; `None` is every namespace.
+    pub namespace: Option<String>,
+    /// Text of `/`; empty is no filter.
+    pub filter: String,
+    /// Index among the group rows (app headings are not selectable).
+    pub selected: usize,
+    /// The selected group, to keep the selection on it when rows move.
+    pub selected_key: Option<GroupKey>,
+    pub offset: Cell<usize>,
+}
+
+impl Default for GroupsState {
+    fn default() -> Self {
+        GroupsState {
+            sort: SortKey::Name,
+            ascending: true,
+            namespace: None,
+            filter: String::new(),
+            selected: 0,
+            selected_key: None,
+            offset: Cell::new(0),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Pods,
+    Events,
+}
+
+/// One group opened.
+#[derive(Debug)]
+pub struct GroupState {
+    pub key: GroupKey,
+    pub focus: Pane,
+    pub pod: usize,
+    pub event: usize,
+    pub pod_offset: Cell<usize>,
+    pub event_offset: Cell<usize>,
+}
+
+impl GroupState {
+    pub fn new(key: GroupKey) -> Self {
+        GroupState {
+            key,
+            focus: Pane::Pods,
+            pod: 0,
+            event: 0,
+            pod_offset: Cell::new(0),
+            event_offset: Cell::new(0),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Screen {
+    Groups,
+    Group(GroupState),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Filter,
+    Command,
+}
+
+/// The line at the bottom where `/` and `:` type.
+#[derive(Debug)]
+pub struct InputLine {
+    pub kind: InputKind,
+    pub input: Input,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusKind {
+    Info,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub kind: StatusKind,
+    pub text: String,
+    /// Info toasts go at this time; errors stay until the next key.
+    pub until: Option<Timestamp>,
+}
+
+/// Heights of the scrolling panes at the last draw, for page up/down.
+#[derive(Debug, Clone, Copy)]
+pub struct Pages {
+    pub groups: usize,
+    pub pods: usize,
+    pub events: usize,
+}
+
+impl Default for Pages {
+    fn default() -> Self {
+        Pages {
+            groups: 20,
+            pods: 10,
+            events: 10,
+        }
+    }
+}

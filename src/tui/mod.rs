@@ -1,0 +1,4 @@
+pub mod action;
+pub mod app;
+pub mod views;
+pub mod widgets;

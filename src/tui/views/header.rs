@@ -1,0 +1,68 @@
+//! Two lines at the top: where you are (context, namespace, user) and whether what you
+//! see is live (store and cluster connections), plus the list's sort and filter.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::config::Theme;
+use crate::model::{Conn, Part};
+use crate::tui::app::App;
+use crate::tui::app::state::Screen;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let label = |s: &'static str| Span::styled(s, t.muted);
+    let value = |s: &str| Span::styled(s.to_string(), t.header);
+    let ns = app.groups.namespace.as_deref().unwrap_or("all");
+    let first = Line::from(vec![
+        Span::styled(" flightdeck ", t.accent.add_modifier(Modifier::REVERSED)),
+        label("  context "),
+        value(&app.context),
+        label("  namespace "),
+        value(ns),
+        label("  user "),
+        value(&app.user),
+    ]);
+    let mut second = vec![label(" store "), value(&app.store), Span::raw(" ")];
+    second.extend(conn(t, &app.estate.connection(Part::Store)));
+    second.push(label("  cluster "));
+    second.extend(conn(t, &app.estate.connection(Part::Cluster)));
+    let [line1, line2] = ratatui::layout::Layout::vertical([
+        ratatui::layout::Constraint::Length(1),
+        ratatui::layout::Constraint::Length(1),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(first), line1);
+    frame.render_widget(Paragraph::new(Line::from(second)), line2);
+
+    if matches!(app.screen, Screen::Groups) {
+        let g = &app.groups;
+        let arrow = if g.ascending { "↑" } else { "↓" };
+        let mut right = vec![label("sort "), value(&format!("{}{arrow}", g.sort.label()))];
+        if !g.filter.is_empty() {
+            right.push(label("  filter "));
+            right.push(value(&format!("\"{}\"", g.filter)));
+        }
+        right.push(Span::raw(" "));
+        frame.render_widget(
+            Paragraph::new(Line::from(right)).alignment(Alignment::Right),
+            line1,
+        );
+    }
+}
+
+/// A connection state as words in its colour: `connected`, `connecting`,
+/// `reconnecting (why)` in the warning colour, `failed: why` in the error colour.
+fn conn(t: &Theme, c: &Conn) -> Vec<Span<'static>> {
+    let styled = |s: String, style: Style| vec![Span::styled(s, style)];
+    match c {
+        Conn::Connected => styled("connected".into(), t.ok),
+        Conn::Connecting => styled("connecting…".into(), t.muted),
+        Conn::Reconnecting(why) if why.is_empty() => styled("reconnecting".into(), t.warning),
+        Conn::Reconnecting(why) => styled(format!("reconnecting ({why})"), t.warning),
+        Conn::Failed(why) => styled(format!("failed: {why}"), t.error),
+    }
+}

@@ -1,0 +1,28 @@
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::tui::app::App;
+use crate::tui::app::state::{InputKind, InputLine};
+
+/// The `/` or `:` line, scrolled so the cursor stays in view, with the terminal cursor on it.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, line: &InputLine) {
+    let prompt = match line.kind {
+        InputKind::Filter => "/",
+        InputKind::Command => ":",
+    };
+    let width = area.width.saturating_sub(1) as usize;
+    let scroll = line.input.visual_scroll(width.saturating_sub(1));
+    let visible: String = line.input.value().chars().skip(scroll).collect();
+    let text = Line::from(vec![
+        Span::styled(prompt, app.theme.accent),
+        Span::styled(visible, app.theme.text),
+    ]);
+    frame.render_widget(Paragraph::new(text), area);
+    let cursor = (line.input.visual_cursor().saturating_sub(scroll)) as u16;
+    frame.set_cursor_position((
+        area.x + 1 + cursor.min(area.width.saturating_sub(2)),
+        area.y,
+    ));
+}

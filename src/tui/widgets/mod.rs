@@ -1,0 +1,4 @@
+//! Small drawing pieces shared by the views.
+
+pub mod age;
+pub mod table;
