@@ -5,7 +5,6 @@
 //! and the tests use them without a terminal.
 
 pub mod authz;
-pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
