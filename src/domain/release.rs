@@ -107,6 +107,10 @@ pub struct Release {
     pub applied: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Revisions that were stable before the current one, oldest first: where a rollback
+    /// without `--to-revision` goes (the last one), like `kubectl rollout undo`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stable_history: Vec<u64>,
     pub updated_by: String,
     pub updated_at: jiff::Timestamp,
 }
@@ -124,6 +128,7 @@ impl Release {
             desired: 1,
             applied: 1,
             message: None,
+            stable_history: Vec::new(),
             updated_by: by.to_string(),
             updated_at: jiff::Timestamp::now(),
         }

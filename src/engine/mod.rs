@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod phases;
+pub mod release_engine;
 pub mod render;
 pub mod router;
 

@@ -139,3 +139,61 @@ impl Applier {
         Ok(ar)
     }
 }
+
+impl Applier {
+    /// Set a Deployment's replicas with a merge patch. A Deployment that does not exist is
+    /// fine when asked for zero (a canary never deployed has nothing to scale down).
+    pub async fn scale(
+        &self,
+        namespace: &str,
+        deployment: &str,
+        replicas: u32,
+    ) -> Result<(), ApplyError> {
+        let api: Api<k8s_openapi::api::apps::v1::Deployment> =
+            Api::namespaced(self.client.clone(), namespace);
+        let patch = serde_json::json!({ "spec": { "replicas": replicas } });
+        match api
+            .patch(deployment, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 && replicas == 0 => Ok(()),
+            Err(e) => Err(map_error(e, "Deployment", namespace, deployment)),
+        }
+    }
+
+    /// Rolling restart, as `kubectl rollout restart` does it: stamp the pod template.
+    pub async fn restart(
+        &self,
+        namespace: &str,
+        deployment: &str,
+        at: &str,
+    ) -> Result<(), ApplyError> {
+        let api: Api<k8s_openapi::api::apps::v1::Deployment> =
+            Api::namespaced(self.client.clone(), namespace);
+        let patch = serde_json::json!({ "spec": { "template": { "metadata": { "annotations": {
+            "kubectl.kubernetes.io/restartedAt": at } } } } });
+        api.patch(deployment, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map(|_| ())
+            .map_err(|e| map_error(e, "Deployment", namespace, deployment))
+    }
+}
+
+fn map_error(e: kube::Error, kind: &str, namespace: &str, name: &str) -> ApplyError {
+    let (kind, namespace, name) = (kind.to_string(), namespace.to_string(), name.to_string());
+    match e {
+        kube::Error::Api(s) => ApplyError::Refused {
+            kind,
+            namespace,
+            name,
+            reason: s.message,
+        },
+        other => ApplyError::Unreachable {
+            kind,
+            namespace,
+            name,
+            reason: other.to_string(),
+        },
+    }
+}

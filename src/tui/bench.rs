@@ -39,7 +39,8 @@ impl BenchRecorder {
         }
         let since_start = PROCESS_START.get().map(|t| t.elapsed()).unwrap_or_default();
         self.first_frame.get_or_insert(since_start);
-        if self.all_groups.is_none() && estate.group_count() > 0 && estate.all_groups_have_status() {
+        if self.all_groups.is_none() && estate.group_count() > 0 && estate.all_groups_have_status()
+        {
             self.all_groups = Some(since_start);
         }
         self.renders_us.push(render.as_micros() as u64);

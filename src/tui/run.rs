@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
@@ -50,7 +50,9 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
 
     let exit = loop {
         if dirty {
-            let due = last_frame.map(|t| t + frame_gap).unwrap_or_else(Instant::now);
+            let due = last_frame
+                .map(|t| t + frame_gap)
+                .unwrap_or_else(Instant::now);
             if Instant::now() >= due {
                 let started = Instant::now();
                 guard.terminal.draw(|f| app.draw(f))?;
@@ -60,7 +62,9 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
             }
         }
         let redraw_at = if dirty {
-            last_frame.map(|t| t + frame_gap).unwrap_or_else(Instant::now)
+            last_frame
+                .map(|t| t + frame_gap)
+                .unwrap_or_else(Instant::now)
         } else {
             Instant::now() + Duration::from_secs(3600)
         };

@@ -1,0 +1,608 @@
+//! The release engine's orchestration, the one code path for the console, the command line
+//! and the agent. For every action:
+//!
+//! 1. **authorise** against the store's policy — a denial is audited and returned;
+//! 2. **decide** with the pure phase machine — a refusal is audited and returned;
+//! 3. **commit** one store transaction: compare the release's mod_revision (two operators
+//!    cannot both win), write the new release (and the new revision for a deploy) and the
+//!    `allowed` audit entry;
+//! 4. **apply** the effects to the cluster by server-side apply;
+//! 5. **record** the outcome (`applied`, or `failed` with the API's message) as another
+//!    audited commit, moving `applied` up to `desired`.
+//!
+//! A crash between 3 and 5 leaves desired ≠ applied, which every console shows and
+//! [`ReleaseEngine::reapply`] repairs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use thiserror::Error;
+use tokio::sync::Mutex;
+
+use super::action::Action;
+use super::phases::{ClusterEffect, Context, desired_effects, transition};
+use super::render::render;
+use crate::authz::Identity;
+use crate::authz::policy::{Decision, Policy, Subject};
+use crate::domain::audit::{AuditDraft, AuditTarget, AuditUser, Outcome};
+use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Revision, Track, labels};
+use crate::kube::ClusterConn;
+use crate::kube::apply::{Applier, ApplyError};
+use crate::store::{ReleaseChange, Store, StoreError, Versioned};
+
+/// How many earlier stable revisions a release remembers for rollback.
+const STABLE_HISTORY: usize = 20;
+
+#[derive(Debug, Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Denied(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Cluster(String),
+}
+
+impl EngineError {
+    /// DESIGN.md §6: 1 refused, 2 bad input, 3 unreachable.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            EngineError::Denied(_) | EngineError::Refused(_) | EngineError::Conflict(_) => 1,
+            EngineError::NotFound(_) | EngineError::BadInput(_) => 2,
+            EngineError::Store(StoreError::Unavailable { .. }) | EngineError::Cluster(_) => 3,
+            EngineError::Store(StoreError::Conflict { .. }) => 1,
+            EngineError::Store(_) => 1,
+        }
+    }
+}
+
+/// Who is acting, as the policy and the audit log see them.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: AuditUser,
+    pub groups: Vec<String>,
+}
+
+impl Actor {
+    /// The etcd user when the store authenticated one (that is the hard identity), else the
+    /// OS user.
+    pub fn resolve(store: &dyn Store, os: &Identity) -> Actor {
+        let user = match store.authenticated_user() {
+            Some(name) => AuditUser {
+                name,
+                source: "etcd-auth".into(),
+                uid: os.uid,
+                host: Some(os.host.clone()),
+                ssh: os.ssh.clone(),
+            },
+            None => AuditUser {
+                name: os.name.clone(),
+                source: os.source.clone(),
+                uid: os.uid,
+                host: Some(os.host.clone()),
+                ssh: os.ssh.clone(),
+            },
+        };
+        Actor {
+            user,
+            groups: Vec::new(),
+        }
+    }
+
+    /// An internal actor such as `system:agent`.
+    pub fn system(name: &str) -> Actor {
+        Actor {
+            user: AuditUser::named(name, "system"),
+            groups: Vec::new(),
+        }
+    }
+}
+
+/// What an action did.
+#[derive(Debug, Clone)]
+pub struct ActionReport {
+    pub release: Release,
+    pub summary: String,
+    /// The cluster error, when the desired state was committed but could not be applied.
+    pub apply_error: Option<String>,
+}
+
+pub struct ReleaseEngine {
+    store: Arc<dyn Store>,
+    cluster: ClusterConn,
+    appliers: Mutex<HashMap<String, Arc<Mutex<Applier>>>>,
+    actor: Actor,
+}
+
+impl ReleaseEngine {
+    pub fn new(store: Arc<dyn Store>, cluster: ClusterConn, actor: Actor) -> Self {
+        ReleaseEngine {
+            store,
+            cluster,
+            appliers: Mutex::new(HashMap::new()),
+            actor,
+        }
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Whether the actor may do `action` on `group`: the line the console shows on a
+    /// greyed-out action.
+    pub async fn check(&self, group: &InstanceGroup, action: &Action) -> Result<(), EngineError> {
+        let policy = self.policy().await?;
+        match decide(&policy, &self.actor, action, group) {
+            Decision::Allow { .. } => Ok(()),
+            Decision::Deny { reason } => Err(EngineError::Denied(reason)),
+        }
+    }
+
+    pub async fn act(
+        &self,
+        key: &GroupKey,
+        action: Action,
+        reason: Option<String>,
+    ) -> Result<ActionReport, EngineError> {
+        let group = self.store.get_group(key).await?.ok_or_else(|| {
+            EngineError::NotFound(format!(
+                "unknown group {key} (see `flightdeck groups list`)"
+            ))
+        })?;
+        let reason = reason.unwrap_or_default();
+        let mut request = action.request_json();
+        if !reason.is_empty()
+            && let Value::Object(m) = &mut request
+        {
+            m.insert("reason".into(), json!(reason));
+        }
+        let draft = |outcome: Outcome, why: String| AuditDraft {
+            user: self.actor.user.clone(),
+            action: action.name().to_string(),
+            target: AuditTarget::from(key),
+            request: request.clone(),
+            before: Value::Null,
+            after: Value::Null,
+            outcome,
+            reason: why,
+        };
+
+        // 1. authorise
+        let policy = self.policy().await?;
+        if let Decision::Deny { reason: why } = decide(&policy, &self.actor, &action, &group) {
+            self.store
+                .append_audit(draft(Outcome::Denied, why.clone()))
+                .await?;
+            return Err(EngineError::Denied(why));
+        }
+
+        // 2. decide
+        let current = self.store.get_release(key).await?;
+        let (release, expect) = match &current {
+            Some(v) => (v.value.clone(), Some(v.mod_revision)),
+            None => (Release::stable(key.clone(), 0, &self.actor.user.name), None),
+        };
+        let revisions: Vec<u64> = self
+            .store
+            .list_revisions(key)
+            .await?
+            .iter()
+            .map(|r| r.number)
+            .collect();
+        let never_deployed = current.is_none();
+        let ctx = Context {
+            now: jiff::Timestamp::now(),
+            by: &self.actor.user.name,
+            revisions: &revisions,
+            previous_stable: release.stable_history.last().copied(),
+        };
+        let mut tr = if never_deployed {
+            first_deploy(&group, &release, &action, &ctx)
+        } else {
+            transition(&group, &release, &action, &ctx).map_err(|r| r.reason)
+        };
+        if let Ok(t) = &mut tr
+            && t.release.stable_revision != release.stable_revision
+            && release.stable_revision != 0
+        {
+            t.release.stable_history.push(release.stable_revision);
+            let excess = t
+                .release
+                .stable_history
+                .len()
+                .saturating_sub(STABLE_HISTORY);
+            t.release.stable_history.drain(..excess);
+        }
+        let tr = match tr {
+            Ok(t) => t,
+            Err(why) => {
+                let mut d = draft(Outcome::Denied, why.clone());
+                d.before = state_json(&release);
+                self.store.append_audit(d).await?;
+                return Err(EngineError::Refused(why));
+            }
+        };
+
+        // 3. commit, with the new revision of a deploy
+        let revision = match tr.new_revision {
+            Some(n) => Some(self.new_revision(&group, &action, n).await?),
+            None => None,
+        };
+        let mut d = draft(
+            Outcome::Allowed,
+            if reason.is_empty() {
+                tr.summary.clone()
+            } else {
+                reason.clone()
+            },
+        );
+        d.before = state_json(&release);
+        d.after = state_json(&tr.release);
+        let committed = self
+            .store
+            .commit_release(ReleaseChange {
+                key: key.clone(),
+                expect_mod_revision: expect,
+                release: tr.release.clone(),
+                revision: revision.clone(),
+                audit: d,
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => EngineError::Conflict(e.to_string()),
+                other => EngineError::Store(other),
+            })?;
+
+        // 4. apply, 5. record
+        let applied = self
+            .apply_effects(&group, &tr.effects, revision.as_ref())
+            .await;
+        self.record(
+            key,
+            tr.release,
+            committed.mod_revision,
+            action.name(),
+            applied,
+            tr.summary,
+        )
+        .await
+    }
+
+    /// Bring the cluster to the release's desired state (after a crash between commit and
+    /// apply, or to retry a Degraded group), audited as `reapply`.
+    pub async fn reapply(&self, key: &GroupKey) -> Result<ActionReport, EngineError> {
+        let group = self
+            .store
+            .get_group(key)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("unknown group {key}")))?;
+        let Some(Versioned {
+            value: release,
+            mod_revision,
+        }) = self.store.get_release(key).await?
+        else {
+            return Err(EngineError::Refused(format!(
+                "{} has never been deployed",
+                key.group
+            )));
+        };
+        let effects = desired_effects(&group, &release);
+        let applied = self.apply_effects(&group, &effects, None).await;
+        let summary = format!("re-applied desired generation {}", release.desired);
+        let mut release = release;
+        if release.phase == Phase::Degraded && applied.is_ok() {
+            release.phase = if release.canary_revision.is_some() && release.weight > 0 {
+                Phase::Paused
+            } else {
+                Phase::Stable
+            };
+        }
+        self.record(key, release, mod_revision, "reapply", applied, summary)
+            .await
+    }
+
+    async fn record(
+        &self,
+        key: &GroupKey,
+        mut release: Release,
+        mod_revision: i64,
+        action: &str,
+        applied: Result<(), ApplyError>,
+        summary: String,
+    ) -> Result<ActionReport, EngineError> {
+        let before = state_json(&release);
+        let (outcome, why, apply_error) = match &applied {
+            Ok(()) => {
+                release.applied = release.desired;
+                release.message = None;
+                (Outcome::Applied, summary.clone(), None)
+            }
+            Err(e) => {
+                // The API refused the objects: the release cannot go on as it is. An
+                // unreachable cluster is not a verdict on the release: desired stays ahead
+                // of applied, to be re-applied.
+                if !e.is_unreachable() {
+                    release.phase = Phase::Degraded;
+                }
+                release.message = Some(e.to_string());
+                (Outcome::Failed, e.to_string(), Some(e.to_string()))
+            }
+        };
+        let draft = AuditDraft {
+            user: self.actor.user.clone(),
+            action: action.to_string(),
+            target: AuditTarget::from(key),
+            request: json!({ "generation": release.desired }),
+            before,
+            after: state_json(&release),
+            outcome,
+            reason: why,
+        };
+        match self
+            .store
+            .commit_release(ReleaseChange {
+                key: key.clone(),
+                expect_mod_revision: Some(mod_revision),
+                release: release.clone(),
+                revision: None,
+                audit: draft.clone(),
+            })
+            .await
+        {
+            Ok(_) => {}
+            // Someone acted after our commit: their state wins; our outcome is still audited.
+            Err(StoreError::Conflict { .. }) => {
+                self.store.append_audit(draft).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(ActionReport {
+            release,
+            summary,
+            apply_error,
+        })
+    }
+
+    async fn policy(&self) -> Result<Policy, EngineError> {
+        match self.store.get_policy().await? {
+            Some(v) => serde_json::from_value::<Policy>(v.value).map_err(|e| {
+                EngineError::Refused(format!(
+                    "the store's policy is unreadable ({e}); nobody may act until an admin fixes it"
+                ))
+            }),
+            // Deny by default: no policy, no actions.
+            None => Ok(Policy::new(Vec::new())),
+        }
+    }
+
+    async fn new_revision(
+        &self,
+        group: &InstanceGroup,
+        action: &Action,
+        number: u64,
+    ) -> Result<Revision, EngineError> {
+        let mut params = group.spec.params.clone();
+        if let Action::Deploy { tag, params: extra } = action {
+            params.insert("tag".into(), json!(tag));
+            params.extend(extra.clone());
+        }
+        let template = self
+            .store
+            .get_template(&group.spec.template)
+            .await?
+            .ok_or_else(|| {
+                EngineError::NotFound(format!(
+                    "template {} (used by {}) is not in the store",
+                    group.spec.template,
+                    group.name()
+                ))
+            })?;
+        let mut rendered = Vec::new();
+        for track in [Track::Stable, Track::Canary] {
+            rendered.extend(
+                render(&template, group, track, &params, group.replicas())
+                    .map_err(|e| EngineError::BadInput(e.to_string()))?,
+            );
+        }
+        Ok(Revision {
+            number,
+            group: group.key(),
+            params,
+            rendered,
+            created: jiff::Timestamp::now(),
+            created_by: self.actor.user.name.clone(),
+        })
+    }
+
+    async fn applier(&self, cluster: &str) -> Result<Arc<Mutex<Applier>>, ApplyError> {
+        let mut map = self.appliers.lock().await;
+        if let Some(a) = map.get(cluster) {
+            return Ok(a.clone());
+        }
+        let conn = if cluster == self.cluster.context {
+            self.cluster.clone()
+        } else {
+            self.cluster
+                .switch(cluster)
+                .await
+                .map_err(|e| ApplyError::Unreachable {
+                    kind: "cluster".into(),
+                    namespace: String::new(),
+                    name: cluster.into(),
+                    reason: e.to_string(),
+                })?
+        };
+        let a = Arc::new(Mutex::new(Applier::new(conn.client)));
+        map.insert(cluster.to_string(), a.clone());
+        Ok(a)
+    }
+
+    async fn apply_effects(
+        &self,
+        group: &InstanceGroup,
+        effects: &[ClusterEffect],
+        fresh: Option<&Revision>,
+    ) -> Result<(), ApplyError> {
+        let applier = self.applier(&group.spec.cluster).await?;
+        let mut applier = applier.lock().await;
+        let ns = &group.spec.namespace;
+        let mut cache: BTreeMap<u64, Revision> = BTreeMap::new();
+        if let Some(r) = fresh {
+            cache.insert(r.number, r.clone());
+        }
+        for effect in effects {
+            match effect {
+                ClusterEffect::ApplyRevision {
+                    track,
+                    revision,
+                    replicas,
+                } => {
+                    if !cache.contains_key(revision) {
+                        let r = self
+                            .store
+                            .get_revision(&group.key(), *revision)
+                            .await
+                            .ok()
+                            .flatten()
+                            .ok_or_else(|| ApplyError::Refused {
+                                kind: "Revision".into(),
+                                namespace: ns.clone(),
+                                name: revision.to_string(),
+                                reason: format!(
+                                    "revision {revision} of {} is not in the store",
+                                    group.name()
+                                ),
+                            })?;
+                        cache.insert(*revision, r);
+                    }
+                    for obj in objects_for(&cache[revision], *track, *replicas) {
+                        applier.apply(&obj).await?;
+                    }
+                }
+                ClusterEffect::ScaleTracks { stable, canary } => {
+                    applier
+                        .scale(ns, &group.stable_deployment(), *stable)
+                        .await?;
+                    applier
+                        .scale(ns, &group.canary_deployment(), *canary)
+                        .await?;
+                }
+                ClusterEffect::RouteTraffic { router, .. } => {
+                    return Err(ApplyError::Refused {
+                        kind: "TrafficRouter".into(),
+                        namespace: ns.clone(),
+                        name: group.name().into(),
+                        reason: format!(
+                            "the {router:?} router is not available yet; use router: replicas"
+                        ),
+                    });
+                }
+                ClusterEffect::RestartTrack { track, at } => {
+                    let name = match track {
+                        Track::Stable => group.stable_deployment(),
+                        Track::Canary => group.canary_deployment(),
+                    };
+                    applier.restart(ns, &name, &at.to_string()).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The objects of one track in a revision, with the track's replica count. Objects without
+/// a track label (a Service selecting both tracks) go with the stable track.
+pub fn objects_for(revision: &Revision, track: Track, replicas: u32) -> Vec<Value> {
+    revision
+        .rendered
+        .iter()
+        .filter(|o| {
+            match o
+                .pointer("/metadata/labels")
+                .and_then(|l| l.get(labels::TRACK))
+                .and_then(|t| t.as_str())
+            {
+                Some(t) => t == track.as_str(),
+                None => track == Track::Stable,
+            }
+        })
+        .map(|o| {
+            let mut o = o.clone();
+            if o["kind"] == "Deployment" {
+                o["spec"]["replicas"] = json!(replicas);
+            }
+            o
+        })
+        .collect()
+}
+
+fn decide(policy: &Policy, actor: &Actor, action: &Action, group: &InstanceGroup) -> Decision {
+    let subject = Subject {
+        user: &actor.user.name,
+        groups: &actor.groups,
+    };
+    policy.decide(&subject, action.verb(), &group.key(), group.app())
+}
+
+/// The part of a release the audit log's before/after shows.
+fn state_json(r: &Release) -> Value {
+    json!({
+        "phase": r.phase.as_str(),
+        "weight": r.weight,
+        "step": r.step,
+        "stable_revision": r.stable_revision,
+        "canary_revision": r.canary_revision,
+    })
+}
+
+/// A group's very first deploy has nothing to compare a canary with: like Argo Rollouts,
+/// the first revision goes straight to stable.
+fn first_deploy(
+    group: &InstanceGroup,
+    release: &Release,
+    action: &Action,
+    ctx: &Context<'_>,
+) -> Result<super::Transition, String> {
+    match action {
+        Action::Deploy { tag, .. } => {
+            let n = ctx.next_revision(release);
+            let mut r = release.clone();
+            r.stable_revision = n;
+            r.phase = Phase::Stable;
+            r.desired = release.desired + 1;
+            r.updated_by = ctx.by.to_string();
+            r.updated_at = ctx.now;
+            Ok(super::Transition {
+                release: r,
+                new_revision: Some(n),
+                effects: vec![ClusterEffect::ApplyRevision {
+                    track: Track::Stable,
+                    revision: n,
+                    replicas: group.replicas(),
+                }],
+                summary: format!(
+                    "first deploy of {}: {tag} as stable (revision {n})",
+                    group.name()
+                ),
+            })
+        }
+        other => Err(format!(
+            "cannot {}: {} has never been deployed; deploy first",
+            other.name(),
+            group.name()
+        )),
+    }
+}
