@@ -3,6 +3,7 @@
 //! unreachable.
 
 pub mod console;
+pub mod context;
 pub mod demo;
 pub mod sim;
 
@@ -62,6 +63,24 @@ pub struct Global {
     /// Keymap: default or vim.
     #[arg(long, global = true, value_name = "NAME")]
     pub keymap: Option<String>,
+    /// etcd user (etcd auth); the password comes from FLIGHTDECK_ETCD_PASSWORD or --etcd-password-file.
+    #[arg(long, global = true, env = "FLIGHTDECK_ETCD_USER", value_name = "NAME")]
+    pub etcd_user: Option<String>,
+    /// File holding the etcd password (first line).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub etcd_password_file: Option<PathBuf>,
+    /// CA bundle for etcd's server certificate (switches to TLS).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub etcd_ca: Option<PathBuf>,
+    /// Client certificate for etcd's --client-cert-auth.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub etcd_cert: Option<PathBuf>,
+    /// Client key for --etcd-cert.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub etcd_key: Option<PathBuf>,
+    /// Key prefix in etcd.
+    #[arg(long, global = true, default_value = crate::store::DEFAULT_PREFIX, value_name = "PREFIX")]
+    pub etcd_prefix: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -189,6 +189,11 @@ impl Estate {
             Update::Connection { part, state } => {
                 self.connections.insert(part, state);
             }
+            // Not about the estate: the console keeps these itself.
+            Update::PolicyLoaded(_)
+            | Update::AuditLoaded(_)
+            | Update::AuditAppended(_)
+            | Update::ActionFinished { .. } => {}
         }
     }
 

@@ -1,3 +1,5 @@
+use crate::authz::policy::Policy;
+use crate::domain::audit::AuditEntry;
 use crate::domain::{GroupKey, InstanceGroup, Release};
 
 use super::{DeploymentRow, EventRow, PodRow};
@@ -90,5 +92,19 @@ pub enum Update {
     Connection {
         part: Part,
         state: Conn,
+    },
+    /// The store's policy (for greying out what this user may not do).
+    PolicyLoaded(Policy),
+    /// Recent audit entries (initial load; oldest first).
+    AuditLoaded(Vec<AuditEntry>),
+    /// Someone (maybe this user) did something: the audit view grows, and a console that
+    /// shows the group toasts it when it was someone else.
+    AuditAppended(AuditEntry),
+    /// An action this console started has finished: the one-line summary or the reason
+    /// it failed.
+    ActionFinished {
+        key: GroupKey,
+        action: String,
+        result: Result<String, String>,
     },
 }

@@ -5,6 +5,7 @@
 pub mod action;
 pub mod app;
 pub mod bench;
+pub mod feeds;
 pub mod run;
 pub mod terminal;
 pub mod views;

@@ -25,6 +25,16 @@ pub struct Wiring {
     pub updates: mpsc::Receiver<Update>,
     /// Context switches go to the cluster supervisor.
     pub switch_context: mpsc::UnboundedSender<String>,
+    /// Release actions go to the engine task.
+    pub actions: mpsc::UnboundedSender<ActRequest>,
+}
+
+/// A release action the user asked for.
+#[derive(Debug)]
+pub struct ActRequest {
+    pub key: crate::domain::GroupKey,
+    pub action: crate::engine::Action,
+    pub reason: Option<String>,
 }
 
 /// How the console ended.
@@ -76,6 +86,9 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
                         Some(Effect::Quit) => break Exit::Quit,
                         Some(Effect::SwitchContext(ctx)) => {
                             let _ = wiring.switch_context.send(ctx);
+                        }
+                        Some(Effect::Act { key, action, reason }) => {
+                            let _ = wiring.actions.send(ActRequest { key, action, reason });
                         }
                         None => {}
                     }

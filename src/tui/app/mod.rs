@@ -38,10 +38,13 @@ pub struct AppInit {
 }
 
 /// Something the event loop must do for the app.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Quit,
     SwitchContext(String),
+    /// Run a release action through the engine; the answer comes back as
+    /// `Update::ActionFinished`.
+    Act { key: crate::domain::GroupKey, action: crate::engine::Action, reason: Option<String> },
 }
 
 pub struct App {
