@@ -10,6 +10,9 @@ pub fn apply(kind: Kind, obj: &mut Value) {
     if !obj.is_object() {
         return;
     }
+    // Go's typed decoding turns `null` into "absent"; so does ours, so that a manifest
+    // with `creationTimestamp: null` in a template equals one without.
+    strip_nulls(obj);
     match kind {
         Kind::Deployment => {
             let spec = ensure(obj, "spec");
@@ -82,6 +85,17 @@ fn pod_spec(spec: &mut Value) {
                 }
             }
         }
+    }
+}
+
+fn strip_nulls(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            m.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_nulls),
+        _ => {}
     }
 }
 

@@ -32,6 +32,15 @@ pub const REPLICASET_CONTROLLER: Source<'static> = Source {
     host: "",
 };
 
+/// The object an event is about; `field_path` names a container
+/// (`spec.containers{app}`).
+#[derive(Debug, Clone, Copy)]
+pub struct Regarding<'a> {
+    pub obj: &'a Value,
+    pub kind: Kind,
+    pub field_path: Option<&'a str>,
+}
+
 pub struct EventRecorder {
     store: Arc<Store>,
     seq: AtomicU64,
@@ -51,17 +60,20 @@ impl EventRecorder {
         }
     }
 
-    /// Record an event about `obj`; `field_path` names a container (`spec.containers{app}`).
+    /// Record an event about an object.
     pub fn record(
         &self,
-        obj: &Value,
-        kind: Kind,
-        field_path: Option<&str>,
+        about: Regarding<'_>,
         warning: bool,
         reason: &str,
         message: &str,
         source: Source<'_>,
     ) {
+        let Regarding {
+            obj,
+            kind,
+            field_path,
+        } = about;
         let ty = if warning { "Warning" } else { "Normal" };
         let dedup = (
             uid_of(obj).to_string(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, watch};
 
-use super::events::{EventRecorder, SCHEDULER, Source};
+use super::events::{EventRecorder, Regarding, SCHEDULER, Source};
 use super::objects::is_terminating;
 use super::resource::{Kind, ObjectKey, str_at, uid_of};
 use super::scenario::{Behaviour, Scenario};
@@ -199,9 +199,11 @@ impl Kubelet {
         if started {
             for name in names {
                 self.events.record(
-                    pod,
-                    Kind::Pod,
-                    Some(&format!("spec.containers{{{name}}}")),
+                    Regarding {
+                        obj: pod,
+                        kind: Kind::Pod,
+                        field_path: Some(&format!("spec.containers{{{name}}}")),
+                    },
                     false,
                     "Killing",
                     &format!("Stopping container {name}"),
@@ -318,8 +320,17 @@ impl Kubelet {
             str_at(&pod, "/metadata/namespace"),
             str_at(&pod, "/metadata/name")
         );
-        self.events
-            .record(&pod, Kind::Pod, None, false, "Scheduled", &msg, SCHEDULER);
+        self.events.record(
+            Regarding {
+                obj: &pod,
+                kind: Kind::Pod,
+                field_path: None,
+            },
+            false,
+            "Scheduled",
+            &msg,
+            SCHEDULER,
+        );
         self.pulling(uid);
         let t = self.timings().pull;
         self.after(t, uid, Step::PullDone);
@@ -504,8 +515,17 @@ impl Kubelet {
             host: &run.node,
         };
         let fp = format!("spec.containers{{{container}}}");
-        self.events
-            .record(&pod, Kind::Pod, Some(&fp), warning, reason, msg, source);
+        self.events.record(
+            Regarding {
+                obj: &pod,
+                kind: Kind::Pod,
+                field_path: Some(&fp),
+            },
+            warning,
+            reason,
+            msg,
+            source,
+        );
     }
 }
 

@@ -87,11 +87,11 @@ pub async fn sleep_until(deadline: Option<Instant>) {
 mod tests {
     use super::*;
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn pops_in_deadline_order() {
         let mut q = TimerQueue::default();
-        q.push(Duration::from_secs(2), "late");
-        q.push(Duration::from_secs(1), "early");
+        q.push(Duration::from_millis(20), "late");
+        q.push(Duration::from_millis(10), "early");
         assert_eq!(q.pop_due(), None);
         sleep_until(q.deadline()).await;
         assert_eq!(q.pop_due(), Some("early"));

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::sim::events::{DEPLOYMENT_CONTROLLER, EventRecorder};
+use crate::sim::events::{DEPLOYMENT_CONTROLLER, EventRecorder, Regarding};
 use crate::sim::objects::{self, is_terminating};
 use crate::sim::resource::{Kind, ObjectKey, i64_at, owner_ref, str_at, uid_of};
 use crate::sim::store::Store;
@@ -32,10 +32,8 @@ pub fn sync(store: &Store, events: &EventRecorder, key: &ObjectKey) {
     let max_revision = all.iter().map(|rs| revision(rs)).max().unwrap_or(0);
 
     let mut created = false;
-    let new_rs = match all
-        .iter()
-        .find(|rs| str_at(rs, &format!("/metadata/labels/{HASH_LABEL}")) == hash)
-    {
+    let template = d.pointer("/spec/template").cloned().unwrap_or(Value::Null);
+    let new_rs = match all.iter().find(|rs| same_template(rs, &template)) {
         Some(rs) => {
             // A rollback to an older template makes its ReplicaSet the newest revision.
             if revision(rs) < max_revision {
@@ -194,9 +192,11 @@ fn scaled(events: &EventRecorder, d: &Value, rs: &Value, from: i64, to: i64) {
         str_at(rs, "/metadata/name")
     );
     events.record(
-        d,
-        Kind::Deployment,
-        None,
+        Regarding {
+            obj: d,
+            kind: Kind::Deployment,
+            field_path: None,
+        },
         false,
         "ScalingReplicaSet",
         &msg,
@@ -360,6 +360,24 @@ fn set_condition(conds: &mut Value, ty: &str, ok: bool, reason: &str, message: &
             "lastUpdateTime": now, "lastTransitionTime": now}),
         ),
     }
+}
+
+/// The ReplicaSet runs this template (its own copy carries the hash label on top).
+fn same_template(rs: &Value, template: &Value) -> bool {
+    let Some(mut t) = rs.pointer("/spec/template").cloned() else {
+        return false;
+    };
+    if let Some(labels) = t
+        .pointer_mut("/metadata/labels")
+        .and_then(Value::as_object_mut)
+    {
+        labels.remove(HASH_LABEL);
+    }
+    let mut want = template.clone();
+    if want.pointer("/metadata/labels").is_none() {
+        want["metadata"]["labels"] = json!({});
+    }
+    t == want
 }
 
 fn spec_replicas(rs: &Value) -> i64 {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::sim::events::{EventRecorder, REPLICASET_CONTROLLER};
+use crate::sim::events::{EventRecorder, REPLICASET_CONTROLLER, Regarding};
 use crate::sim::objects::{self, is_terminating};
 use crate::sim::resource::{Kind, ObjectKey, i64_at, owner_ref, str_at, uid_of};
 use crate::sim::store::Store;
@@ -30,9 +30,11 @@ pub fn sync(store: &Store, events: &EventRecorder, key: &ObjectKey) {
                 Some(pod) => {
                     let msg = format!("Created pod: {}", str_at(&pod, "/metadata/name"));
                     events.record(
-                        &rs,
-                        Kind::ReplicaSet,
-                        None,
+                        Regarding {
+                            obj: &rs,
+                            kind: Kind::ReplicaSet,
+                            field_path: None,
+                        },
                         false,
                         "SuccessfulCreate",
                         &msg,
@@ -57,9 +59,11 @@ pub fn sync(store: &Store, events: &EventRecorder, key: &ObjectKey) {
             if objects::delete(store, Kind::Pod, &ObjectKey::of(&pod), None, None).is_ok() {
                 let msg = format!("Deleted pod: {}", str_at(&pod, "/metadata/name"));
                 events.record(
-                    &rs,
-                    Kind::ReplicaSet,
-                    None,
+                    Regarding {
+                        obj: &rs,
+                        kind: Kind::ReplicaSet,
+                        field_path: None,
+                    },
                     false,
                     "SuccessfulDelete",
                     &msg,
