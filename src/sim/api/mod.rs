@@ -178,7 +178,8 @@ fn parse_resource(
 }
 
 pub fn json_response(code: StatusCode, v: &Value) -> Response {
-    bytes_response(code, serde_json::to_vec(v).unwrap_or_default().into())
+    // `Display` runs serde_json's own (optimised) code, see `list::serialize_list`.
+    bytes_response(code, v.to_string().into())
 }
 
 pub fn bytes_response(code: StatusCode, body: Bytes) -> Response {

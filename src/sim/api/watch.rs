@@ -2,6 +2,7 @@
 //! Too old a resourceVersion gets an ERROR event carrying a 410 Status, as from a real
 //! API server, so clients relist.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -157,7 +158,7 @@ impl Watch {
         } else {
             self.rr.outgoing(obj)
         };
-        serde_json::to_writer(&mut buf, &out).map_err(|_| Gone)?;
+        write!(buf, "{out}").map_err(|_| Gone)?;
         buf.extend_from_slice(b"}\n");
         self.tx.send(buf.into()).await.map_err(|_| Gone)
     }
