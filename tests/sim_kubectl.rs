@@ -148,8 +148,9 @@ async fn describe_pod_shows_its_events() {
         |t| t.starts_with("pod/"),
     );
     let name = name.trim().to_string();
+    // Between restarts the container is briefly Running; wait for a back-off moment.
     let out = until(&sim, &["describe", "-n", "demo", &name], 20, |t| {
-        t.contains("(x2 over")
+        t.contains("(x2 over") && t.contains("CrashLoopBackOff")
     });
     assert!(out.contains("Node:         sim-node-"), "{out}");
     let events = out.split("Events:").nth(1).expect("Events section");
@@ -158,7 +159,6 @@ async fn describe_pod_shows_its_events() {
         events.contains("Back-off restarting failed container app in pod"),
         "{events}"
     );
-    assert!(out.contains("CrashLoopBackOff"));
     assert!(out.contains("Last State:     Terminated"), "{out}");
     sim.handle.shutdown().await;
 }
@@ -220,12 +220,14 @@ async fn scale_rollout_and_delete() {
     assert!(row.contains("web:v2"));
 
     // A deleted pod is replaced by its ReplicaSet.
-    let before = ok(
-        &sim,
-        &["get", "pods", "-n", "demo", "-l", "app=web", "-o", "name"],
-    );
-    let victim = before.lines().next().unwrap().to_string();
-    let out = ok(&sim, &["delete", "-n", "demo", &victim]);
+    // Old pods may still be Terminating right after the rollout; pick a running one.
+    let before = ok(&sim, &["get", "pods", "-n", "demo", "-l", "app=web"]);
+    let victim_name = rows_of(&before, "web-")
+        .into_iter()
+        .find(|l| l.contains("Running"))
+        .map(|l| columns(l)[0].to_string())
+        .expect("a running pod");
+    let out = ok(&sim, &["delete", "-n", "demo", "pod", &victim_name]);
     assert!(out.contains("deleted"), "{out}");
     let after = until(
         &sim,
@@ -239,9 +241,8 @@ async fn scale_rollout_and_delete() {
                     .all(|l| l.contains("Running") && l.contains(" 1/1 "))
         },
     );
-    let victim_name = victim.trim_start_matches("pod/");
     assert!(
-        !after.contains(victim_name),
+        !after.contains(&victim_name),
         "{victim_name} is gone:\n{after}"
     );
     sim.handle.shutdown().await;
@@ -308,5 +309,40 @@ async fn get_pods_watch_streams_changes() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(saw.0 && saw.1, "watch output:\n{}", lines.join("\n"));
+    sim.handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_from_a_file() {
+    let sim = Sim::start().await;
+    let manifest = sim.dir.path().join("api.yaml");
+    let write = |image: &str| {
+        let yaml = format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: api}}\n  template:\n    metadata:\n      labels: {{app: api}}\n    spec:\n      containers:\n      - name: app\n        image: {image}\n"
+        );
+        std::fs::write(&manifest, yaml).unwrap();
+    };
+    let path = manifest.to_str().unwrap().to_string();
+    write("api:v1");
+    assert!(ok(&sim, &["apply", "-f", &path]).contains("deployment.apps/api created"));
+    assert!(ok(&sim, &["apply", "-f", &path]).contains("deployment.apps/api unchanged"));
+    write("api:v2");
+    assert!(ok(&sim, &["apply", "-f", &path]).contains("deployment.apps/api configured"));
+    ok(&sim, &["rollout", "status", "deploy/api", "--timeout=20s"]);
+    let rs = ok(&sim, &["get", "rs", "-l", "app=api", "-o", "wide"]);
+    let live: Vec<_> = rows_of(&rs, "api-")
+        .into_iter()
+        .filter(|l| columns(l)[1] == "2")
+        .collect();
+    assert_eq!(live.len(), 1, "{rs}");
+    assert!(live[0].contains("api:v2"));
+
+    // Typed kubectl commands send protobuf: refused with a clear 415, not garbage.
+    let (success, out) = kubectl(&sim, &["create", "namespace", "extra"]);
+    assert!(!success);
+    assert!(
+        out.contains("UnsupportedMediaType") && out.contains("kubectl apply -f"),
+        "{out}"
+    );
     sim.handle.shutdown().await;
 }

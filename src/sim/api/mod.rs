@@ -3,6 +3,7 @@
 mod convert;
 mod discovery;
 mod list;
+mod openapi;
 pub mod status;
 mod table;
 mod verbs;
@@ -126,7 +127,8 @@ async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
         .unwrap_or_default();
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if parts.method == Method::GET
-        && let Some(resp) = discovery::serve(&segs, api.addr)
+        && let Some(resp) =
+            discovery::serve(&segs, api.addr).or_else(|| openapi::serve(&segs, api.addr))
     {
         return resp;
     }

@@ -95,6 +95,15 @@ fn pod_log(api: &Api, rr: &ResourceRequest) -> Result<Response, ApiError> {
 }
 
 fn parse_body(rr: &ResourceRequest, body: &Bytes) -> Result<Value, ApiError> {
+    // Typed client-go commands (`kubectl create deployment`, `kubectl create namespace`)
+    // send protobuf, which this server does not speak; say so instead of "invalid JSON".
+    if rr.content_type().contains("protobuf") {
+        return Err(ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            "the simulated cluster accepts JSON and YAML bodies only, not protobuf: use `kubectl apply -f` (e.g. `kubectl create deployment ... --dry-run=client -o yaml | kubectl apply -f -`)",
+        ));
+    }
     let v: Value = if rr.content_type().contains("yaml") {
         let text = std::str::from_utf8(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
         serde_norway::from_str(text)
