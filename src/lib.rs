@@ -5,6 +5,7 @@
 //! and the tests use them without a terminal.
 
 pub mod authz;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
@@ -12,5 +13,6 @@ pub mod engine;
 pub mod kube;
 pub mod logging;
 pub mod model;
+pub mod sim;
 pub mod store;
 pub mod tui;

@@ -1,1 +1,34 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use flightdeck::cli::{self, Cli};
+
+fn main() -> ExitCode {
+    flightdeck::tui::bench::mark_process_start();
+    let cli = Cli::parse();
+    let _log = match flightdeck::logging::init(&cli.global.log_level) {
+        Ok(guard) => Some(guard),
+        Err(e) => {
+            eprintln!("flightdeck: {e:#} (continuing without a log file)");
+            None
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("flightdeck: cannot start the async runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(message = %e.message, "command failed");
+            eprintln!("flightdeck: {}", e.message);
+            ExitCode::from(e.exit as u8)
+        }
+    }
+}

@@ -1,19 +1,80 @@
-//! `flightdeck` with no command: the console on a real cluster.
+//! `flightdeck` with no command: the console. Also the session both it and the demo run:
+//! the store feed, the cluster supervisor, the action worker and the event loop.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
 
 use super::{CliError, Exit, Global};
 use crate::authz::Identity;
-use crate::kube::ClusterConn;
+use crate::engine::release_engine::{Actor, ReleaseEngine};
+use crate::kube::{ClusterConn, spawn_supervisor};
+use crate::store::Store;
 use crate::tui::app::{App, AppInit};
+use crate::tui::feeds::{spawn_action_worker, spawn_store_feed};
+use crate::tui::run::{Wiring, run as run_loop};
+
+/// Updates queued between the background tasks and the loop: enough for a relist of a
+/// large namespace without making the watchers wait.
+const UPDATE_QUEUE: usize = 16_384;
+
+pub async fn run(global: &Global) -> Result<(), CliError> {
+    let store = global.connect_store().await?;
+    let conn = global.connect_cluster().await?;
+    let label = global.store.clone();
+    run_session(global, store, conn, &label, Identity::os()).await
+}
+
+pub async fn run_session(
+    global: &Global,
+    store: Arc<dyn Store>,
+    conn: ClusterConn,
+    store_label: &str,
+    os: Identity,
+) -> Result<(), CliError> {
+    let actor = Actor::resolve(store.as_ref(), &os);
+    let app = new_app(global, &conn, store_label, &actor.user.name)?;
+    let (tx, rx) = mpsc::channel(UPDATE_QUEUE);
+    let (ns_tx, ns_rx) = watch::channel(Vec::new());
+    let (switch_tx, switch_rx) = mpsc::unbounded_channel();
+    let (act_tx, act_rx) = mpsc::unbounded_channel();
+    let engine = Arc::new(ReleaseEngine::new(store.clone(), conn.clone(), actor));
+    let tasks = [
+        spawn_store_feed(store, tx.clone(), ns_tx),
+        spawn_supervisor(conn, ns_rx, switch_rx, tx.clone()),
+        spawn_action_worker(engine, act_rx, tx),
+    ];
+    let result = run_loop(
+        app,
+        Wiring {
+            updates: rx,
+            switch_context: switch_tx,
+            actions: act_tx,
+        },
+    )
+    .await;
+    for t in tasks {
+        t.abort();
+    }
+    result
+        .map(|_| ())
+        .map_err(|e| CliError::new(Exit::Refused, format!("console: {e:#}")))
+}
 
 /// The console's state for this user, theme and keymap (the user's XDG files layered on
 /// the built-in ones). A bad config file stops here, before the terminal is taken.
-pub fn new_app(global: &Global, conn: &ClusterConn, store: &str, who: Identity) -> Result<App, CliError> {
+pub fn new_app(
+    global: &Global,
+    conn: &ClusterConn,
+    store: &str,
+    user: &str,
+) -> Result<App, CliError> {
     let (theme, keymap) = crate::config::load(global.theme.as_deref(), global.keymap.as_deref())
         .map_err(|e| CliError::new(Exit::BadInput, e.to_string()))?;
     Ok(App::new(AppInit {
         context: conn.context.clone(),
         contexts: conn.contexts.clone(),
-        user: who.name,
+        user: user.to_string(),
         store: store.to_string(),
         theme,
         keymap,
@@ -29,9 +90,4 @@ fn first_run() -> bool {
     }
     let _ = std::fs::write(&marker, b"");
     true
-}
-
-pub async fn run(global: &Global) -> Result<(), CliError> {
-    let _ = global;
-    Err(CliError::new(Exit::BadInput, "the console on a real cluster needs the platform store (not wired yet); try `flightdeck demo`"))
 }

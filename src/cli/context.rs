@@ -14,10 +14,18 @@ impl Global {
     /// `FLIGHTDECK_ETCD_PASSWORD` or `--etcd-password-file`, never from the command line
     /// (where `ps` would show it).
     pub fn store_config(&self) -> Result<StoreConfig, CliError> {
-        let password = match (&self.etcd_password_file, std::env::var("FLIGHTDECK_ETCD_PASSWORD").ok()) {
+        let password = match (
+            &self.etcd_password_file,
+            std::env::var("FLIGHTDECK_ETCD_PASSWORD").ok(),
+        ) {
             (Some(file), _) => Some(
                 std::fs::read_to_string(file)
-                    .map_err(|e| CliError::new(Exit::BadInput, format!("cannot read --etcd-password-file {}: {e}", file.display())))?
+                    .map_err(|e| {
+                        CliError::new(
+                            Exit::BadInput,
+                            format!("cannot read --etcd-password-file {}: {e}", file.display()),
+                        )
+                    })?
                     .lines()
                     .next()
                     .unwrap_or_default()

@@ -29,13 +29,19 @@ pub struct CliError {
 
 impl CliError {
     pub fn new(exit: Exit, message: impl Into<String>) -> Self {
-        CliError { exit, message: message.into() }
+        CliError {
+            exit,
+            message: message.into(),
+        }
     }
 }
 
-
 #[derive(Debug, Parser)]
-#[command(name = "flightdeck", version, about = "A terminal release console for Kubernetes")]
+#[command(
+    name = "flightdeck",
+    version,
+    about = "A terminal release console for Kubernetes"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -52,10 +58,22 @@ pub struct Global {
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
     /// Platform store: etcd://host:2379[,host:2379] or mem://.
-    #[arg(long, global = true, env = "FLIGHTDECK_STORE", default_value = "mem://", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "FLIGHTDECK_STORE",
+        default_value = "mem://",
+        value_name = "URL"
+    )]
     pub store: String,
     /// Diagnostics level for the log file (an env-filter expression, e.g. debug or flightdeck=trace).
-    #[arg(long, global = true, env = "FLIGHTDECK_LOG", default_value = "info", value_name = "LEVEL")]
+    #[arg(
+        long,
+        global = true,
+        env = "FLIGHTDECK_LOG",
+        default_value = "info",
+        value_name = "LEVEL"
+    )]
     pub log_level: String,
     /// Theme: default, light, high-contrast, mono (NO_COLOR forces mono).
     #[arg(long, global = true, value_name = "NAME")]

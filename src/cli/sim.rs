@@ -36,13 +36,19 @@ pub struct SimArgs {
 }
 
 pub async fn run(args: SimArgs) -> Result<(), CliError> {
-    let seed = seed(&args.sim_context, args.groups, args.pods).map_err(|e| CliError::new(Exit::BadInput, e.to_string()))?;
+    let seed = seed(&args.sim_context, args.groups, args.pods)
+        .map_err(|e| CliError::new(Exit::BadInput, e.to_string()))?;
     let scenario = match &args.scenario {
-        Some(path) => Scenario::from_file(path).map_err(|e| CliError::new(Exit::BadInput, e.to_string()))?,
+        Some(path) => {
+            Scenario::from_file(path).map_err(|e| CliError::new(Exit::BadInput, e.to_string()))?
+        }
         None => crate::demo::scenario(),
     };
     if !(args.time_scale > 0.0 && args.time_scale.is_finite()) {
-        return Err(CliError::new(Exit::BadInput, format!("--time-scale {} must be above 0", args.time_scale)));
+        return Err(CliError::new(
+            Exit::BadInput,
+            format!("--time-scale {} must be above 0", args.time_scale),
+        ));
     }
     let sim = SimHandle::start(SimConfig {
         listen: args.listen,
@@ -52,9 +58,17 @@ pub async fn run(args: SimArgs) -> Result<(), CliError> {
         context: args.sim_context.clone(),
     })
     .await
-    .map_err(|e| CliError::new(Exit::Unreachable, format!("cannot start the simulated cluster on {}: {e}", args.listen)))?;
+    .map_err(|e| {
+        CliError::new(
+            Exit::Unreachable,
+            format!("cannot start the simulated cluster on {}: {e}", args.listen),
+        )
+    })?;
     sim.write_kubeconfig(&args.kubeconfig_out).map_err(|e| {
-        CliError::new(Exit::BadInput, format!("cannot write {}: {e}", args.kubeconfig_out.display()))
+        CliError::new(
+            Exit::BadInput,
+            format!("cannot write {}: {e}", args.kubeconfig_out.display()),
+        )
     })?;
     println!(
         "simulated cluster on http://{} ({} groups); kubeconfig: {} (context {})",
@@ -63,7 +77,8 @@ pub async fn run(args: SimArgs) -> Result<(), CliError> {
         args.kubeconfig_out.display(),
         args.sim_context
     );
-    let mut term = signal(SignalKind::terminate()).map_err(|e| CliError::new(Exit::Refused, e.to_string()))?;
+    let mut term =
+        signal(SignalKind::terminate()).map_err(|e| CliError::new(Exit::Refused, e.to_string()))?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}

@@ -62,6 +62,8 @@ pub struct Seed {
     pub releases: Vec<Release>,
     /// Namespaces, Deployments and Services for the simulated cluster to start with.
     pub objects: Vec<serde_json::Value>,
+    /// The canary tag of each group with a release in flight.
+    pub canary_tags: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +116,7 @@ pub fn seed(cluster: &str, total_groups: usize, pods_per_group: u32) -> Result<S
         objects.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
     }
     let mut releases = Vec::new();
+    let mut canary_tags = BTreeMap::new();
     for g in &groups {
         let template = templates
             .iter()
@@ -142,6 +145,7 @@ pub fn seed(cluster: &str, total_groups: usize, pods_per_group: u32) -> Result<S
                 release.step = *step;
                 release.weight = *weight;
                 release.updated_by = by.clone();
+                canary_tags.insert(g.name().to_string(), tag.clone());
             }
         }
         releases.push(release);
@@ -151,6 +155,7 @@ pub fn seed(cluster: &str, total_groups: usize, pods_per_group: u32) -> Result<S
         groups,
         releases,
         objects,
+        canary_tags,
     })
 }
 

@@ -32,7 +32,12 @@ pub fn spawn_store_feed(
                 Ok(s) => s,
                 Err(e) => {
                     tracing::warn!(error = %e, "store snapshot failed");
-                    let _ = tx.send(Update::Connection { part: Part::Store, state: Conn::Reconnecting(e.to_string()) }).await;
+                    let _ = tx
+                        .send(Update::Connection {
+                            part: Part::Store,
+                            state: Conn::Reconnecting(e.to_string()),
+                        })
+                        .await;
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                     continue;
@@ -42,19 +47,40 @@ pub fn spawn_store_feed(
             let mut groups = snapshot.groups;
             publish_namespaces(&namespaces, &groups);
             let releases = snapshot.releases.into_iter().map(|v| v.value).collect();
-            let _ = tx.send(Update::StoreReloaded { groups: groups.clone(), releases }).await;
-            if let Some(p) = snapshot.policy.and_then(|v| serde_json::from_value::<Policy>(v).ok()) {
+            let _ = tx
+                .send(Update::StoreReloaded {
+                    groups: groups.clone(),
+                    releases,
+                })
+                .await;
+            if let Some(p) = snapshot
+                .policy
+                .and_then(|v| serde_json::from_value::<Policy>(v).ok())
+            {
                 let _ = tx.send(Update::PolicyLoaded(p)).await;
             }
-            let filter = AuditFilter { limit: Some(AUDIT_BACKLOG), ..Default::default() };
+            let filter = AuditFilter {
+                limit: Some(AUDIT_BACKLOG),
+                ..Default::default()
+            };
             if let Ok(entries) = store.list_audit(&filter).await {
                 let _ = tx.send(Update::AuditLoaded(entries)).await;
             }
-            let _ = tx.send(Update::Connection { part: Part::Store, state: Conn::Connected }).await;
+            let _ = tx
+                .send(Update::Connection {
+                    part: Part::Store,
+                    state: Conn::Connected,
+                })
+                .await;
             let mut stream = match store.watch(snapshot.revision + 1).await {
                 Ok(s) => s,
                 Err(e) => {
-                    let _ = tx.send(Update::Connection { part: Part::Store, state: Conn::Reconnecting(e.to_string()) }).await;
+                    let _ = tx
+                        .send(Update::Connection {
+                            part: Part::Store,
+                            state: Conn::Reconnecting(e.to_string()),
+                        })
+                        .await;
                     tokio::time::sleep(backoff).await;
                     continue;
                 }
@@ -94,9 +120,14 @@ pub fn spawn_store_feed(
     })
 }
 
-fn publish_namespaces(tx: &watch::Sender<Vec<(String, String)>>, groups: &[crate::domain::InstanceGroup]) {
-    let mut ns: Vec<(String, String)> =
-        groups.iter().map(|g| (g.spec.cluster.clone(), g.spec.namespace.clone())).collect();
+fn publish_namespaces(
+    tx: &watch::Sender<Vec<(String, String)>>,
+    groups: &[crate::domain::InstanceGroup],
+) {
+    let mut ns: Vec<(String, String)> = groups
+        .iter()
+        .map(|g| (g.spec.cluster.clone(), g.spec.namespace.clone()))
+        .collect();
     ns.sort();
     ns.dedup();
     tx.send_if_modified(|cur| {
@@ -121,11 +152,22 @@ pub fn spawn_action_worker(
             let result = match engine.act(&req.key, req.action, req.reason).await {
                 Ok(report) => match report.apply_error {
                     None => Ok(report.summary),
-                    Some(e) => Err(format!("{} — committed, but the cluster refused: {e}", report.summary)),
+                    Some(e) => Err(format!(
+                        "{} — committed, but the cluster refused: {e}",
+                        report.summary
+                    )),
                 },
                 Err(e) => Err(e.to_string()),
             };
-            if tx.send(Update::ActionFinished { key: req.key, action, result }).await.is_err() {
+            if tx
+                .send(Update::ActionFinished {
+                    key: req.key,
+                    action,
+                    result,
+                })
+                .await
+                .is_err()
+            {
                 return;
             }
         }

@@ -44,7 +44,11 @@ pub enum Effect {
     SwitchContext(String),
     /// Run a release action through the engine; the answer comes back as
     /// `Update::ActionFinished`.
-    Act { key: crate::domain::GroupKey, action: crate::engine::Action, reason: Option<String> },
+    Act {
+        key: crate::domain::GroupKey,
+        action: crate::engine::Action,
+        reason: Option<String>,
+    },
 }
 
 pub struct App {

@@ -1,0 +1,347 @@
+//! Server-side `meta.k8s.io/v1 Table`s, the shape `kubectl get` prints. Cells follow the
+//! Kubernetes printers, so the simulated cluster reads like a real one.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::ResourceRequest;
+use crate::sim::resource::{Kind, i64_at, str_at};
+use crate::sim::time;
+
+pub fn table(rr: &ResourceRequest, items: &[Arc<Value>], meta: Value) -> Value {
+    let include = rr.param("includeObject").unwrap_or("Metadata");
+    let rows: Vec<Value> = items
+        .iter()
+        .map(|o| {
+            let object = match include {
+                "None" => Value::Null,
+                "Object" => rr.outgoing(o),
+                _ => json!({
+                    "kind": "PartialObjectMetadata",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": o["metadata"],
+                }),
+            };
+            json!({"cells": cells(rr.kind, o), "object": object})
+        })
+        .collect();
+    let columns: Vec<Value> = columns(rr.kind)
+        .iter()
+        .map(|(name, ty, priority)| {
+            let format = if *name == "Name" { "name" } else { "" };
+            json!({"name": name, "type": ty, "format": format, "description": "", "priority": priority})
+        })
+        .collect();
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": meta,
+        "columnDefinitions": columns,
+        "rows": rows,
+    })
+}
+
+type Column = (&'static str, &'static str, u8);
+
+fn columns(kind: Kind) -> &'static [Column] {
+    match kind {
+        Kind::Pod => &[
+            ("Name", "string", 0),
+            ("Ready", "string", 0),
+            ("Status", "string", 0),
+            ("Restarts", "string", 0),
+            ("Age", "string", 0),
+            ("IP", "string", 1),
+            ("Node", "string", 1),
+            ("Nominated Node", "string", 1),
+            ("Readiness Gates", "string", 1),
+        ],
+        Kind::Deployment => &[
+            ("Name", "string", 0),
+            ("Ready", "string", 0),
+            ("Up-to-date", "integer", 0),
+            ("Available", "integer", 0),
+            ("Age", "string", 0),
+            ("Containers", "string", 1),
+            ("Images", "string", 1),
+            ("Selector", "string", 1),
+        ],
+        Kind::ReplicaSet => &[
+            ("Name", "string", 0),
+            ("Desired", "integer", 0),
+            ("Current", "integer", 0),
+            ("Ready", "integer", 0),
+            ("Age", "string", 0),
+            ("Containers", "string", 1),
+            ("Images", "string", 1),
+            ("Selector", "string", 1),
+        ],
+        Kind::Service => &[
+            ("Name", "string", 0),
+            ("Type", "string", 0),
+            ("Cluster-IP", "string", 0),
+            ("External-IP", "string", 0),
+            ("Port(s)", "string", 0),
+            ("Age", "string", 0),
+            ("Selector", "string", 1),
+        ],
+        Kind::Namespace => &[
+            ("Name", "string", 0),
+            ("Status", "string", 0),
+            ("Age", "string", 0),
+        ],
+        Kind::Event => &[
+            ("Last Seen", "string", 0),
+            ("Type", "string", 0),
+            ("Reason", "string", 0),
+            ("Object", "string", 0),
+            ("Subobject", "string", 1),
+            ("Source", "string", 1),
+            ("Message", "string", 0),
+            ("First Seen", "string", 1),
+            ("Count", "integer", 1),
+            ("Name", "string", 1),
+        ],
+    }
+}
+
+fn or_none(s: &str) -> String {
+    if s.is_empty() {
+        "<none>".into()
+    } else {
+        s.into()
+    }
+}
+
+fn cells(kind: Kind, o: &Value) -> Vec<Value> {
+    let name = str_at(o, "/metadata/name");
+    let age = time::age(str_at(o, "/metadata/creationTimestamp"));
+    match kind {
+        Kind::Pod => {
+            let p = pod_summary(o);
+            vec![
+                json!(name),
+                json!(format!("{}/{}", p.ready, p.total)),
+                json!(p.status),
+                json!(p.restarts),
+                json!(age),
+                json!(or_none(str_at(o, "/status/podIP"))),
+                json!(or_none(str_at(o, "/spec/nodeName"))),
+                json!("<none>"),
+                json!("<none>"),
+            ]
+        }
+        Kind::Deployment => {
+            let (containers, images, selector) = template_columns(o);
+            vec![
+                json!(name),
+                json!(format!(
+                    "{}/{}",
+                    i64_at(o, "/status/readyReplicas"),
+                    i64_at(o, "/spec/replicas")
+                )),
+                json!(i64_at(o, "/status/updatedReplicas")),
+                json!(i64_at(o, "/status/availableReplicas")),
+                json!(age),
+                json!(containers),
+                json!(images),
+                json!(selector),
+            ]
+        }
+        Kind::ReplicaSet => {
+            let (containers, images, selector) = template_columns(o);
+            vec![
+                json!(name),
+                json!(i64_at(o, "/spec/replicas")),
+                json!(i64_at(o, "/status/replicas")),
+                json!(i64_at(o, "/status/readyReplicas")),
+                json!(age),
+                json!(containers),
+                json!(images),
+                json!(selector),
+            ]
+        }
+        Kind::Service => {
+            let ports = o
+                .pointer("/spec/ports")
+                .and_then(Value::as_array)
+                .map(|ps| {
+                    ps.iter()
+                        .map(|p| format!("{}/{}", i64_at(p, "/port"), str_at(p, "/protocol")))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default();
+            vec![
+                json!(name),
+                json!(str_at(o, "/spec/type")),
+                json!(or_none(str_at(o, "/spec/clusterIP"))),
+                json!("<none>"),
+                json!(or_none(&ports)),
+                json!(age),
+                json!(or_none(&labels_string(o.pointer("/spec/selector")))),
+            ]
+        }
+        Kind::Namespace => vec![json!(name), json!(str_at(o, "/status/phase")), json!(age)],
+        Kind::Event => event_cells(o),
+    }
+}
+
+fn event_cells(o: &Value) -> Vec<Value> {
+    let mut first = str_at(o, "/firstTimestamp");
+    if first.is_empty() {
+        first = str_at(o, "/eventTime");
+    }
+    let mut last = str_at(o, "/lastTimestamp");
+    if last.is_empty() {
+        last = first;
+    }
+    let kind = str_at(o, "/involvedObject/kind").to_ascii_lowercase();
+    let target = match str_at(o, "/involvedObject/name") {
+        "" => kind,
+        n => format!("{kind}/{n}"),
+    };
+    let mut source = str_at(o, "/source/component").to_string();
+    if source.is_empty() {
+        source = str_at(o, "/reportingComponent").to_string();
+    }
+    let host = str_at(o, "/source/host");
+    if !host.is_empty() {
+        source = format!("{source}, {host}");
+    }
+    vec![
+        json!(time::age(last)),
+        json!(str_at(o, "/type")),
+        json!(str_at(o, "/reason")),
+        json!(target),
+        json!(str_at(o, "/involvedObject/fieldPath")),
+        json!(source),
+        json!(str_at(o, "/message").trim()),
+        json!(time::age(first)),
+        json!(i64_at(o, "/count").max(1)),
+        json!(str_at(o, "/metadata/name")),
+    ]
+}
+
+fn labels_string(m: Option<&Value>) -> String {
+    m.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+fn template_columns(o: &Value) -> (String, String, String) {
+    let containers = o
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<&str> = containers.iter().map(|c| str_at(c, "/name")).collect();
+    let images: Vec<&str> = containers.iter().map(|c| str_at(c, "/image")).collect();
+    (
+        names.join(","),
+        images.join(","),
+        labels_string(o.pointer("/spec/selector/matchLabels")),
+    )
+}
+
+/// READY, STATUS and RESTARTS of a pod, computed like kubectl's `printPod`.
+pub struct PodSummary {
+    pub ready: usize,
+    pub total: usize,
+    pub status: String,
+    pub restarts: String,
+}
+
+pub fn pod_summary(o: &Value) -> PodSummary {
+    let total = o
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let mut reason = str_at(o, "/status/phase").to_string();
+    if !str_at(o, "/status/reason").is_empty() {
+        reason = str_at(o, "/status/reason").to_string();
+    }
+    let statuses = o
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let (mut ready, mut restarts, mut has_running) = (0, 0, false);
+    let mut last_restart: Option<String> = None;
+    for c in statuses.iter().rev() {
+        restarts += i64_at(c, "/restartCount");
+        let finished = str_at(c, "/lastState/terminated/finishedAt");
+        if !finished.is_empty() && last_restart.as_deref().is_none_or(|l| finished > l) {
+            last_restart = Some(finished.to_string());
+        }
+        let waiting = str_at(c, "/state/waiting/reason");
+        let terminated = c.pointer("/state/terminated");
+        if !waiting.is_empty() {
+            reason = waiting.to_string();
+        } else if let Some(t) = terminated {
+            reason = match str_at(t, "/reason") {
+                "" if i64_at(t, "/signal") != 0 => format!("Signal:{}", i64_at(t, "/signal")),
+                "" => format!("ExitCode:{}", i64_at(t, "/exitCode")),
+                r => r.to_string(),
+            };
+        } else if c.get("ready") == Some(&json!(true)) && c.pointer("/state/running").is_some() {
+            has_running = true;
+            ready += 1;
+        }
+    }
+    if reason == "Completed" && has_running {
+        reason = "Running".into();
+    }
+    if o.pointer("/metadata/deletionTimestamp")
+        .is_some_and(|v| !v.is_null())
+    {
+        reason = "Terminating".into();
+    }
+    let restarts = match last_restart {
+        Some(at) => format!("{restarts} ({} ago)", time::age(&at)),
+        None => restarts.to_string(),
+    };
+    PodSummary {
+        ready,
+        total,
+        status: reason,
+        restarts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crash_looping_pod_reads_like_kubectl() {
+        let pod = json!({
+            "metadata": {"name": "web-1", "creationTimestamp": time::now()},
+            "spec": {"containers": [{"name": "app"}]},
+            "status": {"phase": "Running", "containerStatuses": [{
+                "name": "app", "ready": false, "restartCount": 3,
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": time::now()}}
+            }]}
+        });
+        let s = pod_summary(&pod);
+        assert_eq!(
+            (s.ready, s.total, s.status.as_str()),
+            (0, 1, "CrashLoopBackOff")
+        );
+        assert!(s.restarts.starts_with("3 ("), "{}", s.restarts);
+    }
+
+    #[test]
+    fn terminating_wins() {
+        let pod = json!({"metadata": {"deletionTimestamp": time::now()}, "spec": {"containers": [{}]},
+            "status": {"phase": "Running", "containerStatuses": [{"ready": true, "state": {"running": {}}}]}});
+        assert_eq!(pod_summary(&pod).status, "Terminating");
+    }
+}

@@ -1,0 +1,248 @@
+//! The simulated Kubernetes cluster: an HTTP server on loopback that speaks enough of the
+//! Kubernetes API for kube-rs and kubectl, with a built-in controller manager and kubelet
+//! whose behaviour a [`Scenario`] decides. flightdeck's demo, tests and benchmarks run
+//! against it.
+
+pub mod api;
+mod controller;
+mod defaults;
+mod events;
+mod kubelet;
+mod objects;
+mod patch;
+pub mod resource;
+pub mod scenario;
+mod selectors;
+mod server;
+pub mod store;
+mod time;
+mod timer;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use resource::Kind;
+pub use scenario::{Behaviour, Rule, Scenario, Timings};
+use store::Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// Reading or writing a file, or binding the listening socket.
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A scenario file that does not parse; `line` is 1-based, 0 when unknown.
+    #[error("{}:{line}: {message}", path.display())]
+    Scenario {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    /// A preloaded object the API server refused.
+    #[error("preload object #{index} ({what}): {message}")]
+    Preload {
+        index: usize,
+        what: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Port 0 picks a free port.
+    pub listen: SocketAddr,
+    pub scenario: Scenario,
+    /// Objects to create at start (Namespaces, Deployments, Services…), in order;
+    /// missing namespaces are created.
+    pub preload: Vec<Value>,
+    /// 1.0 = realistic delays; tests use e.g. 0.05 to run 20 times faster.
+    pub time_scale: f64,
+    /// kubeconfig context and cluster name.
+    pub context: String,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            scenario: Scenario::default(),
+            preload: Vec::new(),
+            time_scale: 1.0,
+            context: "sim".into(),
+        }
+    }
+}
+
+/// A running simulated cluster. Dropping it without `shutdown` leaves its tasks running
+/// until the runtime ends.
+pub struct SimHandle {
+    addr: SocketAddr,
+    context: String,
+    store: Arc<Store>,
+    server: server::ApiServer,
+    scenario: watch::Sender<Arc<Scenario>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl SimHandle {
+    pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
+        let store = Arc::new(Store::new());
+        for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            ensure_namespace(&store, ns);
+        }
+        let listener = server::bind(cfg.listen).map_err(|source| SimError::Io {
+            what: format!("listening on {}", cfg.listen),
+            source,
+        })?;
+        let addr = listener.local_addr().map_err(|source| SimError::Io {
+            what: "reading the listening address".into(),
+            source,
+        })?;
+        let (scenario_tx, scenario_rx) = watch::channel(Arc::new(cfg.scenario));
+        let recorder = Arc::new(events::EventRecorder::new(store.clone()));
+        let time_scale = if cfg.time_scale.is_finite() && cfg.time_scale > 0.0 {
+            cfg.time_scale
+        } else {
+            1.0
+        };
+        // Subscribe before preloading so the controllers see every preloaded object.
+        let controllers = controller::Controllers::new(store.clone(), recorder.clone());
+        let kubelet = kubelet::Kubelet::new(store.clone(), recorder, scenario_rx, time_scale);
+        let tasks = vec![
+            tokio::spawn(controllers.run(store.subscribe())),
+            tokio::spawn(kubelet.run(store.subscribe())),
+        ];
+        let handle = SimHandle {
+            addr,
+            context: cfg.context,
+            store: store.clone(),
+            server: server::ApiServer::start(listener, api::router(api::Api::new(store, addr)))
+                .map_err(|source| SimError::Io {
+                    what: "starting the API server".into(),
+                    source,
+                })?,
+            scenario: scenario_tx,
+            tasks,
+        };
+        handle.preload(cfg.preload)?;
+        Ok(handle)
+    }
+
+    fn preload(&self, objects: Vec<Value>) -> Result<(), SimError> {
+        for (index, mut obj) in objects.into_iter().enumerate() {
+            let kind_name = resource::str_at(&obj, "/kind").to_string();
+            let what = format!("{kind_name} {}", resource::str_at(&obj, "/metadata/name"));
+            let fail = |message: String| SimError::Preload {
+                index,
+                what: what.clone(),
+                message,
+            };
+            let kind = Kind::from_kind_name(&kind_name)
+                .ok_or_else(|| fail(format!("unknown kind {kind_name:?}")))?;
+            if kind.namespaced() {
+                let ns = match resource::str_at(&obj, "/metadata/namespace") {
+                    "" => "default".to_string(),
+                    ns => ns.to_string(),
+                };
+                ensure_namespace(&self.store, &ns);
+                obj["metadata"]["namespace"] = json!(ns);
+            }
+            objects::create(&self.store, kind, obj).map_err(|e| fail(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The object store, for tests and benchmarks that look behind the API.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// A kubeconfig for this cluster: plain http on loopback, no credentials.
+    pub fn kubeconfig_yaml(&self) -> String {
+        let name = &self.context;
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: http://{addr}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}\n    namespace: default\ncurrent-context: {name}\npreferences: {{}}\nusers:\n- name: {name}\n  user: {{}}\n",
+            addr = self.addr,
+        )
+    }
+
+    /// Writes the kubeconfig with mode 0600.
+    pub fn write_kubeconfig(&self, path: &Path) -> Result<(), SimError> {
+        use std::io::Write;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |source| SimError::Io {
+            what: format!("writing kubeconfig {}", path.display()),
+            source,
+        };
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(io)?;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(io)?;
+        f.write_all(self.kubeconfig_yaml().as_bytes()).map_err(io)
+    }
+
+    /// Drops every connection and watch, then listens again on the same port; the
+    /// cluster's state is kept.
+    pub async fn restart_api(&self) -> Result<(), SimError> {
+        self.server.restart().await.map_err(|source| SimError::Io {
+            what: format!("listening again on {}", self.addr),
+            source,
+        })
+    }
+
+    /// Forgets the watch history: a watch from any earlier resourceVersion gets 410 Gone.
+    pub fn expire_watch_history(&self) {
+        self.store.expire_history();
+    }
+
+    /// Switches the scenario; pods started (or restarted) from now on follow it.
+    pub fn set_scenario(&self, s: Scenario) {
+        self.scenario.send_replace(Arc::new(s));
+    }
+
+    pub async fn shutdown(self) {
+        self.server.stop().await;
+        for t in &self.tasks {
+            t.abort();
+        }
+        for t in self.tasks {
+            // Aborted on purpose.
+            let _ = t.await;
+        }
+    }
+}
+
+fn ensure_namespace(store: &Store, name: &str) {
+    if store
+        .get(Kind::Namespace, &resource::ObjectKey::new("", name))
+        .is_none()
+    {
+        // Creating a namespace that does not exist yet cannot conflict.
+        let _ = objects::create(store, Kind::Namespace, json!({"metadata": {"name": name}}));
+    }
+}
+
+/// Five characters of the alphabet Kubernetes uses for generated names.
+pub(crate) fn random_suffix() -> String {
+    const ALPHANUMS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    (0..5)
+        .map(|_| ALPHANUMS[rand::random_range(0..ALPHANUMS.len())] as char)
+        .collect()
+}

@@ -1,0 +1,120 @@
+//! Creating and deleting objects the way the API server does, shared by the HTTP verbs and
+//! the built-in controllers (which write to the store directly, not over HTTP).
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::resource::{Kind, ObjectKey, str_at};
+use super::store::{Store, StoreError};
+use super::{defaults, time};
+
+/// Create: generateName, namespace must exist, defaults, a fresh status.
+pub fn create(store: &Store, kind: Kind, mut obj: Value) -> Result<Arc<Value>, StoreError> {
+    if !obj.get("metadata").is_some_and(Value::is_object) {
+        obj["metadata"] = json!({});
+    }
+    let ns = str_at(&obj, "/metadata/namespace").to_string();
+    if kind.namespaced()
+        && store
+            .get(Kind::Namespace, &ObjectKey::new("", &ns))
+            .is_none()
+    {
+        return Err(StoreError::NotFound {
+            kind: "namespaces",
+            name: ns,
+        });
+    }
+    if str_at(&obj, "/metadata/name").is_empty() {
+        let prefix = str_at(&obj, "/metadata/generateName").to_string();
+        if prefix.is_empty() {
+            return Err(StoreError::Invalid(
+                "metadata.name: Required value: name or generateName is required".into(),
+            ));
+        }
+        obj["metadata"]["name"] = json!(format!("{prefix}{}", super::random_suffix()));
+    }
+    if let Some(m) = obj["metadata"].as_object_mut() {
+        m.remove("resourceVersion");
+    }
+    defaults::apply(kind, &mut obj);
+    match kind {
+        Kind::Pod => obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"}),
+        Kind::Deployment | Kind::ReplicaSet => obj["status"] = json!({}),
+        Kind::Service => {
+            if obj["spec"].get("clusterIP").is_none_or(Value::is_null) {
+                let ip = format!(
+                    "10.96.{}.{}",
+                    rand::random::<u8>(),
+                    rand::random::<u8>().max(1)
+                );
+                obj["spec"]["clusterIP"] = json!(ip);
+                obj["spec"]["clusterIPs"] = json!([ip]);
+            }
+            obj["status"] = json!({"loadBalancer": {}});
+        }
+        Kind::Event => {
+            let now = time::now();
+            for k in ["firstTimestamp", "lastTimestamp"] {
+                if obj.get(k).is_none_or(Value::is_null) {
+                    obj[k] = json!(now);
+                }
+            }
+        }
+        Kind::Namespace => {}
+    }
+    store.create(kind, obj)
+}
+
+/// Delete one object: pods on a node go through Terminating (the kubelet finishes the
+/// job), a namespace takes its contents with it, everything else goes at once and the
+/// garbage collector deletes what it owned.
+pub fn delete(
+    store: &Store,
+    kind: Kind,
+    key: &ObjectKey,
+    grace: Option<i64>,
+    uid: Option<&str>,
+) -> Result<Arc<Value>, StoreError> {
+    match kind {
+        Kind::Pod => {
+            let pod = store.get(kind, key).ok_or_else(|| StoreError::NotFound {
+                kind: kind.plural(),
+                name: key.name.clone(),
+            })?;
+            let scheduled = !str_at(&pod, "/spec/nodeName").is_empty();
+            let grace = grace.unwrap_or_else(|| {
+                pod.pointer("/spec/terminationGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(30)
+            });
+            if !scheduled || grace <= 0 {
+                return store.delete(kind, key, uid);
+            }
+            if pod["metadata"].get("deletionTimestamp").is_some() {
+                return Ok(pod);
+            }
+            store.update(kind, key, |p| {
+                let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(grace);
+                p["metadata"]["deletionTimestamp"] = json!(time::format_time(at));
+                p["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+                Ok(())
+            })
+        }
+        Kind::Namespace => {
+            for k in Kind::ALL.into_iter().filter(|k| k.namespaced()) {
+                for o in store.list(k, Some(&key.name)).0 {
+                    // Already gone is fine: something else deleted it meanwhile.
+                    let _ = store.delete(k, &ObjectKey::of(&o), None);
+                }
+            }
+            store.delete(kind, key, uid)
+        }
+        _ => store.delete(kind, key, uid),
+    }
+}
+
+pub fn is_terminating(obj: &Value) -> bool {
+    obj.pointer("/metadata/deletionTimestamp")
+        .is_some_and(|v| !v.is_null())
+}

@@ -1,0 +1,93 @@
+//! Shared test harness: starts the simulated cluster and hands out clients for it.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use flightdeck::sim::{Scenario, SimConfig, SimHandle};
+use serde_json::{Value, json};
+
+/// A simulated cluster with its kubeconfig written to a temporary directory.
+pub struct Sim {
+    pub handle: SimHandle,
+    pub dir: tempfile::TempDir,
+    pub kubeconfig: PathBuf,
+}
+
+/// Tests run the cluster 20 times faster than life.
+pub const TIME_SCALE: f64 = 0.05;
+
+impl Sim {
+    pub async fn start() -> Sim {
+        Sim::start_with(Scenario::default(), Vec::new()).await
+    }
+
+    pub async fn start_with(scenario: Scenario, preload: Vec<Value>) -> Sim {
+        let cfg = SimConfig {
+            scenario,
+            preload,
+            time_scale: TIME_SCALE,
+            ..SimConfig::default()
+        };
+        let handle = SimHandle::start(cfg).await.expect("sim starts");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kubeconfig = dir.path().join("kubeconfig");
+        handle
+            .write_kubeconfig(&kubeconfig)
+            .expect("kubeconfig written");
+        Sim {
+            handle,
+            dir,
+            kubeconfig,
+        }
+    }
+
+    /// A kube-rs client built from the written kubeconfig, as flightdeck builds its own.
+    pub async fn client(&self) -> kube::Client {
+        let kc = kube::config::Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig parses");
+        let cfg =
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+                .await
+                .expect("kube config");
+        kube::Client::try_from(cfg).expect("client")
+    }
+
+    pub fn sample_scenario() -> Scenario {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/scenario.yaml");
+        Scenario::from_file(&path).expect("sample scenario parses")
+    }
+}
+
+pub fn deployment(ns: &str, name: &str, image: &str, replicas: i64) -> Value {
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": image, "ports": [{"containerPort": 8080}]}]}
+            }
+        }
+    })
+}
+
+/// Polls `check` until it returns Some, failing the test after `secs` seconds.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {secs}s waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
