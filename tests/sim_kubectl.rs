@@ -346,3 +346,51 @@ async fn apply_from_a_file() {
     );
     sim.handle.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stuck_rollout_exceeds_its_progress_deadline() {
+    // 20 s of deadline are one second at the tests' time scale.
+    let mut d = deployment("demo", "stuck", "app:v1", 2);
+    d["spec"]["progressDeadlineSeconds"] = 20.into();
+    let sim = Sim::start_with(Sim::sample_scenario(), vec![d]).await;
+    ok(
+        &sim,
+        &[
+            "rollout",
+            "status",
+            "-n",
+            "demo",
+            "deploy/stuck",
+            "--timeout=20s",
+        ],
+    );
+    ok(
+        &sim,
+        &[
+            "set",
+            "image",
+            "-n",
+            "demo",
+            "deploy/stuck",
+            "app=app:v2-crash",
+        ],
+    );
+    let (success, out) = kubectl(
+        &sim,
+        &[
+            "rollout",
+            "status",
+            "-n",
+            "demo",
+            "deploy/stuck",
+            "--timeout=30s",
+        ],
+    );
+    assert!(!success, "{out}");
+    assert!(out.contains("exceeded its progress deadline"), "{out}");
+    // The old pods keep serving meanwhile; the one new pod is up to date but not ready.
+    let deploy = ok(&sim, &["get", "deploy", "stuck", "-n", "demo"]);
+    let row = rows_of(&deploy, "stuck ")[0];
+    assert_eq!(&columns(row)[1..4], ["2/2", "1", "2"], "{deploy}");
+    sim.handle.shutdown().await;
+}

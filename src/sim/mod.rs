@@ -114,7 +114,7 @@ impl SimHandle {
             1.0
         };
         // Subscribe before preloading so the controllers see every preloaded object.
-        let controllers = controller::Controllers::new(store.clone(), recorder.clone());
+        let controllers = controller::Controllers::new(store.clone(), recorder.clone(), time_scale);
         let kubelet = kubelet::Kubelet::new(store.clone(), recorder, scenario_rx, time_scale);
         let tasks = vec![
             tokio::spawn(controllers.run(store.subscribe())),

@@ -1,27 +1,33 @@
 //! The Deployment controller: one ReplicaSet per pod template (label
-//! `pod-template-hash`), rolling updates within maxSurge/maxUnavailable, and the status
-//! and conditions that `kubectl rollout status` reads.
+//! `pod-template-hash`) and rolling updates within maxSurge/maxUnavailable. What it
+//! reports back is written by `status.rs`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::status;
 use crate::sim::events::{DEPLOYMENT_CONTROLLER, EventRecorder, Regarding};
 use crate::sim::objects::{self, is_terminating};
 use crate::sim::resource::{Kind, ObjectKey, i64_at, owner_ref, str_at, uid_of};
 use crate::sim::store::Store;
-use crate::sim::time;
 
 const REVISION: &str = "deployment.kubernetes.io/revision";
 const HASH_LABEL: &str = "pod-template-hash";
 
-pub fn sync(store: &Store, events: &EventRecorder, key: &ObjectKey) {
-    let Some(d) = store.get(Kind::Deployment, key) else {
-        return;
-    };
+/// Syncs one Deployment; returns when to look again if its rollout could miss its
+/// progress deadline meanwhile.
+pub fn sync(
+    store: &Store,
+    events: &EventRecorder,
+    key: &ObjectKey,
+    time_scale: f64,
+) -> Option<Duration> {
+    let d = store.get(Kind::Deployment, key)?;
     if is_terminating(&d) {
-        return;
+        return None;
     }
     let hash = template_hash(d.pointer("/spec/template").unwrap_or(&Value::Null));
     let mut all = store.owned_by(uid_of(&d), Kind::ReplicaSet);
@@ -84,7 +90,25 @@ pub fn sync(store: &Store, events: &EventRecorder, key: &ObjectKey) {
         }
     }
     let new_rs = new_rs.and_then(|rs| store.get(Kind::ReplicaSet, &ObjectKey::of(&rs)));
-    write_status(store, &d, new_rs.as_deref(), replicas, unavailable, created);
+    let rollout = status::Rollout {
+        new_rs: new_rs.as_deref(),
+        replicas,
+        max_unavailable: unavailable,
+        created,
+        paused,
+        deadline: progress_deadline(&d, time_scale),
+    };
+    status::write(store, &d, &rollout)
+}
+
+/// `progressDeadlineSeconds`, on the simulation's clock.
+fn progress_deadline(d: &Value, time_scale: f64) -> Duration {
+    let secs = d
+        .pointer("/spec/progressDeadlineSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(600)
+        .max(1);
+    Duration::from_secs_f64(secs as f64 * time_scale)
 }
 
 fn recreate(
@@ -253,113 +277,6 @@ fn set_revision(store: &Store, rs: &Value, revision: i64) {
         o["metadata"]["annotations"][REVISION] = json!(revision.to_string());
         Ok(())
     });
-}
-
-fn write_status(
-    store: &Store,
-    d: &Value,
-    new_rs: Option<&Value>,
-    replicas: i64,
-    unavailable: i64,
-    created: bool,
-) {
-    let all = store.owned_by(uid_of(d), Kind::ReplicaSet);
-    let sum = |p: &str| all.iter().map(|rs| i64_at(rs, p)).sum::<i64>();
-    let (total, ready, available) = (
-        sum("/status/replicas"),
-        sum("/status/readyReplicas"),
-        sum("/status/availableReplicas"),
-    );
-    let updated = new_rs.map_or(0, |rs| i64_at(rs, "/status/replicas"));
-    let new_name = new_rs
-        .map(|rs| str_at(rs, "/metadata/name").to_string())
-        .unwrap_or_default();
-    let complete = new_rs.is_some()
-        && updated == replicas
-        && total == replicas
-        && available >= replicas
-        && new_rs.is_some_and(|rs| i64_at(rs, "/status/availableReplicas") >= replicas);
-    let available_ok = available >= replicas - unavailable;
-    let (p_reason, p_msg) = if complete {
-        (
-            "NewReplicaSetAvailable",
-            format!("ReplicaSet \"{new_name}\" has successfully progressed."),
-        )
-    } else if created {
-        (
-            "NewReplicaSetCreated",
-            format!("Created new replica set \"{new_name}\""),
-        )
-    } else {
-        (
-            "ReplicaSetUpdated",
-            format!("ReplicaSet \"{new_name}\" is progressing."),
-        )
-    };
-    let generation = d["metadata"]["generation"].clone();
-    let _ = store.update(Kind::Deployment, &ObjectKey::of(d), |o| {
-        let mut conds = o
-            .pointer("/status/conditions")
-            .cloned()
-            .unwrap_or_else(|| json!([]));
-        if available_ok {
-            set_condition(
-                &mut conds,
-                "Available",
-                true,
-                "MinimumReplicasAvailable",
-                "Deployment has minimum availability.",
-            );
-        } else {
-            set_condition(
-                &mut conds,
-                "Available",
-                false,
-                "MinimumReplicasUnavailable",
-                "Deployment does not have minimum availability.",
-            );
-        }
-        set_condition(&mut conds, "Progressing", true, p_reason, &p_msg);
-        let mut status = json!({
-            "observedGeneration": generation,
-            "replicas": total,
-            "updatedReplicas": updated,
-            "readyReplicas": ready,
-            "availableReplicas": available,
-            "conditions": conds,
-        });
-        if replicas - available > 0 {
-            status["unavailableReplicas"] = json!(replicas - available);
-        }
-        o["status"] = status;
-        Ok(())
-    });
-}
-
-/// Sets a deployment condition; timestamps move only when something about it changes,
-/// otherwise every sync would write and wake every watcher.
-fn set_condition(conds: &mut Value, ty: &str, ok: bool, reason: &str, message: &str) {
-    let status = if ok { "True" } else { "False" };
-    let Some(list) = conds.as_array_mut() else {
-        return;
-    };
-    let now = time::now();
-    match list.iter_mut().find(|c| c["type"] == ty) {
-        Some(c) if c["status"] == status && c["reason"] == reason && c["message"] == message => {}
-        Some(c) => {
-            if c["status"] != status {
-                c["lastTransitionTime"] = json!(now);
-            }
-            c["status"] = json!(status);
-            c["reason"] = json!(reason);
-            c["message"] = json!(message);
-            c["lastUpdateTime"] = json!(now);
-        }
-        None => list.push(
-            json!({"type": ty, "status": status, "reason": reason, "message": message,
-            "lastUpdateTime": now, "lastTransitionTime": now}),
-        ),
-    }
 }
 
 /// The ReplicaSet runs this template (its own copy carries the hash label on top).

@@ -3,8 +3,9 @@
 
 mod deployment;
 mod replicaset;
+mod status;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -14,21 +15,29 @@ use super::events::EventRecorder;
 use super::objects;
 use super::resource::{Kind, ObjectKey, str_at, uid_of};
 use super::store::{Change, Op, Store};
+use super::timer::{TimerQueue, sleep_until};
 
 pub struct Controllers {
     store: Arc<Store>,
     events: Arc<EventRecorder>,
+    time_scale: f64,
     deployments: BTreeSet<ObjectKey>,
     replicasets: BTreeSet<ObjectKey>,
+    /// Deployments to look at again when their progress deadline may have passed.
+    deadlines: TimerQueue<ObjectKey>,
+    pending_deadlines: HashSet<ObjectKey>,
 }
 
 impl Controllers {
-    pub fn new(store: Arc<Store>, events: Arc<EventRecorder>) -> Self {
+    pub fn new(store: Arc<Store>, events: Arc<EventRecorder>, time_scale: f64) -> Self {
         Controllers {
             store,
             events,
+            time_scale,
             deployments: BTreeSet::new(),
             replicasets: BTreeSet::new(),
+            deadlines: TimerQueue::default(),
+            pending_deadlines: HashSet::new(),
         }
     }
 
@@ -36,10 +45,19 @@ impl Controllers {
         self.resync();
         loop {
             self.drain_queue();
-            match changes.recv().await {
-                Ok(c) => self.on_change(&c),
-                Err(broadcast::error::RecvError::Lagged(_)) => self.resync(),
-                Err(broadcast::error::RecvError::Closed) => return,
+            let deadline = self.deadlines.deadline();
+            tokio::select! {
+                msg = changes.recv() => match msg {
+                    Ok(c) => self.on_change(&c),
+                    Err(broadcast::error::RecvError::Lagged(_)) => self.resync(),
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = sleep_until(deadline) => {
+                    while let Some(key) = self.deadlines.pop_due() {
+                        self.pending_deadlines.remove(&key);
+                        self.deployments.insert(key);
+                    }
+                }
             }
             // Take everything already waiting, so a burst of pod changes syncs each
             // ReplicaSet once.
@@ -68,7 +86,12 @@ impl Controllers {
             replicaset::sync(&self.store, &self.events, &key);
         }
         while let Some(key) = self.deployments.pop_first() {
-            deployment::sync(&self.store, &self.events, &key);
+            let again = deployment::sync(&self.store, &self.events, &key, self.time_scale);
+            if let Some(after) = again
+                && self.pending_deadlines.insert(key.clone())
+            {
+                self.deadlines.push(after, key);
+            }
         }
     }
 
