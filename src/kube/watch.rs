@@ -39,7 +39,7 @@ pub fn spawn_watchers(
     tx: mpsc::Sender<Update>,
 ) -> WatchSet {
     let health = Health::new(tx.clone());
-    let mut tasks = Vec::new();
+    let mut tasks = vec![spawn_probe(client.clone(), health.clone())];
     for ns in namespaces {
         let group_selector = watcher::Config::default().labels(labels::GROUP);
         tasks.push(spawn_one::<Pod, PodRow>(
@@ -170,9 +170,18 @@ where
         let mut listing: Option<Vec<R>> = None;
         while let Some(item) = stream.next().await {
             let update = match item {
+                // History expired: the watcher relists by itself. Routine, not an outage.
+                Err(watcher::Error::WatchError(s)) if s.code == 410 => {
+                    tracing::debug!(?kind, %namespace, "watch expired (410); relisting");
+                    continue;
+                }
                 Err(e) => {
                     tracing::warn!(?kind, %namespace, error = %e, "watch failed; retrying");
-                    health.set(id, Some(one_line(&e.to_string()))).await;
+                    let failure = Failure {
+                        text: one_line(&e.to_string()),
+                        transport: is_transport(&e),
+                    };
+                    health.set(id, Some(failure)).await;
                     continue;
                 }
                 Ok(WatchEvent::Init) => {
@@ -201,6 +210,32 @@ where
     })
 }
 
+/// A failure to reach the API server at all, as opposed to an answer from it (403, 410…).
+fn is_transport(e: &watcher::Error) -> bool {
+    match e {
+        watcher::Error::InitialListFailed(k)
+        | watcher::Error::WatchStartFailed(k)
+        | watcher::Error::WatchFailed(k) => !matches!(k, kube::Error::Api(_)),
+        watcher::Error::WatchError(_) | watcher::Error::NoResourceVersion => false,
+    }
+}
+
+/// A watcher that re-establishes its watch after an outage reports nothing until an
+/// object changes, so "reconnecting" would stay up on a quiet namespace. While transport
+/// failures are recorded, ask the API server for its version once a second; an answer
+/// clears them (the watchers' own retries are then connecting to a live server).
+fn spawn_probe(client: Client, health: Health) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if health.has_transport_failures() && client.apiserver_version().await.is_ok() {
+                health.clear_transport_failures().await;
+            }
+        }
+    })
+}
+
 fn one_line(s: &str) -> String {
     s.lines()
         .next()
@@ -219,8 +254,14 @@ struct Health {
 
 struct HealthInner {
     next: usize,
-    failing: HashMap<usize, String>,
+    failing: HashMap<usize, Failure>,
     shown: Option<Conn>,
+}
+
+#[derive(Clone)]
+struct Failure {
+    text: String,
+    transport: bool,
 }
 
 impl Health {
@@ -241,7 +282,25 @@ impl Health {
         g.next
     }
 
-    async fn set(&self, id: usize, failure: Option<String>) {
+    fn has_transport_failures(&self) -> bool {
+        self.inner
+            .lock()
+            .expect("health lock")
+            .failing
+            .values()
+            .any(|f| f.transport)
+    }
+
+    async fn clear_transport_failures(&self) {
+        let changed = {
+            let mut g = self.inner.lock().expect("health lock");
+            g.failing.retain(|_, f| !f.transport);
+            g.publish()
+        };
+        self.send(changed).await;
+    }
+
+    async fn set(&self, id: usize, failure: Option<Failure>) {
         let changed = {
             let mut g = self.inner.lock().expect("health lock");
             match failure {
@@ -252,17 +311,12 @@ impl Health {
                     g.failing.remove(&id);
                 }
             }
-            let state = match g.failing.values().next() {
-                Some(f) => Conn::Reconnecting(f.clone()),
-                None => Conn::Connected,
-            };
-            if g.shown.as_ref() != Some(&state) {
-                g.shown = Some(state.clone());
-                Some(state)
-            } else {
-                None
-            }
+            g.publish()
         };
+        self.send(changed).await;
+    }
+
+    async fn send(&self, changed: Option<Conn>) {
         if let Some(state) = changed {
             let _ = self
                 .tx
@@ -271,6 +325,22 @@ impl Health {
                     state,
                 })
                 .await;
+        }
+    }
+}
+
+impl HealthInner {
+    /// The state to show, if it differs from what is shown.
+    fn publish(&mut self) -> Option<Conn> {
+        let state = match self.failing.values().next() {
+            Some(f) => Conn::Reconnecting(f.text.clone()),
+            None => Conn::Connected,
+        };
+        if self.shown.as_ref() != Some(&state) {
+            self.shown = Some(state.clone());
+            Some(state)
+        } else {
+            None
         }
     }
 }

@@ -207,6 +207,19 @@ impl SimHandle {
         })
     }
 
+    /// An outage: stop listening and drop every connection until [`Self::start_api`].
+    pub async fn stop_api(&self) {
+        self.server.stop().await;
+    }
+
+    /// End an outage begun with [`Self::stop_api`]; the cluster's state was kept.
+    pub fn start_api(&self) -> Result<(), SimError> {
+        self.server.resume().map_err(|source| SimError::Io {
+            what: format!("listening again on {}", self.addr),
+            source,
+        })
+    }
+
     /// Forgets the watch history: a watch from any earlier resourceVersion gets 410 Gone.
     pub fn expire_watch_history(&self) {
         self.store.expire_history();

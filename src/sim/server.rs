@@ -49,6 +49,11 @@ impl ApiServer {
 
     pub async fn restart(&self) -> std::io::Result<()> {
         self.stop().await;
+        self.resume()
+    }
+
+    /// Listen again after [`Self::stop`], on the same port.
+    pub fn resume(&self) -> std::io::Result<()> {
         let listener = bind(self.addr)?;
         let task = tokio::spawn(accept_loop(listener, self.router.clone()));
         *self.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
