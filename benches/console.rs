@@ -69,7 +69,7 @@ async fn main() {
         ),
     );
     console.wait_for("the groups list", Duration::from_secs(30), |s| {
-        s.contains("app-149")
+        s.contains("instance groups 300") && s.contains("20/20")
     });
     let pid = console.program_pid().expect("console pid");
     tokio::time::sleep(Duration::from_secs(3)).await;

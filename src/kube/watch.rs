@@ -18,6 +18,9 @@ use tokio::task::JoinHandle;
 use crate::domain::labels;
 use crate::model::{Conn, DeploymentRow, EventRow, Part, PodRow, Update};
 
+/// Initial lists in flight at once (see `spawn_one`).
+const CONCURRENT_LISTS: usize = 4;
+
 /// The running watchers; dropping it stops them.
 pub struct WatchSet {
     tasks: Vec<JoinHandle<()>>,
@@ -164,6 +167,9 @@ where
     let namespace = namespace.to_string();
     let id = health.register();
     tokio::spawn(async move {
+        // The first lists of many namespaces at once would all hold their pages in memory
+        // together; a few at a time keeps the peak down and costs little time.
+        let mut list_permit = health.lists.clone().acquire_owned().await.ok();
         let mut stream = watcher::watcher(api, config).default_backoff().boxed();
         // Objects of a relist, sent as one update when the list is complete so the view
         // never shows half a namespace.
@@ -193,6 +199,7 @@ where
                     None
                 }
                 Ok(WatchEvent::InitDone) => {
+                    list_permit.take();
                     let rows = listing.take().unwrap_or_default();
                     tracing::debug!(?kind, %namespace, n = rows.len(), "listed");
                     Some(R::listed(cluster.clone(), namespace.clone(), rows))
@@ -250,6 +257,8 @@ fn one_line(s: &str) -> String {
 struct Health {
     inner: Arc<Mutex<HealthInner>>,
     tx: mpsc::Sender<Update>,
+    /// Initial lists allowed at once.
+    lists: Arc<tokio::sync::Semaphore>,
 }
 
 struct HealthInner {
@@ -273,6 +282,7 @@ impl Health {
                 shown: None,
             })),
             tx,
+            lists: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_LISTS)),
         }
     }
 

@@ -75,7 +75,8 @@ struct Namespace {
 #[derive(Debug, Default)]
 pub struct Estate {
     groups: BTreeMap<GroupKey, GroupEntry>,
-    namespaces: HashMap<(String, String), Namespace>,
+    /// cluster → namespace → what the watchers reported there.
+    namespaces: HashMap<String, HashMap<String, Namespace>>,
     connections: HashMap<Part, Conn>,
 }
 
@@ -198,12 +199,15 @@ impl Estate {
     }
 
     fn ns(&mut self, cluster: String, namespace: String) -> &mut Namespace {
-        self.namespaces.entry((cluster, namespace)).or_default()
+        self.namespaces
+            .entry(cluster)
+            .or_default()
+            .entry(namespace)
+            .or_default()
     }
 
     fn ns_of(&self, key: &GroupKey) -> Option<&Namespace> {
-        self.namespaces
-            .get(&(key.cluster.clone(), key.namespace.clone()))
+        self.namespaces.get(&key.cluster)?.get(&key.namespace)
     }
 
     pub fn connection(&self, part: Part) -> Conn {
@@ -252,7 +256,7 @@ impl Estate {
         let dep = |name: String| ns.and_then(|n| n.deployments.get(&name));
         let stable = dep(g.stable_deployment());
         let canary = dep(g.canary_deployment()).filter(|d| d.desired > 0 || d.ready > 0);
-        let pods = self.pods_of(key);
+        let pods: Vec<&PodRow> = self.pods_unsorted(key).collect();
         let release = entry.release.as_ref();
         let warning_events = ns
             .and_then(|n| n.events_by_group.get(g.name()).map(|uids| (n, uids)))
@@ -304,18 +308,21 @@ impl Estate {
 
     /// A group's pods: stable first, then canary, by name.
     pub fn pods_of(&self, key: &GroupKey) -> Vec<&PodRow> {
-        let Some(ns) = self.ns_of(key) else {
-            return Vec::new();
-        };
-        let Some(names) = ns.pods_by_group.get(&key.group) else {
-            return Vec::new();
-        };
-        let mut pods: Vec<&PodRow> = names.iter().filter_map(|n| ns.pods.get(n)).collect();
+        let mut pods: Vec<&PodRow> = self.pods_unsorted(key).collect();
         pods.sort_by(|a, b| {
             (a.track.unwrap_or(Track::Stable), &a.name)
                 .cmp(&(b.track.unwrap_or(Track::Stable), &b.name))
         });
         pods
+    }
+
+    fn pods_unsorted<'a>(&'a self, key: &GroupKey) -> impl Iterator<Item = &'a PodRow> + 'a {
+        let ns = self.ns_of(key);
+        let names = ns.and_then(|n| n.pods_by_group.get(&key.group));
+        names
+            .into_iter()
+            .flatten()
+            .filter_map(move |n| ns.and_then(|ns| ns.pods.get(n)))
     }
 
     pub fn deployment(&self, key: &GroupKey, track: Track) -> Option<&DeploymentRow> {

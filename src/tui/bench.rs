@@ -21,6 +21,7 @@ pub struct BenchRecorder {
     first_frame: Option<Duration>,
     all_groups: Option<Duration>,
     renders_us: Vec<u64>,
+    frames_us: Vec<u64>,
 }
 
 impl BenchRecorder {
@@ -30,10 +31,13 @@ impl BenchRecorder {
             first_frame: None,
             all_groups: None,
             renders_us: Vec::new(),
+            frames_us: Vec::new(),
         }
     }
 
-    pub fn frame(&mut self, render: Duration, estate: &Estate) {
+    /// `render` is building the frame (the app's draw); `frame` adds the diff against the
+    /// last frame and writing it to the terminal.
+    pub fn frame(&mut self, render: Duration, frame: Duration, estate: &Estate) {
         if self.path.is_none() {
             return;
         }
@@ -44,6 +48,7 @@ impl BenchRecorder {
             self.all_groups = Some(since_start);
         }
         self.renders_us.push(render.as_micros() as u64);
+        self.frames_us.push(frame.as_micros() as u64);
     }
 
     pub fn finish(&self) {
@@ -52,6 +57,7 @@ impl BenchRecorder {
             "first_frame_ms": self.first_frame.map(|d| d.as_secs_f64() * 1e3),
             "all_groups_ms": self.all_groups.map(|d| d.as_secs_f64() * 1e3),
             "render_us": self.renders_us,
+            "frame_us": self.frames_us,
         });
         if let Err(e) = std::fs::write(path, report.to_string()) {
             tracing::warn!(error = %e, path = %path.display(), "cannot write bench report");

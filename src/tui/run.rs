@@ -65,8 +65,12 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
                 .unwrap_or_else(Instant::now);
             if Instant::now() >= due {
                 let started = Instant::now();
-                guard.terminal.draw(|f| app.draw(f))?;
-                bench.frame(started.elapsed(), app.estate());
+                let mut render = Duration::ZERO;
+                guard.terminal.draw(|f| {
+                    app.draw(f);
+                    render = started.elapsed();
+                })?;
+                bench.frame(render, started.elapsed(), app.estate());
                 last_frame = Some(Instant::now());
                 dirty = false;
             }
