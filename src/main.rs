@@ -13,6 +13,7 @@ fn main() -> ExitCode {
             None
         }
     };
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), command = ?std::env::args().nth(1), "flightdeck starting");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -70,6 +70,7 @@ pub async fn run(args: SimArgs) -> Result<(), CliError> {
             format!("cannot write {}: {e}", args.kubeconfig_out.display()),
         )
     })?;
+    tracing::info!(addr = %sim.addr(), groups = seed.groups.len(), "simulated cluster listening");
     println!(
         "simulated cluster on http://{} ({} groups); kubeconfig: {} (context {})",
         sim.addr(),
