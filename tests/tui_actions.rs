@@ -521,3 +521,14 @@ fn help_lists_the_release_keys_from_the_keymap() {
     let promote = line_with(&draw(&mut app, 120, 80), "promote: the canary").unwrap();
     assert!(promote.contains(" P "), "{promote}");
 }
+
+#[test]
+fn on_80_columns_the_action_bar_still_names_every_key() {
+    let mut app = estate(Some(Role::Viewer), false);
+    command(&mut app, "group user-info-grpc");
+    let buf = draw(&mut app, 80, 24);
+    let bar = lines(&buf)[22].clone();
+    for k in ["d", "n", "w", "p", "r", "P", "A", "R", "ctrl-r"] {
+        assert!(bar.split_whitespace().any(|w| w == k), "{k} missing: {bar}");
+    }
+}

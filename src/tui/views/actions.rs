@@ -19,21 +19,42 @@ pub fn disabled(t: &Theme) -> Style {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, key: &GroupKey, mode: Mode) {
-    let t = &app.theme;
+    let items: Vec<(String, &'static str, bool)> = Action::RELEASE
+        .into_iter()
+        .filter_map(|action| {
+            let verb = action.release_verb()?;
+            let k = app.keymap.keys(mode, action).first()?;
+            Some((k.to_string(), action.hint(), app.gate(key, verb).is_ok()))
+        })
+        .collect();
+    // On a narrow terminal the bar first loses its double spaces, then the words of the
+    // keys that would be refused anyway (pressing one still says why).
+    let width = usize::from(area.width);
+    let line = [(2, true), (1, true), (1, false)]
+        .into_iter()
+        .map(|(gap, words)| bar(&app.theme, &items, gap, words))
+        .find(|l| l.width() <= width)
+        .unwrap_or_else(|| bar(&app.theme, &items, 1, false));
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn bar(
+    t: &Theme,
+    items: &[(String, &'static str, bool)],
+    gap: usize,
+    words: bool,
+) -> Line<'static> {
     let mut spans = Vec::new();
-    for action in Action::RELEASE {
-        let (Some(verb), Some(k)) = (action.release_verb(), app.keymap.keys(mode, action).first())
-        else {
-            continue;
-        };
-        let allowed = app.gate(key, verb).is_ok();
-        let (key_style, word_style) = if allowed {
+    for (k, word, allowed) in items {
+        let (key_style, word_style) = if *allowed {
             (t.accent, t.text)
         } else {
             (disabled(t), disabled(t))
         };
-        spans.push(Span::styled(format!(" {k}"), key_style));
-        spans.push(Span::styled(format!(" {} ", action.hint()), word_style));
+        spans.push(Span::styled(format!("{:gap$}{k}", ""), key_style));
+        if *allowed || words {
+            spans.push(Span::styled(format!(" {word}"), word_style));
+        }
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    Line::from(spans)
 }
