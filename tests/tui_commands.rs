@@ -153,7 +153,9 @@ fn the_hint_line_follows_the_screen_and_newcomers_get_one_more() {
     let buf = screen(&mut app);
     let hints = lines(&buf)[29].clone();
     assert!(
-        hints.contains("enter open  / filter  s sort  S reverse  : command  ? help  q quit"),
+        hints.contains(
+            "enter open  / filter  s sort  S reverse  a audit  : command  ? help  q quit"
+        ),
         "{hints}"
     );
     press(&mut app, &["enter"]);

@@ -30,19 +30,37 @@ pub enum Mode {
     Global,
     Groups,
     Group,
+    /// The audit log.
+    Audit,
     Input,
+    /// A release action's dialog: typed keys go to its fields, as on the input line.
+    Dialog,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 4] = [Mode::Global, Mode::Groups, Mode::Group, Mode::Input];
+    pub const ALL: [Mode; 6] = [
+        Mode::Global,
+        Mode::Groups,
+        Mode::Group,
+        Mode::Audit,
+        Mode::Input,
+        Mode::Dialog,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Mode::Global => "global",
             Mode::Groups => "groups",
             Mode::Group => "group",
+            Mode::Audit => "audit",
             Mode::Input => "input",
+            Mode::Dialog => "dialog",
         }
+    }
+
+    /// Screen modes fall back to `[global]`; modes where keys type text do not.
+    pub fn falls_back(self) -> bool {
+        !matches!(self, Mode::Input | Mode::Dialog)
     }
 
     fn parse(name: &str) -> Option<Mode> {
@@ -54,7 +72,7 @@ impl Mode {
     pub fn actions(self) -> &'static [Action] {
         use Action::*;
         match self {
-            Mode::Global => &[Quit, Help, Command, Back],
+            Mode::Global => &[Quit, Help, Command, Back, Audit],
             Mode::Groups => &[
                 Up,
                 Down,
@@ -66,9 +84,23 @@ impl Mode {
                 Filter,
                 SortNext,
                 SortReverse,
+                Deploy,
+                Step,
+                Weight,
+                Pause,
+                Resume,
+                Promote,
+                Abort,
+                Rollback,
+                Restart,
             ],
-            Mode::Group => &[Up, Down, PageUp, PageDown, Top, Bottom, FocusNext],
+            Mode::Group => &[
+                Up, Down, PageUp, PageDown, Top, Bottom, FocusNext, Deploy, Step, Weight, Pause,
+                Resume, Promote, Abort, Rollback, Restart,
+            ],
+            Mode::Audit => &[Up, Down, PageUp, PageDown, Top, Bottom, Filter],
             Mode::Input => &[Confirm, Cancel, Complete],
+            Mode::Dialog => &[Confirm, Cancel, NextField, NudgeUp, NudgeDown],
         }
     }
 }
@@ -116,10 +148,10 @@ impl Keymap {
     }
 
     /// What a key does in a mode: the mode's own binding first, then (except on the input
-    /// line) the global one.
+    /// line and in dialogs, where keys type text) the global one.
     pub fn action(&self, mode: Mode, key: Key) -> Option<Action> {
         self.lookup.get(&(mode, key)).copied().or_else(|| {
-            (mode != Mode::Input)
+            mode.falls_back()
                 .then(|| self.lookup.get(&(Mode::Global, key)).copied())
                 .flatten()
         })
@@ -135,7 +167,7 @@ impl Keymap {
     /// The keys of an action as the hint line and help show them: `j/↓`.
     pub fn keys_label(&self, mode: Mode, action: Action) -> String {
         let keys = self.keys(mode, action);
-        let keys = if keys.is_empty() && mode != Mode::Input {
+        let keys = if keys.is_empty() && mode.falls_back() {
             self.keys(Mode::Global, action)
         } else {
             keys

@@ -24,6 +24,22 @@ pub enum Action {
     Confirm,
     Cancel,
     Complete,
+    /// The audit log.
+    Audit,
+    // Release actions on the selected or open group; each opens its dialog.
+    Deploy,
+    Step,
+    Weight,
+    Pause,
+    Resume,
+    Promote,
+    Abort,
+    Rollback,
+    Restart,
+    // Inside a dialog.
+    NextField,
+    NudgeUp,
+    NudgeDown,
 }
 
 /// Name in keymap files, and the line the help overlay shows.
@@ -66,6 +82,43 @@ const TABLE: &[(Action, &str, &str)] = &[
     ),
     (Action::Cancel, "cancel", "leave the input line"),
     (Action::Complete, "complete", "complete a group name"),
+    (
+        Action::Audit,
+        "audit",
+        "audit log: who did what (:audit group|user|since)",
+    ),
+    (
+        Action::Deploy,
+        "deploy",
+        "deploy a new tag (starts a release)",
+    ),
+    (Action::Step, "step", "advance the release one step"),
+    (Action::Weight, "weight", "set the canary weight now"),
+    (Action::Pause, "pause", "pause the release"),
+    (Action::Resume, "resume", "resume a paused release"),
+    (
+        Action::Promote,
+        "promote",
+        "promote: the canary becomes stable",
+    ),
+    (
+        Action::Abort,
+        "abort",
+        "abort: all traffic back to stable at once",
+    ),
+    (
+        Action::Rollback,
+        "rollback",
+        "roll back to the previous (or a named) revision",
+    ),
+    (Action::Restart, "restart", "rolling restart of a track"),
+    (
+        Action::NextField,
+        "next-field",
+        "move to the next field of a dialog",
+    ),
+    (Action::NudgeUp, "nudge-up", "weight dialog: 5% more"),
+    (Action::NudgeDown, "nudge-down", "weight dialog: 5% less"),
 ];
 
 impl Action {
@@ -117,8 +170,51 @@ impl Action {
             Action::Confirm => "run",
             Action::Cancel => "cancel",
             Action::Complete => "complete",
+            Action::Audit => "audit",
+            Action::Deploy => "deploy",
+            Action::Step => "step",
+            Action::Weight => "weight",
+            Action::Pause => "pause",
+            Action::Resume => "resume",
+            Action::Promote => "promote",
+            Action::Abort => "abort",
+            Action::Rollback => "rollback",
+            Action::Restart => "restart",
+            Action::NextField => "next field",
+            Action::NudgeUp => "+5%",
+            Action::NudgeDown => "-5%",
         }
     }
+
+    /// The policy verb of a release action key; `None` for keys that only move around.
+    pub fn release_verb(self) -> Option<crate::authz::Verb> {
+        use crate::authz::Verb;
+        Some(match self {
+            Action::Deploy => Verb::Deploy,
+            Action::Step => Verb::Step,
+            Action::Weight => Verb::Weight,
+            Action::Pause => Verb::Pause,
+            Action::Resume => Verb::Resume,
+            Action::Promote => Verb::Promote,
+            Action::Abort => Verb::Abort,
+            Action::Rollback => Verb::Rollback,
+            Action::Restart => Verb::Restart,
+            _ => return None,
+        })
+    }
+
+    /// The release actions in the order the action bar shows them.
+    pub const RELEASE: [Action; 9] = [
+        Action::Deploy,
+        Action::Step,
+        Action::Weight,
+        Action::Pause,
+        Action::Resume,
+        Action::Promote,
+        Action::Abort,
+        Action::Rollback,
+        Action::Restart,
+    ];
 }
 
 impl fmt::Display for Action {

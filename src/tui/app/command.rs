@@ -1,12 +1,13 @@
-//! The `:` command line, as in k9s: `:group NAME`, `:ns NAME|all`, `:ctx NAME`, `:q`.
+//! The `:` command line, as in k9s: `:group NAME`, `:ns NAME|all`, `:ctx NAME`,
+//! `:audit [group NAME] [user NAME] [since 10m]`, `:q`.
 
 use std::collections::BTreeSet;
 
 use super::state::{GroupState, Screen};
 use super::{App, Effect};
 
-const USAGE: &str = "try :group NAME, :ns NAME|all, :ctx NAME, :help, :q";
-const COMMANDS: &[&str] = &["group", "ns", "ctx", "help", "quit"];
+const USAGE: &str = "try :group NAME, :ns NAME|all, :ctx NAME, :audit, :help, :q";
+const COMMANDS: &[&str] = &["group", "ns", "ctx", "audit", "help", "quit"];
 
 impl App {
     pub(super) fn run_command(&mut self, line: &str) -> Option<Effect> {
@@ -15,6 +16,14 @@ impl App {
         let cmd = words.next()?;
         let arg = words.next();
         let cmd = crate::model::sanitize::clean(cmd);
+        if cmd == "audit" {
+            let rest: Vec<&str> = line.split_whitespace().skip(1).collect();
+            match super::audit::AuditFilter::parse(&rest) {
+                Ok(filter) => self.open_audit(filter),
+                Err(why) => self.show_error(why),
+            }
+            return None;
+        }
         match (cmd.as_str(), arg) {
             ("q" | "q!" | "quit" | "exit", _) => return Some(Effect::Quit),
             ("help" | "h", _) => self.help = Some(0),
@@ -69,7 +78,7 @@ impl App {
             ),
             Some((cmd, arg)) => {
                 let pool: BTreeSet<String> = match cmd {
-                    "group" | "g" | "groups" => self
+                    "group" | "g" | "groups" | "audit" => self
                         .estate
                         .groups()
                         .map(|e| e.group.name().to_string())

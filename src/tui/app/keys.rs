@@ -4,9 +4,15 @@
 use crossterm::event::{Event, KeyEvent, KeyEventKind};
 use tui_input::backend::crossterm::EventHandler;
 
-use super::state::{GroupState, InputKind, InputLine, Pane, Screen, SortKey, StatusKind};
+use super::audit::AuditFilter;
+use super::dialog::Dialog;
+use super::state::{
+    AuditState, GroupState, InputKind, InputLine, Pane, Screen, SortKey, StatusKind,
+};
 use super::{App, Effect};
+use crate::authz::Verb;
 use crate::config::{Key, Mode};
+use crate::domain::GroupKey;
 use crate::tui::action::Action;
 
 impl App {
@@ -15,6 +21,9 @@ impl App {
             return None;
         }
         let k = Key::from(&key);
+        if self.dialog.is_some() {
+            return self.on_dialog_key(key, k);
+        }
         if self.input.is_some() {
             return self.on_input_key(key, k);
         }
@@ -35,14 +44,22 @@ impl App {
 
     /// The keymap mode of the screen in front.
     pub(crate) fn mode(&self) -> Mode {
+        if self.dialog.is_some() {
+            return Mode::Dialog;
+        }
         match (&self.input, &self.screen) {
             (Some(_), _) => Mode::Input,
             (None, Screen::Groups) => Mode::Groups,
             (None, Screen::Group(_)) => Mode::Group,
+            (None, Screen::Audit(_)) => Mode::Audit,
         }
     }
 
     fn on_action(&mut self, action: Action) -> Option<Effect> {
+        if let Some(verb) = action.release_verb() {
+            self.start_release_action(verb);
+            return None;
+        }
         match action {
             Action::Quit => return Some(Effect::Quit),
             Action::Help => self.help = Some(0),
@@ -51,6 +68,13 @@ impl App {
                 let current = self.groups.filter.clone();
                 self.open_input(InputKind::Filter, current);
             }
+            Action::Filter => {
+                if let Screen::Audit(a) = &self.screen {
+                    let current = a.text.clone();
+                    self.open_input(InputKind::Filter, current);
+                }
+            }
+            Action::Audit => self.open_audit(AuditFilter::default()),
             Action::Back => self.back(),
             Action::Open => self.open_selected(),
             Action::SortNext => {
@@ -78,7 +102,22 @@ impl App {
             | Action::PageDown
             | Action::Top
             | Action::Bottom => self.move_selection(action),
-            Action::Filter | Action::Confirm | Action::Cancel | Action::Complete => {}
+            Action::Confirm
+            | Action::Cancel
+            | Action::Complete
+            | Action::NextField
+            | Action::NudgeUp
+            | Action::NudgeDown => {}
+            // Release actions were handled above.
+            Action::Deploy
+            | Action::Step
+            | Action::Weight
+            | Action::Pause
+            | Action::Resume
+            | Action::Promote
+            | Action::Abort
+            | Action::Rollback
+            | Action::Restart => {}
         }
         None
     }
@@ -97,7 +136,13 @@ impl App {
     }
 
     fn back(&mut self) {
-        match self.screen {
+        match &mut self.screen {
+            Screen::Audit(a) if !a.text.is_empty() => a.text.clear(),
+            Screen::Audit(_) => {
+                if let Screen::Audit(a) = std::mem::replace(&mut self.screen, Screen::Groups) {
+                    self.screen = *a.back;
+                }
+            }
             Screen::Group(_) => self.screen = Screen::Groups,
             Screen::Groups if !self.groups.filter.is_empty() => {
                 self.groups.filter.clear();
@@ -124,6 +169,14 @@ impl App {
             let g = &mut self.groups;
             g.selected = moved(g.selected, len, self.pages.groups, action);
             g.selected_key = self.rows.key_at(g.selected).cloned();
+            return;
+        }
+        if matches!(self.screen, Screen::Audit(_)) {
+            let len = self.audit_rows().len();
+            let page = self.pages.audit;
+            if let Screen::Audit(a) = &mut self.screen {
+                a.selected = moved(a.selected, len, page, action);
+            }
             return;
         }
         if let Screen::Group(g) = &mut self.screen {
@@ -153,8 +206,12 @@ impl App {
             (Some(Action::Confirm), InputKind::Filter) => self.input = None,
             (Some(Action::Cancel), InputKind::Filter) => {
                 self.input = None;
-                self.groups.filter.clear();
-                self.invalidate_rows();
+                if let Screen::Audit(a) = &mut self.screen {
+                    a.text.clear();
+                } else {
+                    self.groups.filter.clear();
+                    self.invalidate_rows();
+                }
             }
             (Some(Action::Confirm), InputKind::Command) => {
                 let text = line.input.value().to_string();
@@ -173,6 +230,13 @@ impl App {
 
     /// The filter applies as it is typed.
     pub(super) fn after_input_edit(&mut self) {
+        if let (Some(line), Screen::Audit(a)) = (&self.input, &mut self.screen) {
+            if line.kind == InputKind::Filter {
+                a.text = line.input.value().to_string();
+                a.selected = 0;
+            }
+            return;
+        }
         if let Some(line) = &self.input
             && line.kind == InputKind::Filter
             && line.input.value() != self.groups.filter
@@ -180,6 +244,82 @@ impl App {
             self.groups.filter = line.input.value().to_string();
             self.invalidate_rows();
         }
+    }
+}
+
+impl App {
+    /// The group a release key acts on: the open one, or the one selected in the list.
+    fn target_group(&mut self) -> Option<GroupKey> {
+        match &self.screen {
+            Screen::Group(g) => Some(g.key.clone()),
+            Screen::Groups => {
+                self.refresh_rows();
+                self.rows().key_at(self.groups.selected).cloned()
+            }
+            Screen::Audit(_) => None,
+        }
+    }
+
+    /// A release key: refused at once with the reason, or its dialog opens.
+    fn start_release_action(&mut self, verb: Verb) {
+        let Some(key) = self.target_group() else {
+            return;
+        };
+        if let Err(why) = self.gate(&key, verb) {
+            self.show_error(why);
+            return;
+        }
+        if let Some(entry) = self.estate.group(&key) {
+            self.dialog = Some(Dialog::new(&entry.group, entry.release.as_ref(), verb));
+        }
+    }
+
+    fn on_dialog_key(&mut self, event: KeyEvent, key: Key) -> Option<Effect> {
+        let action = self.keymap.action(Mode::Dialog, key);
+        let dialog = self.dialog.as_mut()?;
+        match action {
+            Some(Action::Cancel) => self.dialog = None,
+            Some(Action::Confirm) => {
+                let name = dialog.key.group.clone();
+                let (action, reason) = dialog.submit(&name)?;
+                let key = dialog.key.clone();
+                self.dialog = None;
+                self.show_info(format!("{} {}: sent…", action.name(), key.group));
+                return Some(Effect::Act {
+                    key,
+                    action,
+                    reason,
+                });
+            }
+            Some(Action::NextField) => dialog.next_field(),
+            Some(a @ (Action::NudgeUp | Action::NudgeDown))
+                if dialog.nudge(a == Action::NudgeUp) => {}
+            _ => {
+                if let Some(field) = dialog.focused_mut() {
+                    field.input.handle_event(&Event::Key(event));
+                }
+                dialog.error = None;
+            }
+        }
+        None
+    }
+
+    /// Opens the audit log with `filter`, over the screen in front (or replaces the
+    /// filter when it is already open).
+    pub(super) fn open_audit(&mut self, filter: AuditFilter) {
+        if let Screen::Audit(a) = &mut self.screen {
+            a.filter = filter;
+            a.selected = 0;
+            return;
+        }
+        let back = std::mem::replace(&mut self.screen, Screen::Groups);
+        self.screen = Screen::Audit(AuditState {
+            filter,
+            text: String::new(),
+            selected: 0,
+            offset: Default::default(),
+            back: Box::new(back),
+        });
     }
 }
 

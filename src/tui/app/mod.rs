@@ -2,7 +2,10 @@
 //! (`apply`), keys, pastes and ticks, and draws it; everything that needs I/O comes back
 //! as an [`Effect`] for the loop to carry out.
 
+pub mod audit;
 mod command;
+pub mod dialog;
+mod gate;
 mod keys;
 pub mod rows;
 pub mod state;
@@ -10,7 +13,9 @@ pub mod state;
 use jiff::{SignedDuration, Timestamp};
 use ratatui::Frame;
 
+use crate::authz::Policy;
 use crate::config::{Keymap, Theme};
+use crate::domain::audit::AuditEntry;
 use crate::model::{self, Estate};
 use rows::GroupRows;
 use state::{GroupsState, InputLine, Pages, Screen, Status, StatusKind};
@@ -68,6 +73,11 @@ pub struct App {
     pub(crate) help: Option<usize>,
     pub(crate) status: Option<Status>,
     pub(crate) pages: Pages,
+    /// The store's policy; `None` until it arrives (every action is "checking…").
+    pub(crate) policy: Option<Policy>,
+    /// The audit log as the store sent it, oldest first.
+    pub(crate) audit: Vec<AuditEntry>,
+    pub(crate) dialog: Option<dialog::Dialog>,
     rows: GroupRows,
     /// The rows must be rebuilt before they are used: groups, scope, filter or sort changed.
     rows_stale: bool,
@@ -94,6 +104,9 @@ impl App {
             help: None,
             status: None,
             pages: Pages::default(),
+            policy: None,
+            audit: Vec::new(),
+            dialog: None,
             rows: GroupRows::default(),
             rows_stale: true,
             resort_due: false,
@@ -103,12 +116,40 @@ impl App {
 
     pub fn apply(&mut self, u: model::Update) {
         use model::Update as U;
+        match u {
+            U::PolicyLoaded(p) => {
+                self.policy = Some(p);
+                return;
+            }
+            U::AuditLoaded(entries) => {
+                self.audit = entries;
+                self.trim_audit();
+                return;
+            }
+            U::AuditAppended(entry) => return self.audit_appended(entry),
+            U::ActionFinished {
+                key,
+                action,
+                result,
+            } => {
+                match result {
+                    Ok(summary) => self.show_info(format!("{}: {summary}", key.group)),
+                    Err(why) => self.show_error(format!("{action} {}: {why}", key.group)),
+                }
+                return;
+            }
+            _ => {}
+        }
         match &u {
             U::StoreReloaded { .. }
             | U::GroupApplied(_)
             | U::GroupDeleted(_)
             | U::ReleaseApplied(_) => self.rows_stale = true,
-            U::Connection { .. } => {}
+            U::Connection { .. }
+            | U::PolicyLoaded(_)
+            | U::AuditLoaded(_)
+            | U::AuditAppended(_)
+            | U::ActionFinished { .. } => {}
             // The name sort reads nothing from the cluster; others (and the tag filter) do.
             _ => {
                 if self.groups.sort != state::SortKey::Name || !self.groups.filter.is_empty() {
@@ -165,16 +206,53 @@ impl App {
     }
 
     pub fn on_paste(&mut self, text: &str) {
+        // A pasted newline must not run a command or confirm a dialog; it becomes a space
+        // like other control characters would be meaningless in a one-line input.
+        let insert = |input: &mut tui_input::Input| {
+            for c in text.chars() {
+                let c = if c.is_control() { ' ' } else { c };
+                input.handle(tui_input::InputRequest::InsertChar(c));
+            }
+        };
+        if let Some(field) = self.dialog.as_mut().and_then(|d| d.focused_mut()) {
+            insert(&mut field.input);
+            return;
+        }
         let Some(line) = self.input.as_mut() else {
             return;
         };
-        // A pasted newline must not run a command; it becomes a space like other control
-        // characters would be meaningless in a one-line input.
-        for c in text.chars() {
-            let c = if c.is_control() { ' ' } else { c };
-            line.input.handle(tui_input::InputRequest::InsertChar(c));
-        }
+        insert(&mut line.input);
         self.after_input_edit();
+    }
+
+    /// Another person's action on a group in view becomes a toast; ours already has one
+    /// (the action's own result).
+    fn audit_appended(&mut self, entry: AuditEntry) {
+        let key = entry.target.group_key();
+        let toast = (entry.user.name != self.user && self.shows(&key))
+            .then(|| audit::toast_text(&entry))
+            .flatten();
+        self.audit.push(entry);
+        self.trim_audit();
+        if let Some(text) = toast {
+            self.show_info(text);
+        }
+    }
+
+    fn trim_audit(&mut self) {
+        let excess = self.audit.len().saturating_sub(audit::KEEP);
+        self.audit.drain(..excess);
+    }
+
+    /// Is the group open, or a row of the groups list as it is scoped and filtered now?
+    fn shows(&mut self, key: &crate::domain::GroupKey) -> bool {
+        if let Screen::Group(g) = &self.screen
+            && &g.key == key
+        {
+            return true;
+        }
+        self.refresh_rows();
+        self.rows.position_of(key).is_some()
     }
 
     pub(crate) fn rows(&self) -> &GroupRows {

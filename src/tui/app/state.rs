@@ -103,6 +103,20 @@ impl GroupState {
 pub enum Screen {
     Groups,
     Group(GroupState),
+    /// The audit log, over the screen it was opened from (Esc goes back to it).
+    Audit(AuditState),
+}
+
+/// The audit view: its filters and where the user is in it.
+#[derive(Debug)]
+pub struct AuditState {
+    pub filter: super::audit::AuditFilter,
+    /// Text of `/` in the audit view; matches user, action, target and reason.
+    pub text: String,
+    /// Index among the shown entries, newest first.
+    pub selected: usize,
+    pub offset: Cell<usize>,
+    pub back: Box<Screen>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +150,7 @@ pub struct Status {
 #[derive(Debug, Clone, Copy)]
 pub struct Pages {
     pub groups: usize,
+    pub audit: usize,
     pub pods: usize,
     pub events: usize,
 }
@@ -144,6 +159,7 @@ impl Default for Pages {
     fn default() -> Self {
         Pages {
             groups: 20,
+            audit: 20,
             pods: 10,
             events: 10,
         }

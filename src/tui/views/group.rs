@@ -16,6 +16,7 @@ use crate::tui::app::App;
 use crate::tui::app::state::{GroupState, Pane};
 use crate::tui::widgets::age::age;
 use crate::tui::widgets::table::{heading, scroll_offset};
+use crate::tui::widgets::timeline;
 
 const WAITING: &str = "waiting for cluster…";
 
@@ -27,13 +28,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, g: &GroupState) -> (usize,
         frame.render_widget(Paragraph::new(msg).style(t.warning), area);
         return (0, 0);
     };
-    let [title, pods_area, events_area] = Layout::vertical([
+    let [title, timeline_area, pods_area, events_area] = Layout::vertical([
         Constraint::Length(2),
+        Constraint::Length(3),
         Constraint::Percentage(55),
         Constraint::Fill(1),
     ])
     .areas(area);
     draw_title(frame, title, app, &summary);
+    if let Some(entry) = app.estate.group(&g.key) {
+        let lines = timeline::lines(&entry.group, entry.release.as_ref(), t);
+        frame.render_widget(Paragraph::new(lines), timeline_area);
+    }
 
     let waiting = !app.estate.has_cluster_data(&g.key);
     let pods = if waiting {
@@ -70,21 +76,12 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App, s: &GroupSummary) {
         let tag = s.canary_tag.clone().unwrap_or_else(|| "-".into());
         first.push(Span::styled(format!("{tag} {}%", s.weight), t.canary));
     }
-    let mut second = vec![
+    let second = vec![
         label(" ready "),
         Span::raw(format!("{}/{}", s.ready, s.desired)),
         label("  restarts "),
         Span::raw(s.restarts.to_string()),
     ];
-    if let Some(msg) = app
-        .estate
-        .group(&s.key)
-        .and_then(|e| e.release.as_ref())
-        .and_then(|r| r.message.as_deref())
-    {
-        second.push(label("  "));
-        second.push(Span::styled(crate::model::sanitize::clean(msg), t.muted));
-    }
     frame.render_widget(
         Paragraph::new(vec![Line::from(first), Line::from(second)]),
         area,

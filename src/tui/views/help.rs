@@ -14,7 +14,9 @@ fn title(mode: Mode) -> &'static str {
         Mode::Global => "everywhere",
         Mode::Groups => "instance groups",
         Mode::Group => "one group",
+        Mode::Audit => "audit log",
         Mode::Input => "filter and command line",
+        Mode::Dialog => "release dialogs",
     }
 }
 
@@ -40,6 +42,10 @@ pub fn lines<'a>(keymap: &Keymap, t: &Theme) -> Vec<Line<'a>> {
     out.push(Line::from(""));
     out.push(Line::from(Span::styled(
         "commands  :group NAME   :ns NAME|all   :ctx NAME   :help   :q",
+        t.muted,
+    )));
+    out.push(Line::from(Span::styled(
+        "          :audit [group NAME] [user NAME] [since 10m|2h|1d]",
         t.muted,
     )));
     out

@@ -20,6 +20,13 @@ fn hints(app: &App) -> Vec<(Mode, Action, &'static str)> {
             (Mode::Groups, Down, "scroll"),
         ];
     }
+    if app.dialog.is_some() {
+        return vec![
+            (Mode::Dialog, Confirm, "confirm"),
+            (Mode::Dialog, NextField, "next field"),
+            (Mode::Dialog, Cancel, "cancel"),
+        ];
+    }
     if let Some(line) = &app.input {
         return match line.kind {
             InputKind::Filter => vec![
@@ -39,12 +46,21 @@ fn hints(app: &App) -> Vec<(Mode, Action, &'static str)> {
             (Mode::Groups, Filter, "filter"),
             (Mode::Groups, SortNext, "sort"),
             (Mode::Groups, SortReverse, "reverse"),
+            (Mode::Global, Audit, "audit"),
             (Mode::Global, Command, "command"),
             (Mode::Global, Help, "help"),
             (Mode::Global, Quit, "quit"),
         ],
         Screen::Group(_) => vec![
             (Mode::Group, FocusNext, "pods/events"),
+            (Mode::Global, Back, "back"),
+            (Mode::Global, Audit, "audit"),
+            (Mode::Global, Command, "command"),
+            (Mode::Global, Help, "help"),
+            (Mode::Global, Quit, "quit"),
+        ],
+        Screen::Audit(_) => vec![
+            (Mode::Audit, Filter, "filter"),
             (Mode::Global, Back, "back"),
             (Mode::Global, Command, "command"),
             (Mode::Global, Help, "help"),

@@ -1,6 +1,9 @@
 //! Drawing. Every function here is pure: it reads the app's state (and the clock as of
 //! the last tick) and writes into the frame, nothing else.
 
+mod actions;
+mod audit;
+mod dialog;
 mod group;
 mod groups;
 mod header;
@@ -14,6 +17,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::widgets::Block;
 
+use crate::config::Mode;
 use crate::tui::app::App;
 use crate::tui::app::state::{Pages, Screen};
 
@@ -28,10 +32,19 @@ pub fn draw(frame: &mut Frame, app: &App) -> Pages {
         return app.pages;
     }
     frame.render_widget(Block::default().style(app.theme.text), area);
-    let [head, body, status_area, hint_area, newcomer_area] = Layout::vertical([
+    let on_groups = !matches!(app.screen, Screen::Audit(_));
+    let [
+        head,
+        body,
+        status_area,
+        actions_area,
+        hint_area,
+        newcomer_area,
+    ] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(0),
         Constraint::Length(1),
+        Constraint::Length(u16::from(on_groups)),
         Constraint::Length(1),
         Constraint::Length(u16::from(app.first_run)),
     ])
@@ -40,8 +53,17 @@ pub fn draw(frame: &mut Frame, app: &App) -> Pages {
     header::draw(frame, head, app);
     let mut pages = app.pages;
     match &app.screen {
-        Screen::Groups => pages.groups = groups::draw(frame, body, app),
-        Screen::Group(g) => (pages.pods, pages.events) = group::draw(frame, body, app, g),
+        Screen::Groups => {
+            pages.groups = groups::draw(frame, body, app);
+            if let Some(key) = app.rows().key_at(app.groups.selected) {
+                actions::draw(frame, actions_area, app, key, Mode::Groups);
+            }
+        }
+        Screen::Group(g) => {
+            (pages.pods, pages.events) = group::draw(frame, body, app, g);
+            actions::draw(frame, actions_area, app, &g.key, Mode::Group);
+        }
+        Screen::Audit(a) => pages.audit = audit::draw(frame, body, app, a),
     }
     status::draw(frame, status_area, app);
     match &app.input {
@@ -50,6 +72,9 @@ pub fn draw(frame: &mut Frame, app: &App) -> Pages {
     }
     if app.first_run {
         hints::newcomer(frame, newcomer_area, app);
+    }
+    if let Some(d) = &app.dialog {
+        dialog::draw(frame, body, app, d);
     }
     if let Some(scroll) = app.help {
         help::draw(frame, area, app, scroll);

@@ -2,3 +2,4 @@
 
 pub mod age;
 pub mod table;
+pub mod timeline;

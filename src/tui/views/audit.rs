@@ -1,0 +1,105 @@
+//! The audit log, newest first: who did what to which group, and how it ended. Denied and
+//! failed entries are in the error colour.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
+
+use crate::domain::audit::Outcome;
+use crate::tui::app::App;
+use crate::tui::app::audit::action_text;
+use crate::tui::app::state::AuditState;
+use crate::tui::widgets::table::{heading, scroll_offset};
+
+/// Returns how many rows fit, for page up/down.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, a: &AuditState) -> usize {
+    let t = &app.theme;
+    let rows = app.audit_rows();
+    let mut title = vec![
+        Span::styled(" audit ", t.accent),
+        Span::styled(
+            if rows.len() == app.audit.len() {
+                format!("{} ", rows.len())
+            } else {
+                format!("{} of {} ", rows.len(), app.audit.len())
+            },
+            t.muted,
+        ),
+    ];
+    for part in a.filter.describe() {
+        title.push(Span::styled(format!("· {part} "), t.header));
+    }
+    if !a.text.is_empty() {
+        title.push(Span::styled(format!("· /{} ", a.text), t.header));
+    }
+    let block = Block::bordered()
+        .border_style(t.border)
+        .title(Line::from(title));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let height = inner.height.saturating_sub(1) as usize;
+    if rows.is_empty() {
+        let msg = if app.audit.is_empty() {
+            "no audit entries yet"
+        } else {
+            "no audit entries match (Esc clears the / filter, :audit clears the others)"
+        };
+        frame.render_widget(Paragraph::new(msg).style(t.muted), inner);
+        return height;
+    }
+    let selected = a.selected.min(rows.len() - 1);
+    let offset = scroll_offset(selected, a.offset.get(), height, rows.len());
+    a.offset.set(offset);
+    let body = rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, e)| {
+            let outcome_style = match e.outcome {
+                Outcome::Denied | Outcome::Failed => t.error,
+                Outcome::Applied => t.ok,
+                Outcome::Allowed => t.text,
+            };
+            let row = Row::new(vec![
+                Cell::from(short_time(&e.time)),
+                Cell::from(e.user.name.clone()),
+                Cell::from(action_text(e)),
+                Cell::from(format!("{}/{}", e.target.namespace, e.target.group)),
+                Cell::from(Span::styled(e.outcome.to_string(), outcome_style)),
+                Cell::from(crate::model::sanitize::clean(&e.reason)),
+            ]);
+            if i == selected {
+                row.style(t.selection)
+            } else {
+                row
+            }
+        });
+    let head = heading(
+        ["TIME", "USER", "ACTION", "TARGET", "OUTCOME", "REASON"].map(Line::from),
+        t.header,
+    );
+    let widths = [
+        Constraint::Length(14),
+        Constraint::Length(10),
+        Constraint::Length(16),
+        Constraint::Fill(2),
+        Constraint::Length(8),
+        Constraint::Fill(4),
+    ];
+    frame.render_widget(
+        Table::new(body, widths).header(head).column_spacing(1),
+        inner,
+    );
+    height
+}
+
+/// `11-23 04:05:06` from `2026-11-23T04:05:06.123Z`: the year and the milliseconds add
+/// nothing when reading the last hours.
+fn short_time(rfc3339: &str) -> String {
+    match (rfc3339.get(5..10), rfc3339.get(11..19)) {
+        (Some(date), Some(time)) => format!("{date} {time}"),
+        _ => rfc3339.to_string(),
+    }
+}

@@ -1,0 +1,195 @@
+//! The release at a glance: the strategy's steps with the done ones ticked, the current
+//! one marked and the next one pointed at; the canary weight as a bar; and, loudly, a
+//! desired state the cluster has not caught up with.
+
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+
+use crate::config::Theme;
+use crate::domain::{InstanceGroup, Phase, Release, Step, TrafficRouter};
+use crate::engine::router::{effective_weight, replica_split};
+
+const BAR: usize = 10;
+
+/// How a step stands in the release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Done,
+    Current,
+    Next,
+    Later,
+    /// The step the release was aborted at.
+    Aborted,
+}
+
+impl Mark {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Mark::Done => "✓",
+            Mark::Current => "▶",
+            Mark::Next => "›",
+            Mark::Later => "·",
+            Mark::Aborted => "✗",
+        }
+    }
+}
+
+pub fn step_label(step: &Step) -> String {
+    match step {
+        Step::SetWeight(w) => format!("setWeight {w}"),
+        Step::Pause(p) => match &p.duration {
+            Some(d) => format!("pause {d}"),
+            None => "pause".to_string(),
+        },
+        Step::Analysis(a) => format!("analysis {}×{}", a.interval, a.count),
+    }
+}
+
+/// The mark of step `i` of `n` for a release (none: never released).
+pub fn mark(i: usize, release: Option<&Release>) -> Mark {
+    let Some(r) = release else {
+        return Mark::Later;
+    };
+    match r.phase {
+        Phase::Promoted => Mark::Done,
+        Phase::Stable => Mark::Later,
+        Phase::Aborted if i == r.step => Mark::Aborted,
+        Phase::Aborted if i < r.step => Mark::Done,
+        Phase::Aborted => Mark::Later,
+        Phase::Progressing | Phase::Paused | Phase::Degraded => match i {
+            i if i < r.step => Mark::Done,
+            i if i == r.step => Mark::Current,
+            i if i == r.step + 1 => Mark::Next,
+            _ => Mark::Later,
+        },
+    }
+}
+
+/// `██████░░░░ 50%`: one cell per 10%, rounded to the nearest.
+pub fn weight_bar(weight: u8) -> String {
+    let full = (usize::from(weight.min(100)) * BAR + 50) / 100;
+    format!("{}{} {weight}%", "█".repeat(full), "░".repeat(BAR - full))
+}
+
+/// Three lines: the steps, the canary and phase, and the release's message.
+pub fn lines(group: &InstanceGroup, release: Option<&Release>, t: &Theme) -> Vec<Line<'static>> {
+    let steps = &group.spec.strategy.steps;
+    let mut first = vec![Span::styled(" steps ", t.muted)];
+    if steps.is_empty() {
+        first.push(Span::styled(
+            "none: a deploy goes straight to stable",
+            t.muted,
+        ));
+    }
+    for (i, step) in steps.iter().enumerate() {
+        let m = mark(i, release);
+        let style = match m {
+            Mark::Done => t.ok,
+            Mark::Current => t.accent.add_modifier(Modifier::BOLD),
+            Mark::Next => t.text,
+            Mark::Later => t.muted,
+            Mark::Aborted => t.error,
+        };
+        first.push(Span::styled(
+            format!("{} {}", m.symbol(), step_label(step)),
+            style,
+        ));
+        first.push(Span::raw("  "));
+    }
+
+    let mut second = vec![Span::styled(" canary ", t.muted)];
+    match release {
+        Some(r) if r.phase.in_flight() => {
+            second.push(Span::styled(weight_bar(r.weight), t.canary));
+            let total = group.replicas();
+            if group.spec.strategy.traffic.router == TrafficRouter::Replicas {
+                let (_, canary) = replica_split(total, r.weight);
+                let effective = effective_weight(total, r.weight);
+                let mut pods = format!(" ({canary} of {total} pods");
+                if effective != r.weight {
+                    pods.push_str(&format!(", {effective}% effective"));
+                }
+                pods.push(')');
+                second.push(Span::styled(pods, t.muted));
+            }
+            second.push(Span::styled("  phase ", t.muted));
+            second.push(Span::raw(r.phase.as_str()));
+            second.push(Span::styled("  step ", t.muted));
+            second.push(Span::raw(format!("{} of {}", r.step, steps.len())));
+        }
+        Some(r) => {
+            second.push(Span::styled("none", t.muted));
+            second.push(Span::styled("  phase ", t.muted));
+            second.push(Span::raw(r.phase.as_str()));
+            second.push(Span::styled(
+                format!("  stable r{}", r.stable_revision),
+                t.muted,
+            ));
+        }
+        None => second.push(Span::styled("none (never released)", t.muted)),
+    }
+    if let Some(r) = release
+        && r.desired != r.applied
+    {
+        second.push(Span::raw("  "));
+        second.push(Span::styled(
+            format!(
+                " desired {} ≠ applied {}: not yet applied to the cluster ",
+                r.desired, r.applied
+            ),
+            t.error.add_modifier(Modifier::REVERSED),
+        ));
+    }
+
+    let third = match release.and_then(|r| r.message.as_deref()) {
+        Some(msg) => Line::from(vec![
+            Span::styled(" last ", t.muted),
+            Span::raw(crate::model::sanitize::clean(msg)),
+            Span::styled(
+                release
+                    .map(|r| format!("  ({})", r.updated_by))
+                    .unwrap_or_default(),
+                t.muted,
+            ),
+        ]),
+        None => Line::from(""),
+    };
+    vec![Line::from(first), Line::from(second), third]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::GroupKey;
+
+    #[test]
+    fn bars_round_to_the_nearest_tenth() {
+        assert_eq!(weight_bar(50), "█████░░░░░ 50%");
+        assert_eq!(weight_bar(0), "░░░░░░░░░░ 0%");
+        assert_eq!(weight_bar(100), "██████████ 100%");
+        assert_eq!(weight_bar(5), "█░░░░░░░░░ 5%");
+    }
+
+    #[test]
+    fn marks_follow_the_phase() {
+        let mut r = Release::stable(GroupKey::new("c", "n", "g"), 1, "a");
+        r.phase = Phase::Paused;
+        r.step = 2;
+        let marks: Vec<Mark> = (0..5).map(|i| mark(i, Some(&r))).collect();
+        assert_eq!(
+            marks,
+            [
+                Mark::Done,
+                Mark::Done,
+                Mark::Current,
+                Mark::Next,
+                Mark::Later
+            ]
+        );
+        r.phase = Phase::Promoted;
+        assert_eq!(mark(4, Some(&r)), Mark::Done);
+        r.phase = Phase::Aborted;
+        assert_eq!(mark(2, Some(&r)), Mark::Aborted);
+        assert_eq!(mark(0, None), Mark::Later);
+    }
+}
