@@ -9,7 +9,7 @@ fn diagnostics_go_to_a_0600_file_in_the_state_dir_not_to_stdout() {
     let home = tempfile::tempdir().unwrap();
     let state = home.path().join("state");
     let kubeconfig = home.path().join("kc");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_flightdeck"))
+    let child = Command::new(env!("CARGO_BIN_EXE_flightdeck"))
         .args(["sim", "--listen", "127.0.0.1:0", "--kubeconfig-out"])
         .arg(&kubeconfig)
         .args(["--log-level", "debug"])
