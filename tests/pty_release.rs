@@ -1,0 +1,178 @@
+//! The release journey in a real terminal: the console binary against a real etcd and the
+//! simulated cluster. deploy → step → weight 50 → promote, then deploy → abort — checking
+//! the cluster's Deployments through kube-rs and the audit entries through the store.
+
+#[path = "support/etcd.rs"]
+mod etcd_support;
+mod support;
+mod tmux;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use flightdeck::demo::{seed, seed_store};
+use flightdeck::domain::{GroupKey, Phase};
+use flightdeck::store::{AuditFilter, Store, StoreConfig, StoreOptions};
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::Api;
+use support::Sim;
+
+const GROUP: &str = "user-info-grpc";
+
+struct Rig {
+    _etcd: etcd_support::Etcd,
+    sim: Sim,
+    store: Arc<dyn Store>,
+    console: tmux::Tmux,
+    key: GroupKey,
+}
+
+async fn rig() -> Rig {
+    let etcd = etcd_support::Etcd::start().await;
+    let seed = seed("sim", 7, 2).expect("sample estate");
+    let sim = Sim::start_with(flightdeck::demo::scenario(), seed.objects.clone()).await;
+    let store = flightdeck::store::connect(&StoreConfig::parse(&etcd.url(), StoreOptions::default()).unwrap())
+        .await
+        .unwrap();
+    let me = flightdeck::authz::Identity::os();
+    seed_store(store.as_ref(), &seed, &me.name).await.expect("seed the store");
+    let console = tmux::Tmux::start(
+        "release",
+        150,
+        45,
+        &format!("{} --kubeconfig {} --store {}", tmux::flightdeck().display(), sim.kubeconfig.display(), etcd.url()),
+    );
+    console.wait_text(GROUP, Duration::from_secs(30));
+    console.send_text(&format!(":group {GROUP}"));
+    console.send(&["Enter"]);
+    console.wait_text("steps", Duration::from_secs(10));
+    Rig { _etcd: etcd, sim, store, console, key: GroupKey::new("sim", "user", GROUP) }
+}
+
+impl Rig {
+    async fn phase(&self) -> (Phase, u8) {
+        let r = self.store.get_release(&self.key).await.unwrap().unwrap().value;
+        (r.phase, r.weight)
+    }
+
+    /// Wait until the store shows the release in `phase` at `weight`, or fail showing the screen.
+    async fn wait_release(&self, phase: Phase, weight: u8) {
+        let start = Instant::now();
+        while self.phase().await != (phase, weight) {
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!("release is {:?}, wanted {phase:?} {weight}%; screen:\n{}", self.phase().await, self.console.screen());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn deployment(&self, name: &str) -> Option<Deployment> {
+        let api: Api<Deployment> = Api::namespaced(self.sim.client().await, "user");
+        api.get_opt(name).await.unwrap()
+    }
+
+    async fn image_and_replicas(&self, name: &str) -> (String, i32) {
+        let d = self.deployment(name).await.expect("deployment exists");
+        let spec = d.spec.unwrap();
+        let image = spec.template.spec.unwrap().containers[0].image.clone().unwrap();
+        (image, spec.replicas.unwrap_or(0))
+    }
+
+    /// Open an action's dialog with `key`, fill its fields (tab between them) and confirm.
+    fn act(&self, key: &str, fields: &[&str]) {
+        self.console.send(&[key]);
+        std::thread::sleep(Duration::from_millis(300));
+        for (i, f) in fields.iter().enumerate() {
+            if i > 0 {
+                self.console.send(&["Tab"]);
+            }
+            if !f.is_empty() {
+                self.console.send_text(f);
+            }
+        }
+        self.console.send(&["Enter"]);
+    }
+
+    async fn audit_actions(&self) -> Vec<(String, String)> {
+        let filter = AuditFilter { group: Some(self.key.clone()), ..Default::default() };
+        self.store
+            .list_audit(&filter)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action != "seed")
+            .map(|e| (e.action, e.outcome.to_string()))
+            .collect()
+    }
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter().map(|(a, o)| (a.to_string(), o.to_string())).collect()
+}
+
+#[tokio::test]
+async fn deploy_step_weight_promote_then_deploy_abort() {
+    let r = rig().await;
+
+    r.act("d", &["3.0.0"]);
+    r.wait_release(Phase::Paused, 5).await;
+    let (image, replicas) = r.image_and_replicas("user-info-grpc-canary").await;
+    assert_eq!((image.as_str(), replicas), ("registry.local/go/user-info:3.0.0", 1));
+    assert_eq!(r.image_and_replicas(GROUP).await.1, 9);
+
+    r.act("n", &[""]);
+    r.wait_release(Phase::Paused, 25).await;
+    assert_eq!(r.image_and_replicas("user-info-grpc-canary").await.1, 3);
+
+    r.act("w", &["50"]);
+    r.wait_release(Phase::Paused, 50).await;
+    assert_eq!(r.image_and_replicas("user-info-grpc-canary").await.1, 5);
+
+    // Protected group: promote asks for the group's name.
+    r.act("P", &["ship it", GROUP]);
+    r.wait_release(Phase::Promoted, 0).await;
+    let (image, replicas) = r.image_and_replicas(GROUP).await;
+    assert_eq!((image.as_str(), replicas), ("registry.local/go/user-info:3.0.0", 10));
+    assert_eq!(r.image_and_replicas("user-info-grpc-canary").await.1, 0);
+    r.console.wait_text("Promoted", Duration::from_secs(5));
+
+    r.act("d", &["3.1.0-crash"]);
+    r.wait_release(Phase::Paused, 5).await;
+    r.act("A", &["", GROUP]);
+    r.wait_release(Phase::Aborted, 0).await;
+    assert_eq!(r.image_and_replicas("user-info-grpc-canary").await.1, 0);
+    assert_eq!(r.image_and_replicas(GROUP).await, ("registry.local/go/user-info:3.0.0".to_string(), 10));
+
+    let expected = pairs(&[
+        ("deploy", "allowed"),
+        ("deploy", "applied"),
+        ("step", "allowed"),
+        ("step", "applied"),
+        ("weight", "allowed"),
+        ("weight", "applied"),
+        ("promote", "allowed"),
+        ("promote", "applied"),
+        ("deploy", "allowed"),
+        ("deploy", "applied"),
+        ("abort", "allowed"),
+        ("abort", "applied"),
+    ]);
+    assert_eq!(r.audit_actions().await, expected);
+    assert!(r.store.verify_audit().await.unwrap() >= expected.len() as u64);
+
+    r.console.send(&["Escape"]);
+    r.console.send(&["q"]);
+    r.console.wait_text("EXIT=0", Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn promote_of_a_protected_group_needs_its_name() {
+    let r = rig().await;
+    r.act("d", &["3.0.0"]);
+    r.wait_release(Phase::Paused, 5).await;
+    r.act("P", &["", "wrong-name"]);
+    r.console.wait_text("type", Duration::from_secs(5));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(r.phase().await, (Phase::Paused, 5), "nothing changed");
+    r.console.send(&["Escape"]);
+}
