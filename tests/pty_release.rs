@@ -31,27 +31,48 @@ async fn rig() -> Rig {
     let etcd = etcd_support::Etcd::start().await;
     let seed = seed("sim", 7, 2).expect("sample estate");
     let sim = Sim::start_with(flightdeck::demo::scenario(), seed.objects.clone()).await;
-    let store = flightdeck::store::connect(&StoreConfig::parse(&etcd.url(), StoreOptions::default()).unwrap())
-        .await
-        .unwrap();
+    let store = flightdeck::store::connect(
+        &StoreConfig::parse(&etcd.url(), StoreOptions::default()).unwrap(),
+    )
+    .await
+    .unwrap();
     let me = flightdeck::authz::Identity::os();
-    seed_store(store.as_ref(), &seed, &me.name).await.expect("seed the store");
+    seed_store(store.as_ref(), &seed, &me.name)
+        .await
+        .expect("seed the store");
     let console = tmux::Tmux::start(
         "release",
         150,
         45,
-        &format!("{} --kubeconfig {} --store {}", tmux::flightdeck().display(), sim.kubeconfig.display(), etcd.url()),
+        &format!(
+            "{} --kubeconfig {} --store {}",
+            tmux::flightdeck().display(),
+            sim.kubeconfig.display(),
+            etcd.url()
+        ),
     );
     console.wait_text(GROUP, Duration::from_secs(30));
     console.send_text(&format!(":group {GROUP}"));
     console.send(&["Enter"]);
     console.wait_text("steps", Duration::from_secs(10));
-    Rig { _etcd: etcd, sim, store, console, key: GroupKey::new("sim", "user", GROUP) }
+    Rig {
+        _etcd: etcd,
+        sim,
+        store,
+        console,
+        key: GroupKey::new("sim", "user", GROUP),
+    }
 }
 
 impl Rig {
     async fn phase(&self) -> (Phase, u8) {
-        let r = self.store.get_release(&self.key).await.unwrap().unwrap().value;
+        let r = self
+            .store
+            .get_release(&self.key)
+            .await
+            .unwrap()
+            .unwrap()
+            .value;
         (r.phase, r.weight)
     }
 
@@ -60,7 +81,11 @@ impl Rig {
         let start = Instant::now();
         while self.phase().await != (phase, weight) {
             if start.elapsed() > Duration::from_secs(20) {
-                panic!("release is {:?}, wanted {phase:?} {weight}%; screen:\n{}", self.phase().await, self.console.screen());
+                panic!(
+                    "release is {:?}, wanted {phase:?} {weight}%; screen:\n{}",
+                    self.phase().await,
+                    self.console.screen()
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -74,7 +99,10 @@ impl Rig {
     async fn image_and_replicas(&self, name: &str) -> (String, i32) {
         let d = self.deployment(name).await.expect("deployment exists");
         let spec = d.spec.unwrap();
-        let image = spec.template.spec.unwrap().containers[0].image.clone().unwrap();
+        let image = spec.template.spec.unwrap().containers[0]
+            .image
+            .clone()
+            .unwrap();
         (image, spec.replicas.unwrap_or(0))
     }
 
@@ -94,7 +122,10 @@ impl Rig {
     }
 
     async fn audit_actions(&self) -> Vec<(String, String)> {
-        let filter = AuditFilter { group: Some(self.key.clone()), ..Default::default() };
+        let filter = AuditFilter {
+            group: Some(self.key.clone()),
+            ..Default::default()
+        };
         self.store
             .list_audit(&filter)
             .await
@@ -107,7 +138,9 @@ impl Rig {
 }
 
 fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-    v.iter().map(|(a, o)| (a.to_string(), o.to_string())).collect()
+    v.iter()
+        .map(|(a, o)| (a.to_string(), o.to_string()))
+        .collect()
 }
 
 #[tokio::test]
@@ -117,7 +150,10 @@ async fn deploy_step_weight_promote_then_deploy_abort() {
     r.act("d", &["3.0.0"]);
     r.wait_release(Phase::Paused, 5).await;
     let (image, replicas) = r.image_and_replicas("user-info-grpc-canary").await;
-    assert_eq!((image.as_str(), replicas), ("registry.local/go/user-info:3.0.0", 1));
+    assert_eq!(
+        (image.as_str(), replicas),
+        ("registry.local/go/user-info:3.0.0", 1)
+    );
     assert_eq!(r.image_and_replicas(GROUP).await.1, 9);
 
     r.act("n", &[""]);
@@ -132,7 +168,10 @@ async fn deploy_step_weight_promote_then_deploy_abort() {
     r.act("P", &["ship it", GROUP]);
     r.wait_release(Phase::Promoted, 0).await;
     let (image, replicas) = r.image_and_replicas(GROUP).await;
-    assert_eq!((image.as_str(), replicas), ("registry.local/go/user-info:3.0.0", 10));
+    assert_eq!(
+        (image.as_str(), replicas),
+        ("registry.local/go/user-info:3.0.0", 10)
+    );
     assert_eq!(r.image_and_replicas("user-info-grpc-canary").await.1, 0);
     r.console.wait_text("Promoted", Duration::from_secs(5));
 
@@ -141,7 +180,10 @@ async fn deploy_step_weight_promote_then_deploy_abort() {
     r.act("A", &["", GROUP]);
     r.wait_release(Phase::Aborted, 0).await;
     assert_eq!(r.image_and_replicas("user-info-grpc-canary").await.1, 0);
-    assert_eq!(r.image_and_replicas(GROUP).await, ("registry.local/go/user-info:3.0.0".to_string(), 10));
+    assert_eq!(
+        r.image_and_replicas(GROUP).await,
+        ("registry.local/go/user-info:3.0.0".to_string(), 10)
+    );
 
     let expected = pairs(&[
         ("deploy", "allowed"),
@@ -175,4 +217,71 @@ async fn promote_of_a_protected_group_needs_its_name() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(r.phase().await, (Phase::Paused, 5), "nothing changed");
     r.console.send(&["Escape"]);
+}
+
+/// Two people, two consoles, one store: what alice does shows up in bob's console as a
+/// toast naming her. Identities come from etcd auth.
+#[tokio::test]
+async fn another_operators_action_shows_up_in_my_console() {
+    let etcd = etcd_support::Etcd::start().await;
+    let seed = seed("sim", 7, 2).expect("sample estate");
+    let sim = Sim::start_with(flightdeck::demo::scenario(), seed.objects.clone()).await;
+    let store = flightdeck::store::connect(
+        &StoreConfig::parse(&etcd.url(), StoreOptions::default()).unwrap(),
+    )
+    .await
+    .unwrap();
+    seed_store(store.as_ref(), &seed, "alice")
+        .await
+        .expect("seed the store");
+    etcd.enable_auth(
+        "/flightdeck/",
+        &[("alice", "a-secret"), ("bob", "b-secret")],
+    )
+    .await;
+    let console = |who: &str, password: &str| {
+        tmux::Tmux::start(
+            who,
+            150,
+            45,
+            &format!(
+                "env FLIGHTDECK_ETCD_PASSWORD={password} {} --kubeconfig {} --store {} --etcd-user {who}",
+                tmux::flightdeck().display(),
+                sim.kubeconfig.display(),
+                etcd.url()
+            ),
+        )
+    };
+    let alice = console("alice", "a-secret");
+    let bob = console("bob", "b-secret");
+    alice.wait_text("checkout-web", Duration::from_secs(30));
+    bob.wait_text("checkout-web", Duration::from_secs(30));
+    assert!(
+        bob.screen().contains("user bob"),
+        "bob's console knows him:\n{}",
+        bob.screen()
+    );
+
+    alice.send_text(":group checkout-web");
+    alice.send(&["Enter"]);
+    alice.wait_text("steps", Duration::from_secs(10));
+    alice.send(&["w"]);
+    std::thread::sleep(Duration::from_millis(300));
+    alice.send_text("50");
+    alice.send(&["Enter"]);
+    let screen = bob.wait_text("alice set weight 50%", Duration::from_secs(10));
+    assert!(
+        screen.contains("checkout-web"),
+        "the toast names the group:\n{screen}"
+    );
+    let start = Instant::now();
+    while !bob.screen().contains("2.8.0-crash 50%") {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "bob's list:\n{}\nlog:\n{}",
+            bob.screen(),
+            bob.log()
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
 }

@@ -110,6 +110,18 @@ impl Tmux {
         ]);
     }
 
+    /// The program's diagnostics (its log files in the private state dir), for failure messages.
+    pub fn log(&self) -> String {
+        let dir = self.home().join("state/flightdeck");
+        let mut out = String::new();
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if e.file_name().to_string_lossy().ends_with(".log") {
+                out.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+            }
+        }
+        out
+    }
+
     /// PID of the program the shell started (the shell's child).
     pub fn program_pid(&self) -> Option<u32> {
         let shell: u32 = self.display("#{pane_pid}").parse().ok()?;
