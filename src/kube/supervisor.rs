@@ -4,7 +4,7 @@
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::{ClusterConn, WatchSet, spawn_watchers};
+use super::{ClusterConn, spawn_watchers};
 use crate::model::{Conn, Part, Update};
 
 /// `namespaces` holds the (cluster, namespace) pairs in use; only those of the current
@@ -17,7 +17,6 @@ pub fn spawn_supervisor(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut conn = conn;
-        let mut watchers: Option<WatchSet>;
         loop {
             let ns: Vec<String> = namespaces
                 .borrow_and_update()
@@ -26,33 +25,40 @@ pub fn spawn_supervisor(
                 .map(|(_, n)| n.clone())
                 .collect();
             tracing::info!(context = %conn.context, namespaces = ns.len(), "watching");
-            watchers = Some(spawn_watchers(
-                conn.client.clone(),
-                &conn.context,
-                &ns,
-                tx.clone(),
-            ));
-            tokio::select! {
-                changed = namespaces.changed() => {
-                    if changed.is_err() { return; }
-                }
-                ctx = switch.recv() => {
-                    let Some(ctx) = ctx else { return };
-                    if ctx == conn.context { continue; }
-                    match conn.switch(&ctx).await {
-                        Ok(new) => {
-                            conn = new;
-                            let _ = tx.send(Update::Connection { part: Part::Cluster, state: Conn::Connecting }).await;
+            let _watchers = spawn_watchers(conn.client.clone(), &conn.context, &ns, tx.clone());
+            // Wait for a reason to restart them; dropping `_watchers` at the end of this
+            // iteration stops them.
+            loop {
+                tokio::select! {
+                    changed = namespaces.changed() => {
+                        if changed.is_err() {
+                            return;
                         }
-                        Err(e) => {
-                            let _ = tx
-                                .send(Update::Connection { part: Part::Cluster, state: Conn::Failed(e.to_string()) })
-                                .await;
+                        break;
+                    }
+                    ctx = switch.recv() => {
+                        let Some(ctx) = ctx else { return };
+                        if ctx == conn.context {
+                            continue;
+                        }
+                        match conn.switch(&ctx).await {
+                            Ok(new) => {
+                                conn = new;
+                                let _ = tx.send(Update::ContextSwitched(conn.context.clone())).await;
+                                let _ = tx
+                                    .send(Update::Connection { part: Part::Cluster, state: Conn::Connecting })
+                                    .await;
+                                break;
+                            }
+                            Err(e) => {
+                                let _ = tx
+                                    .send(Update::Connection { part: Part::Cluster, state: Conn::Failed(e.to_string()) })
+                                    .await;
+                            }
                         }
                     }
                 }
             }
-            drop(watchers.take());
         }
     })
 }

@@ -191,7 +191,8 @@ impl Estate {
                 self.connections.insert(part, state);
             }
             // Not about the estate: the console keeps these itself.
-            Update::PolicyLoaded(_)
+            Update::ContextSwitched(_)
+            | Update::PolicyLoaded(_)
             | Update::AuditLoaded(_)
             | Update::AuditAppended(_)
             | Update::ActionFinished { .. } => {}

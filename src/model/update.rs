@@ -93,6 +93,8 @@ pub enum Update {
         part: Part,
         state: Conn,
     },
+    /// The cluster supervisor now watches this kubeconfig context (after `:ctx`).
+    ContextSwitched(String),
     /// The store's policy (for greying out what this user may not do).
     PolicyLoaded(Policy),
     /// Recent audit entries (initial load; oldest first).

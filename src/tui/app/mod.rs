@@ -127,6 +127,10 @@ impl App {
                 return;
             }
             U::AuditAppended(entry) => return self.audit_appended(entry),
+            U::ContextSwitched(context) => {
+                self.set_context(context);
+                return;
+            }
             U::ActionFinished {
                 key,
                 action,
