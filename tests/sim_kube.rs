@@ -564,3 +564,59 @@ async fn scenario_behaviours_show_like_a_real_cluster() {
     );
     sim.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn kubeconfig_is_private_and_points_at_the_server() {
+    use std::os::unix::fs::PermissionsExt;
+    let sim = Sim::start().await;
+    let mode = std::fs::metadata(&sim.kubeconfig)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let yaml = std::fs::read_to_string(&sim.kubeconfig).unwrap();
+    assert!(yaml.contains(&format!("server: http://{}", sim.handle.addr())));
+    assert!(yaml.contains("current-context: sim"));
+    sim.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn scenario_switches_at_run_time_and_bad_files_name_their_line() {
+    let sim = Sim::start().await;
+    let client = sim.client().await;
+    let deploys: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let create = |name: &'static str| {
+        let deploys = deploys.clone();
+        async move {
+            let d: Deployment =
+                serde_json::from_value(deployment("default", name, "app:v3-crash", 1)).unwrap();
+            deploys.create(&PostParams::default(), &d).await.unwrap();
+        }
+    };
+    // No rules: even a "-crash" tag runs healthily.
+    create("before").await;
+    eventually(10, "healthy pod", || async {
+        pods_of(&pods, "before")
+            .await
+            .first()
+            .filter(|p| ready(p))
+            .map(|_| ())
+    })
+    .await;
+    sim.handle.set_scenario(Sim::sample_scenario());
+    create("after").await;
+    eventually(10, "crash loop under the new scenario", || async {
+        let p = pods_of(&pods, "after").await.into_iter().next()?;
+        (waiting_reason(&p).as_deref() == Some("CrashLoopBackOff")).then_some(())
+    })
+    .await;
+
+    let bad = sim.dir.path().join("bad.yaml");
+    std::fs::write(&bad, "rules:\n  - tag: \"*-x\"\n    behaviour: explode\n").unwrap();
+    let err = flightdeck::sim::Scenario::from_file(&bad)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with(&format!("{}:3:", bad.display())), "{err}");
+    sim.handle.shutdown().await;
+}

@@ -370,17 +370,17 @@ fn meta_mut(obj: &mut Value) -> Result<&mut serde_json::Map<String, Value>, Stor
         .ok_or_else(|| StoreError::Invalid("metadata must be an object".into()))
 }
 
-/// A uid shaped like a real one (8-4-4-4-12 hex), unique within this process.
+/// A uid shaped like a real (version 4) one; the sequence number keeps it unique even if
+/// the random bits ever repeated.
 fn new_uid(seq: u64) -> String {
-    let r: u64 = rand::random();
-    let x = format!("{:016x}{:016x}", r, seq);
+    let (a, b): (u64, u64) = (rand::random(), rand::random());
     format!(
-        "{}-{}-{}-{}-{}",
-        &x[0..8],
-        &x[8..12],
-        &x[12..16],
-        &x[16..20],
-        &x[20..32]
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        (a >> 32) as u32,
+        (a >> 16) as u16,
+        a & 0xfff,
+        0x8000 | (b & 0x3fff),
+        ((b >> 16) ^ seq) & 0xffff_ffff_ffff
     )
 }
 
