@@ -105,12 +105,14 @@ impl Kubelet {
         self.scenario.borrow().timings.clone()
     }
 
-    /// Catch up with the store after missing changes: adopt every pod we do not know.
+    /// Catch up with the store after missing changes: adopt pods we do not know, notice
+    /// deletions, forget pods that are gone.
     fn resync(&mut self) {
-        for pod in self.store.list(Kind::Pod, None).0 {
-            if !self.pods.contains_key(uid_of(&pod)) {
-                self.observe(&pod);
-            }
+        let pods = self.store.list(Kind::Pod, None).0;
+        let live: std::collections::HashSet<&str> = pods.iter().map(|p| uid_of(p)).collect();
+        self.pods.retain(|uid, _| live.contains(uid.as_str()));
+        for pod in &pods {
+            self.observe(pod);
         }
     }
 
