@@ -1,16 +1,14 @@
 //! Creating and deleting objects the way the API server does, shared by the HTTP verbs and
 //! the built-in controllers (which write to the store directly, not over HTTP).
 
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 
 use super::resource::{Kind, ObjectKey, str_at};
-use super::store::{Store, StoreError};
+use super::store::{Obj, Store, StoreError};
 use super::{defaults, time};
 
 /// Create: generateName, namespace must exist, defaults, a fresh status.
-pub fn create(store: &Store, kind: Kind, mut obj: Value) -> Result<Arc<Value>, StoreError> {
+pub fn create(store: &Store, kind: Kind, mut obj: Value) -> Result<Obj, StoreError> {
     if !obj.get("metadata").is_some_and(Value::is_object) {
         obj["metadata"] = json!({});
     }
@@ -75,7 +73,7 @@ pub fn delete(
     key: &ObjectKey,
     grace: Option<i64>,
     uid: Option<&str>,
-) -> Result<Arc<Value>, StoreError> {
+) -> Result<Obj, StoreError> {
     match kind {
         Kind::Pod => {
             let pod = store.get(kind, key).ok_or_else(|| StoreError::NotFound {

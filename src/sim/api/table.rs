@@ -1,15 +1,14 @@
 //! Server-side `meta.k8s.io/v1 Table`s, the shape `kubectl get` prints. Cells follow the
 //! Kubernetes printers, so the simulated cluster reads like a real one.
 
-use std::sync::Arc;
-
+use crate::sim::store::Obj;
 use serde_json::{Value, json};
 
 use super::ResourceRequest;
 use crate::sim::resource::{Kind, i64_at, str_at};
 use crate::sim::time;
 
-pub fn table(rr: &ResourceRequest, items: &[Arc<Value>], meta: Value) -> Value {
+pub fn table(rr: &ResourceRequest, items: &[Obj], meta: Value) -> Value {
     let include = rr.param("includeObject").unwrap_or("Metadata");
     let rows: Vec<Value> = items
         .iter()

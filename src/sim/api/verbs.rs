@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::status::ApiError;
 use super::{Api, ResourceRequest, convert, json_response, list, table, watch};
 use crate::sim::resource::{Kind, ObjectKey, str_at};
-use crate::sim::store::StoreError;
+use crate::sim::store::{Obj, StoreError};
 use crate::sim::{defaults, objects, patch, time};
 
 pub async fn dispatch(
@@ -69,7 +69,7 @@ fn not_found(rr: &ResourceRequest) -> ApiError {
     .into()
 }
 
-fn current(api: &Api, rr: &ResourceRequest) -> Result<Arc<Value>, ApiError> {
+fn current(api: &Api, rr: &ResourceRequest) -> Result<Obj, ApiError> {
     api.store
         .get(rr.kind, &key(rr))
         .ok_or_else(|| not_found(rr))

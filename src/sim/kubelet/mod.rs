@@ -15,7 +15,7 @@ use super::events::{EventRecorder, Regarding, SCHEDULER, Source};
 use super::objects::is_terminating;
 use super::resource::{Kind, ObjectKey, str_at, uid_of};
 use super::scenario::{Behaviour, Scenario};
-use super::store::{Change, Op, Store, StoreError};
+use super::store::{Change, Obj, Op, Store, StoreError};
 use super::time;
 use super::timer::{TimerQueue, sleep_until};
 use status::{backoff, crc, for_containers, go_duration, pull_error, set_condition};
@@ -495,7 +495,7 @@ impl Kubelet {
         self.after(wait, uid, Step::Restart);
     }
 
-    fn update(&self, uid: &str, f: impl FnOnce(&mut Value)) -> Option<Arc<Value>> {
+    fn update(&self, uid: &str, f: impl FnOnce(&mut Value)) -> Option<Obj> {
         let run = self.pods.get(uid)?;
         self.store
             .update(Kind::Pod, &run.key, |p| {
