@@ -98,6 +98,10 @@ impl SimHandle {
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             ensure_namespace(&store, ns);
         }
+        for (i, name) in kubelet::NODES.iter().enumerate() {
+            // A fresh store has no nodes, so this cannot conflict.
+            let _ = objects::create(&store, Kind::Node, kubelet::node_object(name, i));
+        }
         let listener = server::bind(cfg.listen).map_err(|source| SimError::Io {
             what: format!("listening on {}", cfg.listen),
             source,

@@ -59,7 +59,7 @@ pub fn create(store: &Store, kind: Kind, mut obj: Value) -> Result<Obj, StoreErr
                 }
             }
         }
-        Kind::Namespace => {}
+        Kind::Namespace | Kind::Node => {}
     }
     store.create(kind, obj)
 }

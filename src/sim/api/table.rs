@@ -85,6 +85,18 @@ fn columns(kind: Kind) -> &'static [Column] {
             ("Age", "string", 0),
             ("Selector", "string", 1),
         ],
+        Kind::Node => &[
+            ("Name", "string", 0),
+            ("Status", "string", 0),
+            ("Roles", "string", 0),
+            ("Age", "string", 0),
+            ("Version", "string", 0),
+            ("Internal-IP", "string", 1),
+            ("External-IP", "string", 1),
+            ("OS-Image", "string", 1),
+            ("Kernel-Version", "string", 1),
+            ("Container-Runtime", "string", 1),
+        ],
         Kind::Namespace => &[
             ("Name", "string", 0),
             ("Status", "string", 0),
@@ -183,6 +195,26 @@ fn cells(kind: Kind, o: &Value) -> Vec<Value> {
             ]
         }
         Kind::Namespace => vec![json!(name), json!(str_at(o, "/status/phase")), json!(age)],
+        Kind::Node => {
+            let ready = o
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
+                .is_some_and(|c| c["status"] == "True");
+            let info = |k: &str| json!(str_at(o, &format!("/status/nodeInfo/{k}")));
+            vec![
+                json!(name),
+                json!(if ready { "Ready" } else { "NotReady" }),
+                json!("<none>"),
+                json!(age),
+                info("kubeletVersion"),
+                json!(str_at(o, "/status/addresses/0/address")),
+                json!("<none>"),
+                info("osImage"),
+                info("kernelVersion"),
+                info("containerRuntimeVersion"),
+            ]
+        }
         Kind::Event => event_cells(o),
     }
 }

@@ -22,6 +22,38 @@ use status::{backoff, crc, for_containers, go_duration, pull_error, set_conditio
 
 pub const NODES: [&str; 4] = ["sim-node-1", "sim-node-2", "sim-node-3", "sim-node-4"];
 
+/// The Node object of one of the fake nodes pods are scheduled onto.
+pub fn node_object(name: &str, index: usize) -> Value {
+    let now = time::now();
+    let cond = |ty: &str, status: &str, reason: &str, message: &str| {
+        json!({"type": ty, "status": status, "reason": reason, "message": message,
+               "lastHeartbeatTime": now, "lastTransitionTime": now})
+    };
+    json!({
+        "metadata": {"name": name, "labels": {
+            "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}},
+        "spec": {"podCIDR": format!("10.244.{index}.0/24")},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": format!("192.168.49.{}", index + 2)},
+                          {"type": "Hostname", "address": name}],
+            "capacity": {"cpu": "8", "memory": "32Gi", "pods": "250"},
+            "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "250"},
+            "conditions": [
+                cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+                cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+                cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+                cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+            ],
+            "nodeInfo": {
+                "kubeletVersion": "v1.32.0", "kubeProxyVersion": "v1.32.0",
+                "osImage": "flightdeck simulated node", "kernelVersion": "6.1.0-sim",
+                "containerRuntimeVersion": "containerd://1.7.0", "operatingSystem": "linux",
+                "architecture": "amd64",
+            },
+        },
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     Schedule,
