@@ -338,3 +338,82 @@ async fn kubeconfig_is_private_and_points_at_the_server() {
     assert!(yaml.contains("current-context: sim"));
     sim.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn malformed_objects_are_refused_and_nothing_breaks() {
+    let sim = Sim::start().await;
+    let client = sim.client().await;
+    let send = |method: &str, path: &str, ct: &str, body: &str| {
+        let req = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", ct)
+            .body(body.as_bytes().to_vec())
+            .unwrap();
+        let client = client.clone();
+        async move { client.request_text(req).await }
+    };
+    let deploys = "/apis/apps/v1/namespaces/default/deployments";
+    let mut bad = deployment("default", "bad", "app:v1", 1);
+    bad["spec"]["template"]["metadata"]["labels"] = json!("not a map");
+    for (method, path, ct, body) in [
+        (
+            "POST",
+            deploys.to_string(),
+            "application/json",
+            bad.to_string(),
+        ),
+        (
+            "POST",
+            deploys.to_string(),
+            "application/json",
+            "[1, 2]".to_string(),
+        ),
+        (
+            "POST",
+            deploys.to_string(),
+            "application/json",
+            "{not json".to_string(),
+        ),
+        (
+            "POST",
+            "/api/v1/namespaces/default/pods".into(),
+            "application/json",
+            r#"{"metadata": "x"}"#.into(),
+        ),
+    ] {
+        let err = api_status(send(method, &path, ct, &body).await.unwrap_err());
+        assert!(
+            matches!(err.code, 400 | 422),
+            "{method} {path} {body}: {err:?}"
+        );
+    }
+    let good = deployment("default", "good", "app:v1", 1);
+    send("POST", deploys, "application/json", &good.to_string())
+        .await
+        .unwrap();
+    let web = format!("{deploys}/good");
+    for (ct, body) in [
+        ("application/merge-patch+json", r#"{"metadata": "x"}"#),
+        ("application/merge-patch+json", r#""just a string""#),
+        (
+            "application/json-patch+json",
+            r#"[{"op": "replace", "path": "/spec/replicas", "value": "three"}]"#,
+        ),
+        (
+            "application/strategic-merge-patch+json",
+            r#"{"spec": {"template": {"spec": {"containers": 5}}}}"#,
+        ),
+    ] {
+        let err = api_status(send("PATCH", &web, ct, body).await.unwrap_err());
+        assert_eq!(err.code, 422, "{ct} {body}: {err:?}");
+    }
+    // The controllers survived: the good deployment still rolls out.
+    let api: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    support::eventually(10, "good deployment available", || async {
+        let d = api.get("good").await.ok()?;
+        (d.status?.available_replicas == Some(1)).then_some(())
+    })
+    .await;
+    sim.handle.shutdown().await;
+}

@@ -257,6 +257,9 @@ impl Store {
         };
         let mut next = current.value().clone();
         f(&mut next)?;
+        if !next.get("metadata").is_some_and(Value::is_object) {
+            return Err(StoreError::Invalid("metadata must be an object".into()));
+        }
         // Identity and bookkeeping fields are the server's, whatever the caller sent.
         for field in ["uid", "creationTimestamp", "name", "namespace"] {
             match current["metadata"].get(field) {
