@@ -133,6 +133,20 @@ async fn get_prints_tables_like_a_real_cluster() {
     );
     assert!(events.contains("Successfully assigned demo/web-"));
 
+    let nodes = ok(&sim, &["get", "nodes"]);
+    assert_eq!(
+        columns(nodes.lines().next().unwrap()),
+        ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    );
+    assert_eq!(
+        rows_of(&nodes, "sim-node-")
+            .iter()
+            .filter(|l| l.contains(" Ready "))
+            .count(),
+        4,
+        "{nodes}"
+    );
+
     let ns = ok(&sim, &["get", "ns"]);
     assert!(rows_of(&ns, "demo ")[0].contains("Active"));
     sim.handle.shutdown().await;

@@ -47,6 +47,7 @@ pub fn apply(kind: Kind, obj: &mut Value) {
                 }
             }
         }
+        Kind::Node => {}
         Kind::Namespace => {
             let name = str_at(obj, "/metadata/name").to_string();
             let labels = ensure(ensure(obj, "metadata"), "labels");

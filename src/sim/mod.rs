@@ -81,8 +81,8 @@ impl Default for SimConfig {
     }
 }
 
-/// A running simulated cluster. Dropping it without `shutdown` leaves its tasks running
-/// until the runtime ends.
+/// A running simulated cluster. `shutdown` stops it and waits; dropping it stops it
+/// without waiting.
 pub struct SimHandle {
     addr: SocketAddr,
     context: String,
@@ -97,6 +97,10 @@ impl SimHandle {
         let store = Arc::new(Store::new());
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             ensure_namespace(&store, ns);
+        }
+        for (i, name) in kubelet::NODES.iter().enumerate() {
+            // A fresh store has no nodes, so this cannot conflict.
+            let _ = objects::create(&store, Kind::Node, kubelet::node_object(name, i));
         }
         let listener = server::bind(cfg.listen).map_err(|source| SimError::Io {
             what: format!("listening on {}", cfg.listen),
@@ -230,14 +234,21 @@ impl SimHandle {
         self.scenario.send_replace(Arc::new(s));
     }
 
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         self.server.stop().await;
-        for t in &self.tasks {
+        for t in std::mem::take(&mut self.tasks) {
             t.abort();
-        }
-        for t in self.tasks {
             // Aborted on purpose.
             let _ = t.await;
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.server.abort();
+        for t in &self.tasks {
+            t.abort();
         }
     }
 }

@@ -1,16 +1,40 @@
 //! Creating and deleting objects the way the API server does, shared by the HTTP verbs and
 //! the built-in controllers (which write to the store directly, not over HTTP).
 
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 
 use super::resource::{Kind, ObjectKey, str_at};
-use super::store::{Store, StoreError};
+use super::store::{Obj, Store, StoreError};
 use super::{defaults, time};
 
+/// Checks an object's shape by decoding it as the Kubernetes type it claims to be, so a
+/// malformed manifest gets 422 here instead of tripping the controllers later.
+pub fn validate(kind: Kind, obj: &Value) -> Result<(), StoreError> {
+    use k8s_openapi::api::{apps::v1 as apps, core::v1 as core};
+    fn check<T: serde::de::DeserializeOwned>(kind: Kind, obj: &Value) -> Result<(), StoreError> {
+        T::deserialize(obj)
+            .map(|_| ())
+            .map_err(|e| StoreError::Invalid(format!("{} is invalid: {e}", kind.name())))
+    }
+    match kind {
+        Kind::Namespace => check::<core::Namespace>(kind, obj),
+        Kind::Node => check::<core::Node>(kind, obj),
+        Kind::Pod => check::<core::Pod>(kind, obj),
+        Kind::Service => check::<core::Service>(kind, obj),
+        Kind::Event => check::<core::Event>(kind, obj),
+        Kind::Deployment => check::<apps::Deployment>(kind, obj),
+        Kind::ReplicaSet => check::<apps::ReplicaSet>(kind, obj),
+    }
+}
+
 /// Create: generateName, namespace must exist, defaults, a fresh status.
-pub fn create(store: &Store, kind: Kind, mut obj: Value) -> Result<Arc<Value>, StoreError> {
+pub fn create(store: &Store, kind: Kind, mut obj: Value) -> Result<Obj, StoreError> {
+    if !obj.is_object() {
+        return Err(StoreError::Invalid(format!(
+            "{} must be a JSON object",
+            kind.name()
+        )));
+    }
     if !obj.get("metadata").is_some_and(Value::is_object) {
         obj["metadata"] = json!({});
     }
@@ -61,8 +85,9 @@ pub fn create(store: &Store, kind: Kind, mut obj: Value) -> Result<Arc<Value>, S
                 }
             }
         }
-        Kind::Namespace => {}
+        Kind::Namespace | Kind::Node => {}
     }
+    validate(kind, &obj)?;
     store.create(kind, obj)
 }
 
@@ -75,7 +100,7 @@ pub fn delete(
     key: &ObjectKey,
     grace: Option<i64>,
     uid: Option<&str>,
-) -> Result<Arc<Value>, StoreError> {
+) -> Result<Obj, StoreError> {
     match kind {
         Kind::Pod => {
             let pod = store.get(kind, key).ok_or_else(|| StoreError::NotFound {

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     Namespace,
+    Node,
     Pod,
     Service,
     Event,
@@ -15,8 +16,9 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Namespace,
+        Kind::Node,
         Kind::Pod,
         Kind::Service,
         Kind::Event,
@@ -27,6 +29,7 @@ impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Kind::Namespace => "Namespace",
+            Kind::Node => "Node",
             Kind::Pod => "Pod",
             Kind::Service => "Service",
             Kind::Event => "Event",
@@ -38,6 +41,7 @@ impl Kind {
     pub fn plural(self) -> &'static str {
         match self {
             Kind::Namespace => "namespaces",
+            Kind::Node => "nodes",
             Kind::Pod => "pods",
             Kind::Service => "services",
             Kind::Event => "events",
@@ -54,7 +58,7 @@ impl Kind {
     }
 
     pub fn namespaced(self) -> bool {
-        self != Kind::Namespace
+        !matches!(self, Kind::Namespace | Kind::Node)
     }
 
     pub fn from_kind_name(kind: &str) -> Option<Kind> {
@@ -76,6 +80,7 @@ impl Kind {
     fn short_names(self) -> &'static [&'static str] {
         match self {
             Kind::Namespace => &["ns"],
+            Kind::Node => &["no"],
             Kind::Pod => &["po"],
             Kind::Service => &["svc"],
             Kind::Event => &["ev"],
@@ -93,7 +98,7 @@ impl Kind {
         let mut verbs = vec![
             "create", "delete", "get", "list", "patch", "update", "watch",
         ];
-        if self != Kind::Namespace {
+        if self.namespaced() || self == Kind::Node {
             verbs.insert(1, "deletecollection");
         }
         let mut entry = json!({

@@ -38,6 +38,13 @@ impl ApiServer {
         })
     }
 
+    /// Stops accepting and drops every connection, without waiting (for `Drop`).
+    pub fn abort(&self) {
+        if let Some(task) = self.task.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            task.abort();
+        }
+    }
+
     pub async fn stop(&self) {
         let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(task) = task {

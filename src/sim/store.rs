@@ -2,13 +2,48 @@
 //! watches, and the indexes the controllers need (objects by namespace, by owner).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::resource::{Kind, ObjectKey, str_at, uid_of};
 use super::time;
+
+/// A stored object with its JSON text, made once on first use and shared by every list
+/// and watch that sends this version (what keeps a list of 6,000 pods cheap).
+#[derive(Debug)]
+pub struct Stored {
+    value: Value,
+    json: OnceLock<String>,
+}
+
+pub type Obj = Arc<Stored>;
+
+impl Stored {
+    pub fn new(value: Value) -> Self {
+        Stored {
+            value,
+            json: OnceLock::new(),
+        }
+    }
+
+    pub fn json(&self) -> &str {
+        self.json.get_or_init(|| self.value.to_string())
+    }
+
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+}
+
+impl std::ops::Deref for Stored {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        &self.value
+    }
+}
 
 /// How many changes watches may resume from before they get 410 Gone.
 pub const HISTORY_WINDOW: usize = 20_000;
@@ -37,8 +72,8 @@ pub struct Change {
     pub rv: u64,
     pub kind: Kind,
     pub op: Op,
-    pub object: Arc<Value>,
-    pub previous: Option<Arc<Value>>,
+    pub object: Obj,
+    pub previous: Option<Obj>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -64,7 +99,7 @@ pub struct Store {
 
 struct Inner {
     rv: u64,
-    objects: HashMap<Kind, BTreeMap<ObjectKey, Arc<Value>>>,
+    objects: HashMap<Kind, BTreeMap<ObjectKey, Obj>>,
     history: VecDeque<Arc<Change>>,
     /// Watches may start from any resourceVersion >= floor.
     floor: u64,
@@ -108,13 +143,13 @@ impl Store {
         self.tx.subscribe()
     }
 
-    pub fn get(&self, kind: Kind, key: &ObjectKey) -> Option<Arc<Value>> {
+    pub fn get(&self, kind: Kind, key: &ObjectKey) -> Option<Obj> {
         self.lock().objects[&kind].get(key).cloned()
     }
 
     /// Objects of a kind, in one namespace or all, sorted by namespace and name, with the
     /// resourceVersion the list is consistent with.
-    pub fn list(&self, kind: Kind, namespace: Option<&str>) -> (Vec<Arc<Value>>, u64) {
+    pub fn list(&self, kind: Kind, namespace: Option<&str>) -> (Vec<Obj>, u64) {
         let inner = self.lock();
         let map = &inner.objects[&kind];
         let items = match namespace {
@@ -135,7 +170,7 @@ impl Store {
     }
 
     /// Objects whose ownerReferences name `uid`.
-    pub fn owned_by(&self, uid: &str, kind: Kind) -> Vec<Arc<Value>> {
+    pub fn owned_by(&self, uid: &str, kind: Kind) -> Vec<Obj> {
         let inner = self.lock();
         let Some(keys) = inner.owners.get(uid) else {
             return Vec::new();
@@ -170,7 +205,7 @@ impl Store {
         inner.floor = inner.rv;
     }
 
-    pub fn create(&self, kind: Kind, mut obj: Value) -> Result<Arc<Value>, StoreError> {
+    pub fn create(&self, kind: Kind, mut obj: Value) -> Result<Obj, StoreError> {
         let mut inner = self.lock();
         let key = ObjectKey::of(&obj);
         if key.name.is_empty() {
@@ -196,7 +231,7 @@ impl Store {
         meta.remove("deletionTimestamp");
         obj["apiVersion"] = json!(kind.api_version());
         obj["kind"] = json!(kind.name());
-        let obj = Arc::new(obj);
+        let obj = Arc::new(Stored::new(obj));
         inner.index_owners(kind, &key, None, Some(&obj));
         inner
             .objects
@@ -209,7 +244,7 @@ impl Store {
 
     /// Change an object through `f`. A change that leaves the object as it was commits
     /// nothing and keeps its resourceVersion (what makes server-side apply idempotent).
-    pub fn update<F>(&self, kind: Kind, key: &ObjectKey, f: F) -> Result<Arc<Value>, StoreError>
+    pub fn update<F>(&self, kind: Kind, key: &ObjectKey, f: F) -> Result<Obj, StoreError>
     where
         F: FnOnce(&mut Value) -> Result<(), StoreError>,
     {
@@ -220,8 +255,11 @@ impl Store {
                 name: key.name.clone(),
             });
         };
-        let mut next = (*current).clone();
+        let mut next = current.value().clone();
         f(&mut next)?;
+        if !next.get("metadata").is_some_and(Value::is_object) {
+            return Err(StoreError::Invalid("metadata must be an object".into()));
+        }
         // Identity and bookkeeping fields are the server's, whatever the caller sent.
         for field in ["uid", "creationTimestamp", "name", "namespace"] {
             match current["metadata"].get(field) {
@@ -237,7 +275,7 @@ impl Store {
         next["metadata"]["generation"] = current["metadata"]["generation"].clone();
         next["apiVersion"] = json!(kind.api_version());
         next["kind"] = json!(kind.name());
-        if next == *current {
+        if next == *current.value() {
             return Ok(current);
         }
         let rv = inner.rv + 1;
@@ -246,7 +284,7 @@ impl Store {
             next["metadata"]["generation"] = json!(generation);
         }
         next["metadata"]["resourceVersion"] = json!(rv.to_string());
-        let next = Arc::new(next);
+        let next = Arc::new(Stored::new(next));
         inner.index_owners(kind, key, Some(&current), Some(&next));
         inner
             .objects
@@ -263,7 +301,7 @@ impl Store {
         kind: Kind,
         key: &ObjectKey,
         uid: Option<&str>,
-    ) -> Result<Arc<Value>, StoreError> {
+    ) -> Result<Obj, StoreError> {
         let mut inner = self.lock();
         let not_found = || StoreError::NotFound {
             kind: kind.plural(),
@@ -278,21 +316,14 @@ impl Store {
         }
         inner.objects.get_mut(&kind).expect("all kinds").remove(key);
         inner.index_owners(kind, key, Some(&current), None);
-        let mut gone = (*current).clone();
+        let mut gone = current.value().clone();
         gone["metadata"]["resourceVersion"] = json!((inner.rv + 1).to_string());
-        let gone = Arc::new(gone);
+        let gone = Arc::new(Stored::new(gone));
         self.commit(&mut inner, kind, Op::Deleted, gone.clone(), Some(current));
         Ok(gone)
     }
 
-    fn commit(
-        &self,
-        inner: &mut Inner,
-        kind: Kind,
-        op: Op,
-        object: Arc<Value>,
-        previous: Option<Arc<Value>>,
-    ) {
+    fn commit(&self, inner: &mut Inner, kind: Kind, op: Op, object: Obj, previous: Option<Obj>) {
         inner.rv += 1;
         let change = Arc::new(Change {
             rv: inner.rv,
@@ -370,17 +401,17 @@ fn meta_mut(obj: &mut Value) -> Result<&mut serde_json::Map<String, Value>, Stor
         .ok_or_else(|| StoreError::Invalid("metadata must be an object".into()))
 }
 
-/// A uid shaped like a real one (8-4-4-4-12 hex), unique within this process.
+/// A uid shaped like a real (version 4) one; the sequence number keeps it unique even if
+/// the random bits ever repeated.
 fn new_uid(seq: u64) -> String {
-    let r: u64 = rand::random();
-    let x = format!("{:016x}{:016x}", r, seq);
+    let (a, b): (u64, u64) = (rand::random(), rand::random());
     format!(
-        "{}-{}-{}-{}-{}",
-        &x[0..8],
-        &x[8..12],
-        &x[12..16],
-        &x[16..20],
-        &x[20..32]
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        (a >> 32) as u32,
+        (a >> 16) as u16,
+        a & 0xfff,
+        0x8000 | (b & 0x3fff),
+        ((b >> 16) ^ seq) & 0xffff_ffff_ffff
     )
 }
 

@@ -30,10 +30,16 @@ pub fn serve(segs: &[&str], addr: SocketAddr) -> Option<Response> {
         }
         ["api", "v1"] => resources(
             "v1",
-            [Kind::Namespace, Kind::Pod, Kind::Service, Kind::Event]
-                .iter()
-                .flat_map(|k| entries(*k))
-                .collect(),
+            [
+                Kind::Namespace,
+                Kind::Node,
+                Kind::Pod,
+                Kind::Service,
+                Kind::Event,
+            ]
+            .iter()
+            .flat_map(|k| entries(*k))
+            .collect(),
         ),
         ["apis", "apps", "v1"] => resources(
             "apps/v1",

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::sim::store::Obj;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
@@ -25,14 +26,14 @@ pub struct PageCache {
 
 struct Snapshot {
     taken: Instant,
-    items: Arc<Vec<Arc<Value>>>,
+    items: Arc<Vec<Obj>>,
     rv: u64,
 }
 
 const SNAPSHOT_TTL: Duration = Duration::from_secs(300);
 
 impl PageCache {
-    fn put(&self, items: Arc<Vec<Arc<Value>>>, rv: u64) -> u64 {
+    fn put(&self, items: Arc<Vec<Obj>>, rv: u64) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
         pages.retain(|_, s| s.taken.elapsed() < SNAPSHOT_TTL);
@@ -47,7 +48,7 @@ impl PageCache {
         id
     }
 
-    fn get(&self, id: u64) -> Option<(Arc<Vec<Arc<Value>>>, u64)> {
+    fn get(&self, id: u64) -> Option<(Arc<Vec<Obj>>, u64)> {
         let pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
         pages.get(&id).map(|s| (s.items.clone(), s.rv))
     }
@@ -81,7 +82,7 @@ impl Selectors {
 }
 
 /// Current objects matching the request's namespace and selectors.
-pub fn matching(api: &Api, rr: &ResourceRequest, sel: &Selectors) -> (Vec<Arc<Value>>, u64) {
+pub fn matching(api: &Api, rr: &ResourceRequest, sel: &Selectors) -> (Vec<Obj>, u64) {
     let ns = rr.namespace.as_deref();
     // A name selector (kubectl rollout status, kubectl delete --wait) is a point read.
     if let (Some(name), Some(ns)) = (
@@ -159,7 +160,7 @@ pub fn list(api: &Api, rr: &ResourceRequest) -> Result<Response, ApiError> {
 }
 
 /// Writes the list without building one big `Value` (6,000 pods would mean copying each).
-fn serialize_list(rr: &ResourceRequest, items: &[Arc<Value>], meta: &Value) -> Vec<u8> {
+fn serialize_list(rr: &ResourceRequest, items: &[Obj], meta: &Value) -> Vec<u8> {
     let mut buf = Vec::with_capacity(64 + items.len() * 2048);
     buf.extend_from_slice(
         format!(
@@ -179,7 +180,7 @@ fn serialize_list(rr: &ResourceRequest, items: &[Arc<Value>], meta: &Value) -> V
         let written = if rr.events_v1() {
             write!(buf, "{}", rr.outgoing(item))
         } else {
-            write!(buf, "{}", item)
+            buf.write_all(item.json().as_bytes())
         };
         // Writing into a Vec cannot fail; keep the output valid if it ever did.
         if written.is_err() {

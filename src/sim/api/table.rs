@@ -1,15 +1,14 @@
 //! Server-side `meta.k8s.io/v1 Table`s, the shape `kubectl get` prints. Cells follow the
 //! Kubernetes printers, so the simulated cluster reads like a real one.
 
-use std::sync::Arc;
-
+use crate::sim::store::Obj;
 use serde_json::{Value, json};
 
 use super::ResourceRequest;
 use crate::sim::resource::{Kind, i64_at, str_at};
 use crate::sim::time;
 
-pub fn table(rr: &ResourceRequest, items: &[Arc<Value>], meta: Value) -> Value {
+pub fn table(rr: &ResourceRequest, items: &[Obj], meta: Value) -> Value {
     let include = rr.param("includeObject").unwrap_or("Metadata");
     let rows: Vec<Value> = items
         .iter()
@@ -85,6 +84,18 @@ fn columns(kind: Kind) -> &'static [Column] {
             ("Port(s)", "string", 0),
             ("Age", "string", 0),
             ("Selector", "string", 1),
+        ],
+        Kind::Node => &[
+            ("Name", "string", 0),
+            ("Status", "string", 0),
+            ("Roles", "string", 0),
+            ("Age", "string", 0),
+            ("Version", "string", 0),
+            ("Internal-IP", "string", 1),
+            ("External-IP", "string", 1),
+            ("OS-Image", "string", 1),
+            ("Kernel-Version", "string", 1),
+            ("Container-Runtime", "string", 1),
         ],
         Kind::Namespace => &[
             ("Name", "string", 0),
@@ -184,6 +195,26 @@ fn cells(kind: Kind, o: &Value) -> Vec<Value> {
             ]
         }
         Kind::Namespace => vec![json!(name), json!(str_at(o, "/status/phase")), json!(age)],
+        Kind::Node => {
+            let ready = o
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
+                .is_some_and(|c| c["status"] == "True");
+            let info = |k: &str| json!(str_at(o, &format!("/status/nodeInfo/{k}")));
+            vec![
+                json!(name),
+                json!(if ready { "Ready" } else { "NotReady" }),
+                json!("<none>"),
+                json!(age),
+                info("kubeletVersion"),
+                json!(str_at(o, "/status/addresses/0/address")),
+                json!("<none>"),
+                info("osImage"),
+                info("kernelVersion"),
+                info("containerRuntimeVersion"),
+            ]
+        }
         Kind::Event => event_cells(o),
     }
 }

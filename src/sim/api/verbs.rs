@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::status::ApiError;
 use super::{Api, ResourceRequest, convert, json_response, list, table, watch};
 use crate::sim::resource::{Kind, ObjectKey, str_at};
-use crate::sim::store::StoreError;
+use crate::sim::store::{Obj, StoreError};
 use crate::sim::{defaults, objects, patch, time};
 
 pub async fn dispatch(
@@ -69,7 +69,7 @@ fn not_found(rr: &ResourceRequest) -> ApiError {
     .into()
 }
 
-fn current(api: &Api, rr: &ResourceRequest) -> Result<Arc<Value>, ApiError> {
+fn current(api: &Api, rr: &ResourceRequest) -> Result<Obj, ApiError> {
     api.store
         .get(rr.kind, &key(rr))
         .ok_or_else(|| not_found(rr))
@@ -117,6 +117,11 @@ fn parse_body(rr: &ResourceRequest, body: &Bytes) -> Result<Value, ApiError> {
 
 /// Sets the request's namespace on the object, refusing a body that names another one.
 fn place(rr: &ResourceRequest, obj: &mut Value) -> Result<(), ApiError> {
+    if !obj.is_object() {
+        return Err(
+            StoreError::Invalid(format!("{} must be a JSON object", rr.kind.name())).into(),
+        );
+    }
     if !obj.get("metadata").is_some_and(Value::is_object) {
         obj["metadata"] = json!({});
     }
@@ -158,13 +163,20 @@ fn precondition(rr: &ResourceRequest, sent: &Value, stored: &Value) -> Result<()
 
 /// Puts together the stored object and an edited one: the main resource ignores status
 /// changes and the status subresource ignores everything else.
-fn finish(rr: &ResourceRequest, stored: &Value, mut edited: Value) -> Value {
+fn finish(rr: &ResourceRequest, stored: &Value, mut edited: Value) -> Result<Value, StoreError> {
+    if !edited.get("metadata").is_some_and(Value::is_object) {
+        return Err(StoreError::Invalid(format!(
+            "{} must be an object with metadata",
+            rr.kind.name()
+        )));
+    }
     let has_status = rr.kind != Kind::Event;
     match rr.sub.as_deref() {
         Some("status") => {
             let mut out = stored.clone();
             out["status"] = edited.get("status").cloned().unwrap_or(Value::Null);
-            out
+            objects::validate(rr.kind, &out)?;
+            Ok(out)
         }
         _ => {
             if has_status {
@@ -189,7 +201,8 @@ fn finish(rr: &ResourceRequest, stored: &Value, mut edited: Value) -> Value {
                 }
             }
             defaults::apply(rr.kind, &mut edited);
-            edited
+            objects::validate(rr.kind, &edited)?;
+            Ok(edited)
         }
     }
 }
@@ -204,7 +217,7 @@ fn replace(api: &Api, rr: &ResourceRequest, body: &Bytes) -> Result<Response, Ap
     }
     let updated = api.store.update(rr.kind, &key(rr), |obj| {
         precondition(rr, &sent, obj)?;
-        *obj = finish(rr, obj, sent.clone());
+        *obj = finish(rr, obj, sent.clone())?;
         Ok(())
     })?;
     Ok(ok(&rr.outgoing(&updated)))
@@ -252,8 +265,8 @@ fn patch_object(api: &Api, rr: &ResourceRequest, body: &Bytes) -> Result<Respons
             if !str_at(&obj, "/metadata/resourceVersion").is_empty() {
                 return Err(not_found(rr));
             }
-            obj["metadata"]["name"] = json!(rr.name.clone().unwrap_or_default());
             place(rr, &mut obj)?;
+            obj["metadata"]["name"] = json!(rr.name.clone().unwrap_or_default());
             let created = objects::create(&api.store, rr.kind, obj)?;
             return Ok(json_response(StatusCode::CREATED, &rr.outgoing(&created)));
         }
@@ -267,7 +280,7 @@ fn patch_object(api: &Api, rr: &ResourceRequest, body: &Bytes) -> Result<Respons
         let mut work = obj.clone();
         apply_patch(&kind, &mut work, &p)?;
         precondition(rr, &work, obj)?;
-        *obj = finish(rr, obj, work);
+        *obj = finish(rr, obj, work)?;
         Ok(())
     })?;
     Ok(ok(&rr.outgoing(&updated)))

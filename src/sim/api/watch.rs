@@ -15,7 +15,7 @@ use tokio::sync::{broadcast, mpsc};
 use super::list::{Selectors, matching};
 use super::status::{ApiError, status_json};
 use super::{Api, ResourceRequest, table};
-use crate::sim::store::{Change, Op, StoreError};
+use crate::sim::store::{Change, Obj, Op, StoreError};
 
 const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
 
@@ -124,7 +124,7 @@ impl Watch {
 
     /// The event this watcher sees, if any: an object that starts or stops matching the
     /// selectors is ADDED or DELETED from its point of view.
-    fn translate<'a>(&self, c: &'a Change) -> Option<(&'static str, &'a Value)> {
+    fn translate<'a>(&self, c: &'a Change) -> Option<(&'static str, &'a Obj)> {
         if c.kind != self.rr.kind {
             return None;
         }
@@ -150,15 +150,18 @@ impl Watch {
         Some((t, &c.object))
     }
 
-    async fn send(&self, t: &str, obj: &Value) -> Result<(), Gone> {
+    async fn send(&self, t: &str, obj: &Obj) -> Result<(), Gone> {
         let mut buf = format!(r#"{{"type":"{t}","object":"#).into_bytes();
-        let out = if self.rr.wants_table() {
+        if self.rr.wants_table() {
             let meta = json!({"resourceVersion": obj["metadata"]["resourceVersion"]});
-            table::table(&self.rr, &[Arc::new(obj.clone())], meta)
+            let out = table::table(&self.rr, std::slice::from_ref(obj), meta);
+            write!(buf, "{out}").map_err(|_| Gone)?;
+        } else if self.rr.events_v1() {
+            write!(buf, "{}", self.rr.outgoing(obj)).map_err(|_| Gone)?;
         } else {
-            self.rr.outgoing(obj)
-        };
-        write!(buf, "{out}").map_err(|_| Gone)?;
+            // The text is made once per object version, whatever the number of watchers.
+            buf.extend_from_slice(obj.json().as_bytes());
+        }
         buf.extend_from_slice(b"}\n");
         self.tx.send(buf.into()).await.map_err(|_| Gone)
     }

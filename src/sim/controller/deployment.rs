@@ -2,7 +2,6 @@
 //! `pod-template-hash`) and rolling updates within maxSurge/maxUnavailable. What it
 //! reports back is written by `status.rs`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -12,7 +11,7 @@ use super::status;
 use crate::sim::events::{DEPLOYMENT_CONTROLLER, EventRecorder, Regarding};
 use crate::sim::objects::{self, is_terminating};
 use crate::sim::resource::{Kind, ObjectKey, i64_at, owner_ref, str_at, uid_of};
-use crate::sim::store::Store;
+use crate::sim::store::{Obj, Store, Stored};
 
 const REVISION: &str = "deployment.kubernetes.io/revision";
 const HASH_LABEL: &str = "pod-template-hash";
@@ -67,7 +66,7 @@ pub fn sync(
             rs
         }
     };
-    let olds: Vec<Arc<Value>> = all
+    let olds: Vec<Obj> = all
         .iter()
         .filter(|rs| Some(uid_of(rs)) != new_rs.as_ref().map(|n| uid_of(n)))
         .cloned()
@@ -91,7 +90,7 @@ pub fn sync(
     }
     let new_rs = new_rs.and_then(|rs| store.get(Kind::ReplicaSet, &ObjectKey::of(&rs)));
     let rollout = status::Rollout {
-        new_rs: new_rs.as_deref(),
+        new_rs: new_rs.as_deref().map(Stored::value),
         replicas,
         max_unavailable: unavailable,
         created,
@@ -116,7 +115,7 @@ fn recreate(
     events: &EventRecorder,
     d: &Value,
     new_rs: &Value,
-    olds: &[Arc<Value>],
+    olds: &[Obj],
     replicas: i64,
 ) {
     let mut old_pods = 0;
@@ -137,12 +136,12 @@ fn rolling(
     events: &EventRecorder,
     d: &Value,
     new_rs: &Value,
-    olds: &[Arc<Value>],
+    olds: &[Obj],
     replicas: i64,
     surge: i64,
     unavailable: i64,
 ) {
-    let active_olds: Vec<&Arc<Value>> = olds.iter().filter(|rs| spec_replicas(rs) > 0).collect();
+    let active_olds: Vec<&Obj> = olds.iter().filter(|rs| spec_replicas(rs) > 0).collect();
     let new_spec = spec_replicas(new_rs);
     if active_olds.is_empty() {
         if new_spec != replicas {
@@ -167,7 +166,7 @@ fn rolling(
     let min_available = replicas - unavailable;
     let new_unavailable = (new_spec - i64_at(new_rs, "/status/availableReplicas")).max(0);
     let mut budget = total - min_available - new_unavailable;
-    let mut shrink: Vec<(Arc<Value>, i64)> = active_olds
+    let mut shrink: Vec<(Obj, i64)> = active_olds
         .iter()
         .map(|rs| ((*rs).clone(), spec_replicas(rs)))
         .collect();
@@ -228,13 +227,7 @@ fn scaled(events: &EventRecorder, d: &Value, rs: &Value, from: i64, to: i64) {
     );
 }
 
-fn create_rs(
-    store: &Store,
-    d: &Value,
-    hash: &str,
-    revision: i64,
-    replicas: i64,
-) -> Option<Arc<Value>> {
+fn create_rs(store: &Store, d: &Value, hash: &str, revision: i64, replicas: i64) -> Option<Obj> {
     let mut template = d
         .pointer("/spec/template")
         .cloned()

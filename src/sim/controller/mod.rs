@@ -71,13 +71,29 @@ impl Controllers {
         }
     }
 
+    /// After missing changes: sync everything, and collect what lost its owner meanwhile.
     fn resync(&mut self) {
-        for d in self.store.list(Kind::Deployment, None).0 {
-            self.deployments.insert(ObjectKey::of(&d));
+        let deployments = self.store.list(Kind::Deployment, None).0;
+        let replicasets = self.store.list(Kind::ReplicaSet, None).0;
+        let owners: HashSet<&str> = deployments
+            .iter()
+            .chain(&replicasets)
+            .map(|o| uid_of(o))
+            .collect();
+        for (kind, owner_kind) in [(Kind::ReplicaSet, "Deployment"), (Kind::Pod, "ReplicaSet")] {
+            for child in self.store.list(kind, None).0 {
+                if owner_name(&child, owner_kind).is_some()
+                    && super::resource::controller_uid(&child).is_some_and(|u| !owners.contains(u))
+                {
+                    // Someone else may have deleted it first; that is fine.
+                    let _ = objects::delete(&self.store, kind, &ObjectKey::of(&child), None, None);
+                }
+            }
         }
-        for rs in self.store.list(Kind::ReplicaSet, None).0 {
-            self.replicasets.insert(ObjectKey::of(&rs));
-        }
+        self.deployments
+            .extend(deployments.iter().map(|d| ObjectKey::of(d)));
+        self.replicasets
+            .extend(replicasets.iter().map(|rs| ObjectKey::of(rs)));
     }
 
     fn drain_queue(&mut self) {

@@ -1,13 +1,11 @@
 //! The ReplicaSet controller: keeps `spec.replicas` pods alive and reports their state.
 
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 
 use crate::sim::events::{EventRecorder, REPLICASET_CONTROLLER, Regarding};
 use crate::sim::objects::{self, is_terminating};
 use crate::sim::resource::{Kind, ObjectKey, i64_at, owner_ref, str_at, uid_of};
-use crate::sim::store::Store;
+use crate::sim::store::{Obj, Store};
 
 pub fn sync(store: &Store, events: &EventRecorder, key: &ObjectKey) {
     let Some(rs) = store.get(Kind::ReplicaSet, key) else {
@@ -16,7 +14,7 @@ pub fn sync(store: &Store, events: &EventRecorder, key: &ObjectKey) {
     if is_terminating(&rs) {
         return;
     }
-    let mut pods: Vec<Arc<Value>> = store
+    let mut pods: Vec<Obj> = store
         .owned_by(uid_of(&rs), Kind::Pod)
         .into_iter()
         .filter(|p| {
@@ -96,7 +94,7 @@ pub fn is_ready(pod: &Value) -> bool {
         })
 }
 
-fn create_pod(store: &Store, rs: &Value) -> Option<Arc<Value>> {
+fn create_pod(store: &Store, rs: &Value) -> Option<Obj> {
     let template = rs.pointer("/spec/template")?;
     let mut meta = template
         .get("metadata")

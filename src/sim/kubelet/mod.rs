@@ -15,12 +15,44 @@ use super::events::{EventRecorder, Regarding, SCHEDULER, Source};
 use super::objects::is_terminating;
 use super::resource::{Kind, ObjectKey, str_at, uid_of};
 use super::scenario::{Behaviour, Scenario};
-use super::store::{Change, Op, Store, StoreError};
+use super::store::{Change, Obj, Op, Store, StoreError};
 use super::time;
 use super::timer::{TimerQueue, sleep_until};
 use status::{backoff, crc, for_containers, go_duration, pull_error, set_condition};
 
 pub const NODES: [&str; 4] = ["sim-node-1", "sim-node-2", "sim-node-3", "sim-node-4"];
+
+/// The Node object of one of the fake nodes pods are scheduled onto.
+pub fn node_object(name: &str, index: usize) -> Value {
+    let now = time::now();
+    let cond = |ty: &str, status: &str, reason: &str, message: &str| {
+        json!({"type": ty, "status": status, "reason": reason, "message": message,
+               "lastHeartbeatTime": now, "lastTransitionTime": now})
+    };
+    json!({
+        "metadata": {"name": name, "labels": {
+            "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}},
+        "spec": {"podCIDR": format!("10.244.{index}.0/24")},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": format!("192.168.49.{}", index + 2)},
+                          {"type": "Hostname", "address": name}],
+            "capacity": {"cpu": "8", "memory": "32Gi", "pods": "250"},
+            "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "250"},
+            "conditions": [
+                cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+                cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+                cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+                cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+            ],
+            "nodeInfo": {
+                "kubeletVersion": "v1.32.0", "kubeProxyVersion": "v1.32.0",
+                "osImage": "flightdeck simulated node", "kernelVersion": "6.1.0-sim",
+                "containerRuntimeVersion": "containerd://1.7.0", "operatingSystem": "linux",
+                "architecture": "amd64",
+            },
+        },
+    })
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
@@ -105,12 +137,14 @@ impl Kubelet {
         self.scenario.borrow().timings.clone()
     }
 
-    /// Catch up with the store after missing changes: adopt every pod we do not know.
+    /// Catch up with the store after missing changes: adopt pods we do not know, notice
+    /// deletions, forget pods that are gone.
     fn resync(&mut self) {
-        for pod in self.store.list(Kind::Pod, None).0 {
-            if !self.pods.contains_key(uid_of(&pod)) {
-                self.observe(&pod);
-            }
+        let pods = self.store.list(Kind::Pod, None).0;
+        let live: std::collections::HashSet<&str> = pods.iter().map(|p| uid_of(p)).collect();
+        self.pods.retain(|uid, _| live.contains(uid.as_str()));
+        for pod in &pods {
+            self.observe(pod);
         }
     }
 
@@ -493,7 +527,7 @@ impl Kubelet {
         self.after(wait, uid, Step::Restart);
     }
 
-    fn update(&self, uid: &str, f: impl FnOnce(&mut Value)) -> Option<Arc<Value>> {
+    fn update(&self, uid: &str, f: impl FnOnce(&mut Value)) -> Option<Obj> {
         let run = self.pods.get(uid)?;
         self.store
             .update(Kind::Pod, &run.key, |p| {
