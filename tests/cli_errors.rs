@@ -124,6 +124,24 @@ async fn bad_files_and_arguments_change_nothing() {
     )
     .await;
 
+    // Policy: an unknown role, and one that would leave nobody able to fix it.
+    let f = fd.file(
+        "p1.yaml",
+        &policy(&["x"], &[]).replace("role: admin", "role: king"),
+    );
+    refused(
+        &fd,
+        &["policy", "apply", "-f", &f],
+        2,
+        "p1.yaml line 4 column",
+    )
+    .await;
+    let f = fd.file(
+        "p2.yaml",
+        &policy(&["x"], &[]).replace("role: admin", "role: viewer"),
+    );
+    refused(&fd, &["policy", "apply", "-f", &f], 2, "no admin binding").await;
+
     // Actions.
     refused(&fd, &["weight", "web", "150"], 2, "weight 150 is above 100").await;
     refused(&fd, &["weight", "web", "abc"], 2, "is not a whole number").await;
