@@ -2,14 +2,26 @@
 //! [`ExitCode`] from the design's table: 0 done, 1 refused, 2 bad input, 3 store or cluster
 //! unreachable.
 
+mod admin;
+pub mod audit;
 pub mod console;
 pub mod context;
 pub mod demo;
+pub mod files;
+pub mod groups;
+pub mod output;
+pub mod policy;
+pub mod release;
 pub mod sim;
+pub mod status;
+pub mod target;
+pub mod templates;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+use crate::engine;
 
 /// Exit codes of DESIGN.md §6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,12 +119,66 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Run the simulated cluster alone (for kubectl, tests and benchmarks).
     Sim(sim::SimArgs),
+    /// Instance groups: list, or apply a YAML file.
+    #[command(subcommand)]
+    Groups(groups::GroupsCommand),
+    /// Templates: list, or apply a YAML file.
+    #[command(subcommand)]
+    Templates(templates::TemplatesCommand),
+    /// Releases at a glance, or one group in detail.
+    Status(status::StatusArgs),
+    /// Start a release of a new tag (the first deploy goes straight to stable).
+    Deploy(release::DeployArgs),
+    /// Advance the release past the step it waits at.
+    Step(release::GroupArgs),
+    /// Hold the release where it is.
+    Pause(release::GroupArgs),
+    /// Let a paused release go on.
+    Resume(release::GroupArgs),
+    /// Finish the release now: the canary becomes stable.
+    Promote(release::GroupArgs),
+    /// All traffic back to stable at once; the canary goes to 0.
+    Abort(release::GroupArgs),
+    /// Rolling restart of one track's pods.
+    Restart(release::RestartArgs),
+    /// Set the canary's share of traffic now (0–100).
+    Weight(release::WeightArgs),
+    /// Make an older revision stable again, at once.
+    Rollback(release::RollbackArgs),
+    /// The audit log, or `audit verify` to check its hash chain.
+    Audit(audit::AuditArgs),
+    /// Who may do what: show, or apply a YAML file.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    match cli.command {
-        None => console::run(&cli.global).await,
-        Some(Command::Demo(args)) => demo::run(&cli.global, args).await,
-        Some(Command::Sim(args)) => sim::run(args).await,
+    use engine::Action;
+    let g = &cli.global;
+    let Some(command) = cli.command else {
+        return console::run(g).await;
+    };
+    match command {
+        Command::Demo(args) => demo::run(g, args).await,
+        Command::Sim(args) => sim::run(g, args).await,
+        Command::Groups(cmd) => groups::run(g, cmd).await,
+        Command::Templates(cmd) => templates::run(g, cmd).await,
+        Command::Status(args) => status::run(g, args).await,
+        Command::Deploy(a) => release::act(g, &a.group, a.action()?, &a.opts).await,
+        Command::Step(a) => release::act(g, &a.group, Action::Step, &a.opts).await,
+        Command::Pause(a) => release::act(g, &a.group, Action::Pause, &a.opts).await,
+        Command::Resume(a) => release::act(g, &a.group, Action::Resume, &a.opts).await,
+        Command::Promote(a) => release::act(g, &a.group, Action::Promote, &a.opts).await,
+        Command::Abort(a) => release::act(g, &a.group, Action::Abort, &a.opts).await,
+        Command::Restart(a) => release::act(g, &a.group, a.action(), &a.opts).await,
+        Command::Weight(a) => release::act(g, &a.group, a.action()?, &a.opts).await,
+        Command::Rollback(a) => {
+            let action = Action::Rollback {
+                to_revision: a.to_revision,
+            };
+            release::act(g, &a.group, action, &a.opts).await
+        }
+        Command::Audit(args) => audit::run(g, args).await,
+        Command::Policy(cmd) => policy::run(g, cmd).await,
     }
 }

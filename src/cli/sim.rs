@@ -6,9 +6,12 @@ use std::path::PathBuf;
 
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::{CliError, Exit};
+use super::context::store_error;
+use super::{CliError, Exit, Global};
+use crate::authz::Identity;
 use crate::demo::seed;
 use crate::sim::{Scenario, SimConfig, SimHandle};
+use crate::store::{Scope, StoreConfig};
 
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
@@ -33,9 +36,14 @@ pub struct SimArgs {
     /// Time scale of the kubelet's delays (1 = realistic, 0.1 = ten times faster).
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+    /// Also write the estate (templates, groups, a first revision and release per group, and
+    /// the demo policy with you as admin) into this store, for a separate console or
+    /// benchmark to watch. Uses the --etcd-* flags; the store must hold no groups yet.
+    #[arg(long, value_name = "URL")]
+    pub seed_store: Option<String>,
 }
 
-pub async fn run(args: SimArgs) -> Result<(), CliError> {
+pub async fn run(global: &Global, args: SimArgs) -> Result<(), CliError> {
     let seed = seed(&args.sim_context, args.groups, args.pods)
         .map_err(|e| CliError::new(Exit::BadInput, e.to_string()))?;
     let scenario = match &args.scenario {
@@ -50,10 +58,14 @@ pub async fn run(args: SimArgs) -> Result<(), CliError> {
             format!("--time-scale {} must be above 0", args.time_scale),
         ));
     }
+    // The store first: a refusal there should not leave a cluster half-started.
+    if let Some(url) = &args.seed_store {
+        seed_into(global, url, &seed).await?;
+    }
     let sim = SimHandle::start(SimConfig {
         listen: args.listen,
         scenario,
-        preload: seed.objects,
+        preload: seed.objects.clone(),
         time_scale: args.time_scale,
         context: args.sim_context.clone(),
     })
@@ -85,5 +97,39 @@ pub async fn run(args: SimArgs) -> Result<(), CliError> {
         _ = term.recv() => {}
     }
     sim.shutdown().await;
+    Ok(())
+}
+
+/// Writes the estate into the store at `url`, refusing a store that already holds groups
+/// (two estates mixed in one store would confuse every console watching it).
+async fn seed_into(global: &Global, url: &str, seed: &crate::demo::Seed) -> Result<(), CliError> {
+    let options = global.store_config()?.options;
+    let cfg = StoreConfig::parse(url, options).map_err(store_error)?;
+    let store = crate::store::connect(&cfg).await.map_err(store_error)?;
+    let existing = store
+        .list_groups(&Scope::all())
+        .await
+        .map_err(store_error)?;
+    if !existing.is_empty() {
+        return Err(CliError::new(
+            Exit::Refused,
+            format!(
+                "--seed-store {url} already holds {} groups; seed a fresh store or another --etcd-prefix",
+                existing.len()
+            ),
+        ));
+    }
+    crate::demo::seed_store(store.as_ref(), seed, &Identity::os().name)
+        .await
+        .map_err(|e| {
+            let mut e = store_error(e);
+            e.message = format!("seeding {url}: {}", e.message);
+            e
+        })?;
+    println!(
+        "seeded {url}: {} templates, {} groups with their first revisions and releases, demo policy",
+        seed.templates.len(),
+        seed.groups.len()
+    );
     Ok(())
 }

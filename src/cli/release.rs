@@ -1,0 +1,217 @@
+//! The release actions on the command line — deploy, step, pause, resume, promote, abort,
+//! restart, weight, rollback — each one call of [`ReleaseEngine::act`], the same code path
+//! as the console's keys. Arguments are checked before anything is contacted, so bad input
+//! never touches the store.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::target::resolve;
+use super::{CliError, Exit, Global};
+use crate::authz::Identity;
+use crate::domain::{Phase, Track};
+use crate::engine::release_engine::{ActionReport, Actor, ReleaseEngine};
+use crate::engine::{Action, parse_weight};
+
+/// What every action takes besides its own arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ActOptions {
+    /// Why, for the audit log.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Print the resulting release as JSON instead of the one-line summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GroupArgs {
+    /// Name (unique across the store) or cluster/namespace/name.
+    pub group: String,
+    #[command(flatten)]
+    pub opts: ActOptions,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    pub group: String,
+    /// The image tag to release.
+    #[arg(long, value_name = "TAG")]
+    pub tag: String,
+    /// Override a parameter for this revision (repeatable); the value is read as YAML, so
+    /// `replicas=3` is a number.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    #[command(flatten)]
+    pub opts: ActOptions,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WeightArgs {
+    pub group: String,
+    /// Canary traffic, 0–100.
+    #[arg(allow_hyphen_values = true)]
+    pub percent: String,
+    #[command(flatten)]
+    pub opts: ActOptions,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RestartArgs {
+    pub group: String,
+    #[arg(long, value_enum, default_value = "stable")]
+    pub track: TrackArg,
+    #[command(flatten)]
+    pub opts: ActOptions,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum TrackArg {
+    Stable,
+    Canary,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    pub group: String,
+    /// Make this revision stable (default: the previous stable one).
+    #[arg(long, value_name = "N")]
+    pub to_revision: Option<u64>,
+    #[command(flatten)]
+    pub opts: ActOptions,
+}
+
+impl DeployArgs {
+    pub fn action(&self) -> Result<Action, CliError> {
+        let tag = self.tag.trim();
+        if tag.is_empty() || tag.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(CliError::new(
+                Exit::BadInput,
+                format!("--tag {:?} is not an image tag", self.tag),
+            ));
+        }
+        Ok(Action::Deploy {
+            tag: tag.to_string(),
+            params: parse_sets(&self.set)?,
+        })
+    }
+}
+
+impl WeightArgs {
+    pub fn action(&self) -> Result<Action, CliError> {
+        parse_weight(&self.percent)
+            .map(Action::Weight)
+            .map_err(|e| CliError::new(Exit::BadInput, e.to_string()))
+    }
+}
+
+impl RestartArgs {
+    pub fn action(&self) -> Action {
+        Action::Restart {
+            track: match self.track {
+                TrackArg::Stable => Track::Stable,
+                TrackArg::Canary => Track::Canary,
+            },
+        }
+    }
+}
+
+/// `--set k=v` pairs; `tag` has its own flag so a deploy always says what it releases.
+fn parse_sets(sets: &[String]) -> Result<BTreeMap<String, Value>, CliError> {
+    let mut out = BTreeMap::new();
+    for s in sets {
+        let bad = |why: &str| CliError::new(Exit::BadInput, format!("--set {s:?}: {why}"));
+        let (k, v) = s.split_once('=').ok_or_else(|| bad("expected KEY=VALUE"))?;
+        let k = k.trim();
+        if k.is_empty() {
+            return Err(bad("the key is empty"));
+        }
+        if k == "tag" {
+            return Err(bad("use --tag for the tag"));
+        }
+        // YAML reads `3` as a number and `true` as a bool; anything else stays a string.
+        let value = match serde_norway::from_str::<Value>(v) {
+            Ok(Value::Null) | Err(_) => Value::String(v.to_string()),
+            Ok(Value::Array(_)) | Ok(Value::Object(_)) => Value::String(v.to_string()),
+            Ok(scalar) => scalar,
+        };
+        out.insert(k.to_string(), value);
+    }
+    Ok(out)
+}
+
+/// Runs `action` on the group `group` names, through the release engine.
+pub async fn act(
+    global: &Global,
+    group: &str,
+    action: Action,
+    opts: &ActOptions,
+) -> Result<(), CliError> {
+    let store = global.connect_store().await?;
+    let target = resolve(store.as_ref(), group).await?;
+    let cluster = global.connect_cluster().await?;
+    let actor = Actor::resolve(store.as_ref(), &Identity::os());
+    let engine = ReleaseEngine::new(store, cluster, actor);
+    let name = action.name();
+    let report = engine
+        .act(&target.key(), action, opts.reason.clone())
+        .await
+        .map_err(super::context::engine_error)?;
+    if opts.json {
+        super::output::print_json(&report_json(&report, name))?;
+    } else {
+        println!("{}", report.summary);
+    }
+    match &report.apply_error {
+        None => Ok(()),
+        // Committed but not applied. A refused object degrades the release (refused);
+        // otherwise the cluster did not answer and desired stays ahead of applied.
+        Some(e) if report.release.phase == Phase::Degraded => Err(CliError::new(
+            Exit::Refused,
+            format!("recorded, but the cluster refused it: {e}"),
+        )),
+        Some(e) => Err(CliError::new(
+            Exit::Unreachable,
+            format!(
+                "recorded, but not applied (the cluster did not answer; it is re-applied later): {e}"
+            ),
+        )),
+    }
+}
+
+fn report_json(report: &ActionReport, action: &str) -> Value {
+    json!({
+        "action": action,
+        "group": report.release.group,
+        "summary": report.summary,
+        "release": report.release,
+        "applyError": report.apply_error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sets_read_scalars_and_refuse_the_tag() {
+        let p = parse_sets(&[
+            "replicas=3".into(),
+            "image=reg/x:y".into(),
+            "debug=true".into(),
+        ])
+        .unwrap();
+        assert_eq!(p["replicas"], json!(3));
+        assert_eq!(p["image"], json!("reg/x:y"));
+        assert_eq!(p["debug"], json!(true));
+        assert_eq!(
+            parse_sets(&["tag=1".into()]).unwrap_err().exit,
+            Exit::BadInput
+        );
+        assert_eq!(
+            parse_sets(&["novalue".into()]).unwrap_err().exit,
+            Exit::BadInput
+        );
+    }
+}

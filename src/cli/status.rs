@@ -1,0 +1,247 @@
+//! `flightdeck status [GROUP] [--json]`: every group's release at a glance, or one group in
+//! detail — phase, stable and canary revisions with their tags, weight, step i/N, desired
+//! vs applied generation, and who changed it when.
+
+use std::collections::BTreeMap;
+
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+
+use super::context::store_error;
+use super::output::{ago, print_json, table, when};
+use super::{CliError, Global};
+use crate::domain::{GroupKey, InstanceGroup, Release, Step};
+use crate::store::{Scope, Store};
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// One group in detail (name or cluster/namespace/name).
+    pub group: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One group's status, as printed and as `--json` writes it.
+#[derive(Debug, Serialize)]
+pub struct GroupStatus {
+    pub group: GroupKey,
+    pub app: String,
+    /// `None`: the group has never been deployed.
+    pub release: Option<Release>,
+    pub stable_tag: Option<String>,
+    pub canary_tag: Option<String>,
+    pub steps: usize,
+    pub in_sync: bool,
+}
+
+pub async fn run(global: &Global, args: StatusArgs) -> Result<(), CliError> {
+    let store = global.connect_store().await?;
+    let groups = match &args.group {
+        Some(g) => vec![super::target::resolve(store.as_ref(), g).await?],
+        None => store
+            .list_groups(&Scope::all())
+            .await
+            .map_err(store_error)?,
+    };
+    let releases: BTreeMap<GroupKey, Release> = store
+        .list_releases(&Scope::all())
+        .await
+        .map_err(store_error)?
+        .into_iter()
+        .map(|v| (v.value.group.clone(), v.value))
+        .collect();
+    // Tags live in the revisions: fetch them a few at a time so a large estate stays quick.
+    let statuses: Vec<GroupStatus> = futures::stream::iter(groups.iter())
+        .map(|g| status(store.as_ref(), g, releases.get(&g.key()).cloned()))
+        .buffered(16)
+        .try_collect()
+        .await?;
+    if args.json {
+        return match (&args.group, statuses.first()) {
+            (Some(_), Some(one)) => print_json(one),
+            _ => print_json(&statuses),
+        };
+    }
+    let now = jiff::Timestamp::now();
+    match (&args.group, groups.first(), statuses.first()) {
+        (Some(_), Some(g), Some(s)) => print!("{}", detail(g, s, now)),
+        _ => print!("{}", overview(&statuses, now)),
+    }
+    Ok(())
+}
+
+async fn status(
+    store: &dyn Store,
+    g: &InstanceGroup,
+    release: Option<Release>,
+) -> Result<GroupStatus, CliError> {
+    let key = g.key();
+    let tag = |n: Option<u64>| {
+        let key = key.clone();
+        async move {
+            let Some(n) = n.filter(|n| *n > 0) else {
+                return Ok(None);
+            };
+            Ok::<_, CliError>(
+                store
+                    .get_revision(&key, n)
+                    .await
+                    .map_err(store_error)?
+                    .and_then(|r| {
+                        r.params
+                            .get("tag")
+                            .and_then(|t| t.as_str())
+                            .map(String::from)
+                    }),
+            )
+        }
+    };
+    let stable_tag = tag(release.as_ref().map(|r| r.stable_revision)).await?;
+    let canary_tag = tag(release.as_ref().and_then(|r| r.canary_revision)).await?;
+    Ok(GroupStatus {
+        in_sync: release.as_ref().is_none_or(|r| r.desired == r.applied),
+        group: key,
+        app: g.app().to_string(),
+        release,
+        stable_tag,
+        canary_tag,
+        steps: g.spec.strategy.steps.len(),
+    })
+}
+
+fn revision(n: Option<u64>, tag: &Option<String>) -> String {
+    match (n, tag) {
+        (Some(n), Some(t)) if n > 0 => format!("{n} ({t})"),
+        (Some(n), None) if n > 0 => n.to_string(),
+        _ => "-".into(),
+    }
+}
+
+fn sync(r: &Release) -> String {
+    if r.desired == r.applied {
+        format!("{}", r.applied)
+    } else {
+        format!("{}/{} (not applied)", r.applied, r.desired)
+    }
+}
+
+fn step(r: &Release, steps: usize) -> String {
+    if steps == 0 || !r.phase.in_flight() {
+        return "-".into();
+    }
+    format!("{}/{}", (r.step + 1).min(steps), steps)
+}
+
+fn overview(statuses: &[GroupStatus], now: jiff::Timestamp) -> String {
+    let rows = statuses
+        .iter()
+        .map(|s| {
+            let g = &s.group;
+            match &s.release {
+                None => vec![
+                    g.cluster.clone(),
+                    g.namespace.clone(),
+                    g.group.clone(),
+                    "never deployed".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                ],
+                Some(r) => vec![
+                    g.cluster.clone(),
+                    g.namespace.clone(),
+                    g.group.clone(),
+                    r.phase.to_string(),
+                    revision(Some(r.stable_revision), &s.stable_tag),
+                    revision(r.canary_revision, &s.canary_tag),
+                    format!("{}%", r.weight),
+                    step(r, s.steps),
+                    sync(r),
+                    format!("{} {}", r.updated_by, ago(r.updated_at, now)),
+                ],
+            }
+        })
+        .collect();
+    table(
+        &[
+            "CLUSTER",
+            "NAMESPACE",
+            "GROUP",
+            "PHASE",
+            "STABLE",
+            "CANARY",
+            "WEIGHT",
+            "STEP",
+            "APPLIED",
+            "UPDATED",
+        ],
+        rows,
+    )
+}
+
+fn detail(g: &InstanceGroup, s: &GroupStatus, now: jiff::Timestamp) -> String {
+    let mut out = format!("Group:     {}  (app {})\n", s.group, s.app);
+    let Some(r) = &s.release else {
+        out.push_str("Phase:     never deployed (`flightdeck deploy GROUP --tag T`)\n");
+        return out;
+    };
+    out.push_str(&format!("Phase:     {}\n", r.phase));
+    out.push_str(&format!(
+        "Stable:    revision {}\n",
+        revision(Some(r.stable_revision), &s.stable_tag)
+    ));
+    out.push_str(&format!(
+        "Canary:    {}\n",
+        match r.canary_revision {
+            Some(n) => format!("revision {}", revision(Some(n), &s.canary_tag)),
+            None => "none".into(),
+        }
+    ));
+    out.push_str(&format!("Weight:    {}%\n", r.weight));
+    out.push_str(&format!("Step:      {}\n", step(r, s.steps)));
+    out.push_str(&format!(
+        "Applied:   generation {} of {}{}\n",
+        r.applied,
+        r.desired,
+        if s.in_sync {
+            ""
+        } else {
+            " — the cluster is behind; any console or the agent re-applies"
+        }
+    ));
+    out.push_str(&format!(
+        "Updated:   by {} at {}\n",
+        r.updated_by,
+        when(r.updated_at, now)
+    ));
+    if let Some(m) = &r.message {
+        out.push_str(&format!("Message:   {}\n", super::files::one_line(m)));
+    }
+    if !g.spec.strategy.steps.is_empty() {
+        out.push_str("Steps:\n");
+        for (i, st) in g.spec.strategy.steps.iter().enumerate() {
+            let here = r.phase.in_flight() && i == r.step;
+            out.push_str(&format!(
+                "  {} {}. {}\n",
+                if here { "▶" } else { " " },
+                i + 1,
+                describe(st)
+            ));
+        }
+    }
+    out
+}
+
+fn describe(s: &Step) -> String {
+    match s {
+        Step::SetWeight(w) => format!("setWeight {w}"),
+        Step::Pause(p) => match &p.duration {
+            Some(d) => format!("pause {d}"),
+            None => "pause (until someone steps)".into(),
+        },
+        Step::Analysis(a) => format!("analysis every {} × {}", a.interval, a.count),
+    }
+}

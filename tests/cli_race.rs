@@ -1,0 +1,107 @@
+//! Two operators racing on one release: two `flightdeck weight` processes started at the
+//! same moment, many times over. The store's compare-and-swap lets at most one win per
+//! release version; the loser is told who changed it and when; no audit entry is lost.
+
+#[path = "support/cli.rs"]
+mod cli_support;
+#[path = "support/etcd.rs"]
+mod etcd_support;
+mod support;
+
+use cli_support::*;
+use etcd_support::Etcd;
+use flightdeck::domain::GroupKey;
+use flightdeck::store::AuditFilter;
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::Api;
+use support::{Sim, eventually};
+
+/// Pairs are raced until a few have collided (or this many rounds have run): whether two
+/// processes overlap in their read-to-commit window is up to the scheduler.
+const MAX_ROUNDS: usize = 60;
+const COLLISIONS: usize = 3;
+const MIN_ROUNDS: usize = 10;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_weights_never_both_win() {
+    let etcd = Etcd::start().await;
+    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
+    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
+    fd.estate(&[&me()], &[]).await;
+    fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
+    fd.run(&["deploy", "web", "--tag", "1.1.0"]).await.expect(0);
+    let store = open_store(&etcd.url(), None).await;
+    let key = GroupKey::new("sim", NAMESPACE, "web");
+    let start = store.get_release(&key).await.unwrap().unwrap().value;
+    let audit_before = store
+        .list_audit(&AuditFilter::default())
+        .await
+        .unwrap()
+        .len();
+
+    let mut wins = 0;
+    let mut conflicts = 0;
+    let mut rounds = 0;
+    while rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || conflicts < COLLISIONS) {
+        let round = rounds;
+        rounds += 1;
+        let a = fd.command(&["weight", "web", "20"]).spawn().unwrap();
+        let b = fd.command(&["weight", "web", "30"]).spawn().unwrap();
+        let (a, b) = tokio::join!(a.wait_with_output(), b.wait_with_output());
+        for out in [a.unwrap(), b.unwrap()] {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            match out.status.code() {
+                Some(0) => wins += 1,
+                Some(1) => {
+                    assert!(
+                        stderr.contains("was changed by ") && stderr.contains(" at "),
+                        "round {round}: a lost race says who and when: {stderr}"
+                    );
+                    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+                    conflicts += 1;
+                }
+                other => panic!("round {round}: exit {other:?}: {stderr}"),
+            }
+        }
+    }
+    eprintln!("{wins} wins, {conflicts} conflicts in {rounds} rounds");
+    assert!(
+        wins >= rounds,
+        "at least one of each pair wins ({wins} wins)"
+    );
+    assert!(conflicts > 0, "{rounds} simultaneous pairs never collided");
+
+    // Each win moved the desired generation exactly once: two winners on one version
+    // would have lost a write and left the count short.
+    let end = store.get_release(&key).await.unwrap().unwrap().value;
+    assert_eq!(end.desired - start.desired, wins as u64);
+    assert!([20, 30].contains(&end.weight));
+
+    // Every win is audited as allowed and with its outcome; losers wrote nothing.
+    let entries = store.list_audit(&AuditFilter::default()).await.unwrap();
+    let weights: Vec<_> = entries[audit_before..]
+        .iter()
+        .filter(|e| e.action == "weight")
+        .collect();
+    let count = |o: &str| {
+        weights
+            .iter()
+            .filter(|e| e.outcome.to_string() == o)
+            .count()
+    };
+    assert_eq!(count("allowed"), wins);
+    assert_eq!(count("applied") + count("failed"), wins);
+    assert_eq!(weights.len(), 2 * wins);
+    fd.run(&["audit", "verify"]).await.expect(0);
+
+    // Once the race is over, one more change brings the cluster to a known state.
+    fd.run(&["weight", "web", "50"]).await.expect(0);
+    let api: Api<Deployment> = Api::namespaced(sim.client().await, NAMESPACE);
+    eventually(10, "2 canary and 2 stable replicas", || async {
+        let c = api.get("web-canary").await.ok()?.spec?.replicas?;
+        let s = api.get("web").await.ok()?.spec?.replicas?;
+        (c == 2 && s == 2).then_some(())
+    })
+    .await;
+    sim.handle.shutdown().await;
+}

@@ -1,0 +1,208 @@
+//! Running the real `flightdeck` binary against a real etcd and an in-process simulated
+//! cluster, with a small estate: one template, one group `web` in namespace `shop`.
+//!
+//! Include with `mod support;` and `#[path = "support/cli.rs"] mod cli_support;`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+
+use flightdeck::store::{Store, StoreConfig, StoreOptions};
+use serde_json::{Value, json};
+
+pub const PREFIX: &str = "/flightdeck/";
+pub const NAMESPACE: &str = "shop";
+pub const REPLICAS: i32 = 4;
+
+pub const TEMPLATE: &str = r#"apiVersion: flightdeck/v1
+kind: Template
+metadata: { name: web }
+spec:
+  body: |
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata:
+      name: {{ name }}
+      namespace: {{ namespace }}
+      labels: {{ labels | tojson }}
+    spec:
+      replicas: {{ replicas }}
+      selector:
+        matchLabels: { "flightdeck.dev/group": "{{ group }}", "flightdeck.dev/track": "{{ track }}" }
+      template:
+        metadata:
+          labels: {{ labels | tojson }}
+        spec:
+          containers:
+            - name: app
+              image: "{{ params.image }}:{{ params.tag }}"
+"#;
+
+pub const GROUP: &str = r#"# the shop's web front end
+apiVersion: flightdeck/v1
+kind: InstanceGroup
+metadata: { name: web, app: shop }
+spec:
+  cluster: sim
+  namespace: shop
+  template: web
+  params: { image: registry.local/shop/web, tag: "1.0.0", replicas: 4 }
+  strategy:
+    steps: [ { setWeight: 10 }, { pause: {} }, { setWeight: 50 }, { pause: {} } ]
+"#;
+
+/// A policy making `admins` admin everywhere and `viewers` viewers.
+pub fn policy(admins: &[&str], viewers: &[&str]) -> String {
+    let list = |v: &[&str]| format!("[{}]", v.join(", "));
+    let mut p = format!(
+        "apiVersion: flightdeck/v1\nkind: Policy\nbindings:\n  - role: admin\n    users: {}\n",
+        list(admins)
+    );
+    if !viewers.is_empty() {
+        p.push_str(&format!("  - role: viewer\n    users: {}\n", list(viewers)));
+    }
+    p
+}
+
+/// The OS user the tests run as: the identity flightdeck uses without etcd auth.
+pub fn me() -> String {
+    flightdeck::authz::Identity::os().name
+}
+
+/// The Namespace the simulated cluster must hold before groups are deployed into it.
+pub fn namespace_object() -> Value {
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+}
+
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    /// Panics with everything the command said unless it exited with `code`.
+    pub fn expect(self, code: i32) -> Out {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// How to run the binary: the store, the kubeconfig, and an isolated home for its log.
+pub struct Flightdeck {
+    pub store: String,
+    pub kubeconfig: PathBuf,
+    pub dir: tempfile::TempDir,
+    /// Extra global flags, e.g. an etcd user.
+    pub extra: Vec<String>,
+}
+
+impl Flightdeck {
+    pub fn new(store: &str, kubeconfig: &Path) -> Flightdeck {
+        Flightdeck {
+            store: store.to_string(),
+            kubeconfig: kubeconfig.to_path_buf(),
+            dir: tempfile::tempdir().expect("tempdir"),
+            extra: Vec::new(),
+        }
+    }
+
+    /// The same store and cluster as an etcd user whose password is in a file.
+    pub fn as_etcd_user(&self, user: &str, password: &str) -> Flightdeck {
+        let fd = Flightdeck::new(&self.store, &self.kubeconfig);
+        let file = fd.dir.path().join("password");
+        std::fs::write(&file, format!("{password}\n")).expect("password file");
+        Flightdeck {
+            extra: vec![
+                "--etcd-user".into(),
+                user.into(),
+                "--etcd-password-file".into(),
+                file.display().to_string(),
+            ],
+            ..fd
+        }
+    }
+
+    /// Writes `text` to a file in the temporary dir and returns its path.
+    pub fn file(&self, name: &str, text: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write test file");
+        path.display().to_string()
+    }
+
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_flightdeck"));
+        cmd.args(args)
+            .arg("--store")
+            .arg(&self.store)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(&self.extra)
+            .env_remove("FLIGHTDECK_STORE")
+            .env_remove("FLIGHTDECK_ETCD_USER")
+            .env_remove("FLIGHTDECK_ETCD_PASSWORD")
+            .env_remove("KUBECONFIG")
+            .env("XDG_STATE_HOME", self.dir.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    pub async fn run(&self, args: &[&str]) -> Out {
+        let out = self
+            .command(args)
+            .output()
+            .await
+            .expect("run the flightdeck binary");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Policy (with `admins`), the template and the group, each applied through the binary.
+    pub async fn estate(&self, admins: &[&str], viewers: &[&str]) {
+        let p = self.file("policy.yaml", &policy(admins, viewers));
+        self.run(&["policy", "apply", "-f", &p]).await.expect(0);
+        let t = self.file("template.yaml", TEMPLATE);
+        self.run(&["templates", "apply", "-f", &t]).await.expect(0);
+        let g = self.file("group.yaml", GROUP);
+        self.run(&["groups", "apply", "-f", &g]).await.expect(0);
+    }
+}
+
+/// The store, opened by the test itself (to look at what the binary wrote).
+pub async fn open_store(url: &str, user: Option<(&str, &str)>) -> Arc<dyn Store> {
+    let options = StoreOptions {
+        user: user.map(|u| u.0.to_string()),
+        password: user.map(|u| u.1.to_string()),
+        ..StoreOptions::default()
+    };
+    let cfg = StoreConfig::parse(url, options).expect("store url");
+    flightdeck::store::connect(&cfg).await.expect("store")
+}
+
+/// (action, outcome) of every audit entry about `web`, oldest first.
+pub async fn audit_trail(store: &dyn Store) -> Vec<(String, String)> {
+    let filter = flightdeck::store::AuditFilter {
+        group: Some(flightdeck::domain::GroupKey::new("sim", NAMESPACE, "web")),
+        ..Default::default()
+    };
+    store
+        .list_audit(&filter)
+        .await
+        .expect("list audit")
+        .into_iter()
+        .map(|e| (e.action, e.outcome.to_string()))
+        .collect()
+}
