@@ -7,6 +7,7 @@ mod header;
 mod help;
 mod hints;
 mod input;
+pub mod logs;
 mod status;
 mod too_small;
 
