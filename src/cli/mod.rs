@@ -5,6 +5,7 @@
 pub mod console;
 pub mod context;
 pub mod demo;
+pub mod logs;
 pub mod sim;
 
 use std::path::PathBuf;
@@ -105,6 +106,8 @@ pub struct Global {
 pub enum Command {
     /// Simulated cluster + in-memory store + the console; no set-up.
     Demo(demo::DemoArgs),
+    /// A group's pod logs, prefixed by pod: logs GROUP [--track canary] [--grep RE] [-f].
+    Logs(logs::LogsArgs),
     /// Run the simulated cluster alone (for kubectl, tests and benchmarks).
     Sim(sim::SimArgs),
 }
@@ -114,5 +117,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         None => console::run(&cli.global).await,
         Some(Command::Demo(args)) => demo::run(&cli.global, args).await,
         Some(Command::Sim(args)) => sim::run(args).await,
+        Some(Command::Logs(args)) => logs::run(&cli.global, args).await,
     }
 }
