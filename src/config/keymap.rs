@@ -67,7 +67,7 @@ impl Mode {
                 SortNext,
                 SortReverse,
             ],
-            Mode::Group => &[Up, Down, PageUp, PageDown, Top, Bottom, FocusNext],
+            Mode::Group => &[Up, Down, PageUp, PageDown, Top, Bottom, FocusNext, Logs],
             Mode::Input => &[Confirm, Cancel, Complete],
         }
     }

@@ -24,6 +24,7 @@ pub enum Action {
     Confirm,
     Cancel,
     Complete,
+    Logs,
 }
 
 /// Name in keymap files, and the line the help overlay shows.
@@ -66,6 +67,7 @@ const TABLE: &[(Action, &str, &str)] = &[
     ),
     (Action::Cancel, "cancel", "leave the input line"),
     (Action::Complete, "complete", "complete a group name"),
+    (Action::Logs, "logs", "live logs of the group's pods"),
 ];
 
 impl Action {
@@ -117,6 +119,7 @@ impl Action {
             Action::Confirm => "run",
             Action::Cancel => "cancel",
             Action::Complete => "complete",
+            Action::Logs => "logs",
         }
     }
 }

@@ -15,6 +15,10 @@ impl App {
             return None;
         }
         let k = Key::from(&key);
+        let key = match self.on_logs_key(key) {
+            Ok(effect) => return effect,
+            Err(key) => key,
+        };
         if self.input.is_some() {
             return self.on_input_key(key, k);
         }
@@ -52,6 +56,7 @@ impl App {
                 self.open_input(InputKind::Filter, current);
             }
             Action::Back => self.back(),
+            Action::Logs => return self.open_group_logs(),
             Action::Open => self.open_selected(),
             Action::SortNext => {
                 self.groups.sort = self.groups.sort.next();

@@ -49,6 +49,10 @@ pub enum Effect {
         action: crate::engine::Action,
         reason: Option<String>,
     },
+    /// Start streaming logs into the (just opened) log viewer; replaces earlier streams.
+    OpenLogs(crate::logs::LogSource),
+    /// The log viewer closed: stop its streams.
+    CloseLogs,
 }
 
 pub struct App {
@@ -68,6 +72,8 @@ pub struct App {
     pub(crate) help: Option<usize>,
     pub(crate) status: Option<Status>,
     pub(crate) pages: Pages,
+    /// The log viewer, over the current screen while open.
+    pub(crate) logs: Option<crate::tui::logs_view::LogsView>,
     rows: GroupRows,
     /// The rows must be rebuilt before they are used: groups, scope, filter or sort changed.
     rows_stale: bool,
@@ -94,6 +100,7 @@ impl App {
             help: None,
             status: None,
             pages: Pages::default(),
+            logs: None,
             rows: GroupRows::default(),
             rows_stale: true,
             resort_due: false,
@@ -165,6 +172,10 @@ impl App {
     }
 
     pub fn on_paste(&mut self, text: &str) {
+        if let Some(v) = self.logs.as_mut() {
+            v.on_paste(text);
+            return;
+        }
         let Some(line) = self.input.as_mut() else {
             return;
         };

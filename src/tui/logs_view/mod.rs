@@ -2,6 +2,7 @@
 //! search, filter, narrowing, columns), fed by [`LogEvent`]s. Drawing is in
 //! `tui/views/logs.rs`; keys in `keys.rs`; saving in `save.rs`.
 
+mod hook;
 mod keys;
 mod save;
 

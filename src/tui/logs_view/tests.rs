@@ -300,3 +300,56 @@ fn save_writes_shown_lines_or_everything() {
         "web-a a ok\nweb-a b ERROR\n"
     );
 }
+
+#[test]
+fn l_on_a_group_opens_its_logs_and_esc_closes_them() {
+    use crate::config::Keymap;
+    use crate::domain::GroupKey;
+    use crate::tui::app::state::{GroupState, Screen};
+    use crate::tui::app::{App, AppInit, Effect};
+
+    let mut app = App::new(AppInit {
+        context: "sim".into(),
+        contexts: vec!["sim".into()],
+        user: "alice".into(),
+        store: "mem://".into(),
+        theme: Theme::built_in("default").unwrap(),
+        keymap: Keymap::built_in("default").unwrap(),
+        first_run: false,
+    });
+    app.screen = Screen::Group(GroupState::new(GroupKey::new("sim", "shop", "web")));
+    let effect = app.on_key(KeyEvent::new(KeyCode::Char('l'), KeyModifiers::NONE));
+    let Some(Effect::OpenLogs(source)) = effect else {
+        panic!("{effect:?}")
+    };
+    assert_eq!(source.namespace, "shop");
+    assert_eq!(source.label_selector(), "flightdeck.dev/group=web");
+    app.on_log_event(LogEvent::Joined {
+        pod: "web-1".into(),
+        container: "app".into(),
+        track: Track::Stable,
+        initial: true,
+    });
+    app.on_log_event(LogEvent::Lines {
+        pod: "web-1".into(),
+        container: "app".into(),
+        lines: vec![(None, "hello from web-1".into())],
+    });
+    let mut t = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    t.draw(|f| app.draw(f)).unwrap();
+    let text: String = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(
+        text.contains("logs shop/web") && text.contains("hello from web-1"),
+        "{text}"
+    );
+    // Keys the viewer owns stay with it: `q` closes the logs, not the console.
+    let effect = app.on_key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE));
+    assert_eq!(effect, Some(Effect::CloseLogs));
+    assert!(app.logs_view().is_none());
+}

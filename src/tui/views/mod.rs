@@ -41,6 +41,11 @@ pub fn draw(frame: &mut Frame, app: &App) -> Pages {
     header::draw(frame, head, app);
     let mut pages = app.pages;
     match &app.screen {
+        _ if app.logs.is_some() => {
+            if let Some(v) = &app.logs {
+                logs::draw(frame, body, v, &app.theme);
+            }
+        }
         Screen::Groups => pages.groups = groups::draw(frame, body, app),
         Screen::Group(g) => (pages.pods, pages.events) = group::draw(frame, body, app, g),
     }
