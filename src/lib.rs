@@ -12,6 +12,7 @@ pub mod domain;
 pub mod engine;
 pub mod kube;
 pub mod logging;
+pub mod logs;
 pub mod model;
 pub mod sim;
 pub mod store;

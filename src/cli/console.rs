@@ -38,6 +38,7 @@ pub async fn run_session(
     let (ns_tx, ns_rx) = watch::channel(Vec::new());
     let (switch_tx, switch_rx) = mpsc::unbounded_channel();
     let (act_tx, act_rx) = mpsc::unbounded_channel();
+    let logs_client = Some(conn.client.clone());
     let engine = Arc::new(ReleaseEngine::new(store.clone(), conn.clone(), actor));
     let tasks = [
         spawn_store_feed(store, tx.clone(), ns_tx),
@@ -50,6 +51,7 @@ pub async fn run_session(
             updates: rx,
             switch_context: switch_tx,
             actions: act_tx,
+            logs_client,
         },
     )
     .await;

@@ -9,6 +9,7 @@ pub mod context;
 pub mod demo;
 pub mod files;
 pub mod groups;
+pub mod logs;
 pub mod output;
 pub mod policy;
 pub mod release;
@@ -117,6 +118,8 @@ pub struct Global {
 pub enum Command {
     /// Simulated cluster + in-memory store + the console; no set-up.
     Demo(demo::DemoArgs),
+    /// A group's pod logs, prefixed by pod: logs GROUP [--track canary] [--grep RE] [-f].
+    Logs(logs::LogsArgs),
     /// Run the simulated cluster alone (for kubectl, tests and benchmarks).
     Sim(sim::SimArgs),
     /// Instance groups: list, or apply a YAML file.
@@ -180,5 +183,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Audit(args) => audit::run(g, args).await,
         Command::Policy(cmd) => policy::run(g, cmd).await,
+        Command::Logs(args) => logs::run(g, args).await,
     }
 }

@@ -8,6 +8,7 @@ mod controller;
 mod defaults;
 mod events;
 mod kubelet;
+pub mod logs;
 mod objects;
 mod patch;
 pub mod resource;
@@ -89,6 +90,7 @@ pub struct SimHandle {
     store: Arc<Store>,
     server: server::ApiServer,
     scenario: watch::Sender<Arc<Scenario>>,
+    logs: Arc<logs::LogHub>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -111,6 +113,7 @@ impl SimHandle {
             source,
         })?;
         let (scenario_tx, scenario_rx) = watch::channel(Arc::new(cfg.scenario));
+        let logs = logs::LogHub::new(scenario_tx.subscribe());
         let recorder = Arc::new(events::EventRecorder::new(store.clone()));
         let time_scale = if cfg.time_scale.is_finite() && cfg.time_scale > 0.0 {
             cfg.time_scale
@@ -128,12 +131,16 @@ impl SimHandle {
             addr,
             context: cfg.context,
             store: store.clone(),
-            server: server::ApiServer::start(listener, api::router(api::Api::new(store, addr)))
-                .map_err(|source| SimError::Io {
-                    what: "starting the API server".into(),
-                    source,
-                })?,
+            server: server::ApiServer::start(
+                listener,
+                api::router(api::Api::new(store, addr, logs.clone())),
+            )
+            .map_err(|source| SimError::Io {
+                what: "starting the API server".into(),
+                source,
+            })?,
             scenario: scenario_tx,
+            logs,
             tasks,
         };
         handle.preload(cfg.preload)?;
@@ -232,6 +239,24 @@ impl SimHandle {
     /// Switches the scenario; pods started (or restarted) from now on follow it.
     pub fn set_scenario(&self, s: Scenario) {
         self.scenario.send_replace(Arc::new(s));
+    }
+
+    /// Ends every open `follow` log stream, as a kubelet restart would; clients see their
+    /// stream end and must reconnect.
+    pub fn cut_log_streams(&self) {
+        self.logs.cut_streams();
+    }
+
+    /// Writes raw bytes (escape sequences, invalid UTF-8 and all) as one log line of a pod,
+    /// in one container or, with `None`, in each.
+    pub fn inject_log_line(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+        bytes: &[u8],
+    ) {
+        self.logs.inject(namespace, pod, container, bytes);
     }
 
     pub async fn shutdown(mut self) {

@@ -40,6 +40,7 @@ pub enum Action {
     NextField,
     NudgeUp,
     NudgeDown,
+    Logs,
 }
 
 /// Name in keymap files, and the line the help overlay shows.
@@ -119,6 +120,7 @@ const TABLE: &[(Action, &str, &str)] = &[
     ),
     (Action::NudgeUp, "nudge-up", "weight dialog: 5% more"),
     (Action::NudgeDown, "nudge-down", "weight dialog: 5% less"),
+    (Action::Logs, "logs", "live logs of the group's pods"),
 ];
 
 impl Action {
@@ -183,6 +185,7 @@ impl Action {
             Action::NextField => "next field",
             Action::NudgeUp => "+5%",
             Action::NudgeDown => "-5%",
+            Action::Logs => "logs",
         }
     }
 

@@ -6,6 +6,7 @@ pub mod action;
 pub mod app;
 pub mod bench;
 pub mod feeds;
+pub mod logs_view;
 pub mod run;
 pub mod terminal;
 pub mod views;

@@ -27,6 +27,8 @@ pub struct Wiring {
     pub switch_context: mpsc::UnboundedSender<String>,
     /// Release actions go to the engine task.
     pub actions: mpsc::UnboundedSender<ActRequest>,
+    /// The cluster the log viewer reads; `None` disables it.
+    pub logs_client: Option<kube::Client>,
 }
 
 /// A release action the user asked for.
@@ -57,6 +59,10 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
     let frame_gap = Duration::from_millis(1000 / MAX_FPS);
     let mut last_frame: Option<Instant> = None;
     let mut dirty = true;
+    // The open log viewer's streams and their events; a fresh channel per viewer, so
+    // lines of a closed one never reach the next.
+    let mut log_streams: Option<crate::logs::LogStreams> = None;
+    let mut log_events: Option<mpsc::Receiver<crate::logs::LogEvent>> = None;
 
     let exit = loop {
         if dirty {
@@ -94,6 +100,15 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
                         Some(Effect::Act { key, action, reason }) => {
                             let _ = wiring.actions.send(ActRequest { key, action, reason });
                         }
+                        Some(Effect::OpenLogs(source)) => {
+                            let (tx, rx) = mpsc::channel(1024);
+                            log_streams = wiring.logs_client.clone().map(|c| crate::logs::spawn_log_streams(c, source, tx));
+                            log_events = Some(rx);
+                        }
+                        Some(Effect::CloseLogs) => {
+                            log_streams = None;
+                            log_events = None;
+                        }
                         None => {}
                     }
                 }
@@ -123,6 +138,18 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
                 }
                 dirty = true;
             }
+            Some(ev) = next_log_event(&mut log_events) => {
+                app.on_log_event(ev);
+                if let Some(rx) = log_events.as_mut() {
+                    for _ in 0..UPDATES_PER_FRAME {
+                        match rx.try_recv() {
+                            Ok(ev) => app.on_log_event(ev),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                dirty = true;
+            }
             _ = tick.tick() => {
                 app.on_tick(jiff::Timestamp::now());
                 dirty = true;
@@ -133,9 +160,19 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
             _ = sigint.recv() => break Exit::Signal("SIGINT"),
         }
     };
+    drop(log_streams);
     drop(guard);
     restore();
     bench.finish();
     tracing::info!(?exit, "console closed");
     Ok(exit)
+}
+
+async fn next_log_event(
+    rx: &mut Option<mpsc::Receiver<crate::logs::LogEvent>>,
+) -> Option<crate::logs::LogEvent> {
+    match rx.as_mut() {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }

@@ -30,14 +30,20 @@ pub use convert::core_event_to_v1;
 pub struct Api {
     pub store: Arc<Store>,
     pub addr: SocketAddr,
+    pub logs: Arc<crate::sim::logs::LogHub>,
     pages: list::PageCache,
 }
 
 impl Api {
-    pub fn new(store: Arc<Store>, addr: SocketAddr) -> Arc<Self> {
+    pub fn new(
+        store: Arc<Store>,
+        addr: SocketAddr,
+        logs: Arc<crate::sim::logs::LogHub>,
+    ) -> Arc<Self> {
         Arc::new(Api {
             store,
             addr,
+            logs,
             pages: list::PageCache::default(),
         })
     }

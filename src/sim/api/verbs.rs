@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::status::ApiError;
 use super::{Api, ResourceRequest, convert, json_response, list, table, watch};
 use crate::sim::resource::{Kind, ObjectKey, str_at};
 use crate::sim::store::{Obj, StoreError};
-use crate::sim::{defaults, objects, patch, time};
+use crate::sim::{defaults, objects, patch};
 
 pub async fn dispatch(
     api: &Arc<Api>,
@@ -30,7 +30,9 @@ pub async fn dispatch(
         ("GET", true, Some("scale")) if scalable(rr.kind) => {
             Ok(ok(&convert::scale_of(&*current(api, &rr)?)))
         }
-        ("GET", true, Some("log")) if rr.kind == Kind::Pod => pod_log(api, &rr),
+        ("GET", true, Some("log")) if rr.kind == Kind::Pod => {
+            crate::sim::logs::serve(&api.logs, &api.store, &rr)
+        }
         ("POST", false, None) => create(api, &rr, &body),
         ("PUT", true, None | Some("status")) => replace(api, &rr, &body),
         ("PUT", true, Some("scale")) if scalable(rr.kind) => replace_scale(api, &rr, &body),
@@ -82,16 +84,6 @@ fn get(api: &Api, rr: &ResourceRequest) -> Result<Response, ApiError> {
         return Ok(ok(&table::table(rr, &[obj], meta)));
     }
     Ok(ok(&rr.outgoing(&obj)))
-}
-
-fn pod_log(api: &Api, rr: &ResourceRequest) -> Result<Response, ApiError> {
-    let pod = current(api, rr)?;
-    let image = str_at(&pod, "/spec/containers/0/image");
-    let text = format!(
-        "{} simulated container started, image {image}\n",
-        time::now()
-    );
-    Ok(([("content-type", "text/plain")], text).into_response())
 }
 
 fn parse_body(rr: &ResourceRequest, body: &Bytes) -> Result<Value, ApiError> {

@@ -21,6 +21,10 @@ impl App {
             return None;
         }
         let k = Key::from(&key);
+        let key = match self.on_logs_key(key) {
+            Ok(effect) => return effect,
+            Err(key) => key,
+        };
         if self.dialog.is_some() {
             return self.on_dialog_key(key, k);
         }
@@ -76,6 +80,7 @@ impl App {
             }
             Action::Audit => self.open_audit(AuditFilter::default()),
             Action::Back => self.back(),
+            Action::Logs => return self.open_group_logs(),
             Action::Open => self.open_selected(),
             Action::SortNext => {
                 self.groups.sort = self.groups.sort.next();

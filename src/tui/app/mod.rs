@@ -54,6 +54,10 @@ pub enum Effect {
         action: crate::engine::Action,
         reason: Option<String>,
     },
+    /// Start streaming logs into the (just opened) log viewer; replaces earlier streams.
+    OpenLogs(crate::logs::LogSource),
+    /// The log viewer closed: stop its streams.
+    CloseLogs,
 }
 
 pub struct App {
@@ -78,6 +82,8 @@ pub struct App {
     /// The audit log as the store sent it, oldest first.
     pub(crate) audit: Vec<AuditEntry>,
     pub(crate) dialog: Option<dialog::Dialog>,
+    /// The log viewer, over the current screen while open.
+    pub(crate) logs: Option<crate::tui::logs_view::LogsView>,
     rows: GroupRows,
     /// The rows must be rebuilt before they are used: groups, scope, filter or sort changed.
     rows_stale: bool,
@@ -107,6 +113,7 @@ impl App {
             policy: None,
             audit: Vec::new(),
             dialog: None,
+            logs: None,
             rows: GroupRows::default(),
             rows_stale: true,
             resort_due: false,
@@ -210,6 +217,10 @@ impl App {
     }
 
     pub fn on_paste(&mut self, text: &str) {
+        if let Some(v) = self.logs.as_mut() {
+            v.on_paste(text);
+            return;
+        }
         // A pasted newline must not run a command or confirm a dialog; it becomes a space
         // like other control characters would be meaningless in a one-line input.
         let insert = |input: &mut tui_input::Input| {

@@ -10,6 +10,7 @@ mod header;
 mod help;
 mod hints;
 mod input;
+pub mod logs;
 mod status;
 mod too_small;
 
@@ -53,6 +54,11 @@ pub fn draw(frame: &mut Frame, app: &App) -> Pages {
     header::draw(frame, head, app);
     let mut pages = app.pages;
     match &app.screen {
+        _ if app.logs.is_some() => {
+            if let Some(v) = &app.logs {
+                logs::draw(frame, body, v, &app.theme);
+            }
+        }
         Screen::Groups => {
             pages.groups = groups::draw(frame, body, app);
             if let Some(key) = app.rows().key_at(app.groups.selected) {
