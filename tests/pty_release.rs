@@ -143,7 +143,7 @@ fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_step_weight_promote_then_deploy_abort() {
     let r = rig().await;
 
@@ -163,6 +163,18 @@ async fn deploy_step_weight_promote_then_deploy_abort() {
     r.act("w", &["50"]);
     r.wait_release(Phase::Paused, 50).await;
     assert_eq!(r.image_and_replicas("user-info-grpc-canary").await.1, 5);
+    let screen = r
+        .console
+        .wait_for("five canary pods on screen", Duration::from_secs(20), |s| {
+            s.lines()
+                .filter(|l| l.contains("user-info-grpc-canary-") && l.contains("canary"))
+                .count()
+                == 5
+        });
+    assert!(
+        screen.contains("50%"),
+        "the weight bar shows 50%:\n{screen}"
+    );
 
     // Protected group: promote asks for the group's name.
     r.act("P", &["ship it", GROUP]);
@@ -207,7 +219,7 @@ async fn deploy_step_weight_promote_then_deploy_abort() {
     r.console.wait_text("EXIT=0", Duration::from_secs(10));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promote_of_a_protected_group_needs_its_name() {
     let r = rig().await;
     r.act("d", &["3.0.0"]);
@@ -221,7 +233,7 @@ async fn promote_of_a_protected_group_needs_its_name() {
 
 /// Two people, two consoles, one store: what alice does shows up in bob's console as a
 /// toast naming her. Identities come from etcd auth.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_operators_action_shows_up_in_my_console() {
     let etcd = etcd_support::Etcd::start().await;
     let seed = seed("sim", 7, 2).expect("sample estate");
