@@ -25,7 +25,12 @@ const IDLE_WINDOW: Duration = Duration::from_secs(10);
 async fn main() {
     let etcd = etcd_support::Etcd::start().await;
     let seed = seed("sim", GROUPS, PODS).expect("estate");
-    let pods: u64 = seed.objects.iter().filter(|o| o["kind"] == "Deployment").filter_map(|o| o["spec"]["replicas"].as_u64()).sum();
+    let pods: u64 = seed
+        .objects
+        .iter()
+        .filter(|o| o["kind"] == "Deployment")
+        .filter_map(|o| o["spec"]["replicas"].as_u64())
+        .sum();
     let sim = SimHandle::start(SimConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         scenario: flightdeck::demo::scenario(),
@@ -35,8 +40,14 @@ async fn main() {
     })
     .await
     .expect("simulated cluster");
-    let store = flightdeck::store::connect(&StoreConfig::parse(&etcd.url(), StoreOptions::default()).unwrap()).await.unwrap();
-    seed_store(store.as_ref(), &seed, "bench").await.expect("seed etcd");
+    let store = flightdeck::store::connect(
+        &StoreConfig::parse(&etcd.url(), StoreOptions::default()).unwrap(),
+    )
+    .await
+    .unwrap();
+    seed_store(store.as_ref(), &seed, "bench")
+        .await
+        .expect("seed etcd");
 
     let t = tmux::Tmux::start("bench", 200, 60, "true");
     let kubeconfig = t.home().join("kubeconfig");
@@ -57,31 +68,68 @@ async fn main() {
             etcd.url()
         ),
     );
-    console.wait_for("the groups list", Duration::from_secs(30), |s| s.contains("app-149"));
+    console.wait_for("the groups list", Duration::from_secs(30), |s| {
+        s.contains("app-149")
+    });
     let pid = console.program_pid().expect("console pid");
     tokio::time::sleep(Duration::from_secs(3)).await;
     let cpu0 = cpu_ticks(pid);
     let t0 = Instant::now();
     tokio::time::sleep(IDLE_WINDOW).await;
-    let idle_cpu = (cpu_ticks(pid) - cpu0) as f64 / ticks_per_second() / t0.elapsed().as_secs_f64() * 100.0;
+    let idle_cpu =
+        (cpu_ticks(pid) - cpu0) as f64 / ticks_per_second() / t0.elapsed().as_secs_f64() * 100.0;
     let rss_mb = peak_rss_kb(pid) as f64 / 1024.0;
     console.send(&["q"]);
     let start = Instant::now();
     while !report.exists() && start.elapsed() < Duration::from_secs(10) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).expect("bench report")).unwrap();
-    let mut renders: Vec<u64> = r["render_us"].as_array().unwrap().iter().filter_map(|v| v.as_u64()).collect();
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("bench report")).unwrap();
+    let mut renders: Vec<u64> = r["render_us"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_u64())
+        .collect();
     renders.sort_unstable();
-    let pct = |p: f64| renders.get(((renders.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0) as f64 / 1000.0;
+    let pct = |p: f64| {
+        renders
+            .get(((renders.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
 
-    println!("console on {GROUPS} groups / {pods} pods (simulated cluster, etcd store, release build)");
-    println!("  first frame           {:>8.1} ms   (target < 100 ms)", r["first_frame_ms"].as_f64().unwrap_or(f64::NAN));
-    println!("  all groups' status    {:>8.1} ms   (target < 1000 ms)", r["all_groups_ms"].as_f64().unwrap_or(f64::NAN));
-    println!("  render p50            {:>8.2} ms   ({} frames)", pct(0.5), renders.len());
-    println!("  render p99            {:>8.2} ms   (target < 4 ms)", pct(0.99));
-    println!("  peak RSS              {:>8.1} MB   (target < 80 MB)", rss_mb);
-    println!("  idle CPU              {:>8.2} %    of one core over {}s (target < 2 %)", idle_cpu, IDLE_WINDOW.as_secs());
+    println!(
+        "console on {GROUPS} groups / {pods} pods (simulated cluster, etcd store, release build)"
+    );
+    println!(
+        "  first frame           {:>8.1} ms   (target < 100 ms)",
+        r["first_frame_ms"].as_f64().unwrap_or(f64::NAN)
+    );
+    println!(
+        "  all groups' status    {:>8.1} ms   (target < 1000 ms)",
+        r["all_groups_ms"].as_f64().unwrap_or(f64::NAN)
+    );
+    println!(
+        "  render p50            {:>8.2} ms   ({} frames)",
+        pct(0.5),
+        renders.len()
+    );
+    println!(
+        "  render p99            {:>8.2} ms   (target < 4 ms)",
+        pct(0.99)
+    );
+    println!(
+        "  peak RSS              {:>8.1} MB   (target < 80 MB)",
+        rss_mb
+    );
+    println!(
+        "  idle CPU              {:>8.2} %    of one core over {}s (target < 2 %)",
+        idle_cpu,
+        IDLE_WINDOW.as_secs()
+    );
     drop(console);
     drop(t);
     sim.shutdown().await;

@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod engine;
+pub mod health;
 pub mod kube;
 pub mod logging;
 pub mod model;

@@ -8,6 +8,7 @@ mod controller;
 mod defaults;
 mod events;
 mod kubelet;
+pub mod metrics;
 mod objects;
 mod patch;
 pub mod resource;
@@ -115,7 +116,8 @@ impl SimHandle {
         };
         // Subscribe before preloading so the controllers see every preloaded object.
         let controllers = controller::Controllers::new(store.clone(), recorder.clone(), time_scale);
-        let kubelet = kubelet::Kubelet::new(store.clone(), recorder, scenario_rx, time_scale);
+        let kubelet =
+            kubelet::Kubelet::new(store.clone(), recorder, scenario_rx.clone(), time_scale);
         let tasks = vec![
             tokio::spawn(controllers.run(store.subscribe())),
             tokio::spawn(kubelet.run(store.subscribe())),
@@ -124,11 +126,15 @@ impl SimHandle {
             addr,
             context: cfg.context,
             store: store.clone(),
-            server: server::ApiServer::start(listener, api::router(api::Api::new(store, addr)))
-                .map_err(|source| SimError::Io {
-                    what: "starting the API server".into(),
-                    source,
-                })?,
+            server: server::ApiServer::start(
+                listener,
+                api::router(api::Api::new(store.clone(), addr))
+                    .merge(metrics::routes(metrics::Traffic::new(store, scenario_rx))),
+            )
+            .map_err(|source| SimError::Io {
+                what: "starting the API server".into(),
+                source,
+            })?,
             scenario: scenario_tx,
             tasks,
         };
