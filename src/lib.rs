@@ -4,6 +4,7 @@
 //! The parts below `tui` never import ratatui or crossterm, so the command line, the agent
 //! and the tests use them without a terminal.
 
+pub mod agent;
 pub mod authz;
 pub mod cli;
 pub mod config;

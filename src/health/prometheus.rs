@@ -68,7 +68,7 @@ pub fn promql_duration(d: Duration) -> String {
     }
 }
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct PrometheusClient {
     http: reqwest::Client,
     base: Url,
