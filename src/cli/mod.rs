@@ -2,6 +2,7 @@
 //! [`ExitCode`] from the design's table: 0 done, 1 refused, 2 bad input, 3 store or cluster
 //! unreachable.
 
+pub mod agent;
 pub mod console;
 pub mod context;
 pub mod demo;
@@ -107,6 +108,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Run the simulated cluster alone (for kubectl, tests and benchmarks).
     Sim(sim::SimArgs),
+    /// Headless: timed pauses, analysis steps, automatic abort, re-apply.
+    Agent(agent::AgentArgs),
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -114,5 +117,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         None => console::run(&cli.global).await,
         Some(Command::Demo(args)) => demo::run(&cli.global, args).await,
         Some(Command::Sim(args)) => sim::run(args).await,
+        Some(Command::Agent(args)) => agent::run(&cli.global, args).await,
     }
 }
