@@ -16,7 +16,7 @@ use crate::engine::Action;
 use crate::engine::release_engine::ReleaseEngine;
 use crate::health::prometheus::PrometheusClient;
 use crate::health::{
-    AnalysisRun, HealthConfig, HealthPoint, HealthReport, Progress, Sampler, Target,
+    AnalysisRun, HealthConfig, HealthPoint, HealthReport, Progress, Sampler, SourceKind, Target,
 };
 
 /// Points a report keeps for the sparklines.
@@ -77,10 +77,19 @@ impl AnalysisTask {
         let target = Target::of(&self.group, Some(&self.release));
         let checks = sampler.config().checks.clone();
         let tick = run.tick();
+        // Prometheus' rate window still covers the previous canary's series (an aborted
+        // one's errors) for one window after the new canary starts: the judge skips it.
+        let warm_up = match sampler.config().source {
+            SourceKind::Prometheus => self.window,
+            SourceKind::PodMetrics => std::time::Duration::ZERO,
+        };
+        let started = Instant::now();
         loop {
             let point = sampler.sample(&target).await;
             self.publish(&point, &run);
-            run.push(point);
+            if started.elapsed() >= warm_up {
+                run.push(point);
+            }
             let now = Instant::now();
             if now < run.next_judgement_at() {
                 let wake = (now + tick).min(run.next_judgement_at());
