@@ -152,6 +152,7 @@ async fn prometheus_gives_the_same_verdicts_as_pod_metrics() {
     assert!(has_data, "prometheus never had the stable pods' rates");
 
     let mut cfg = h.agent_config();
+    let prom_client = client.clone();
     cfg.prometheus = Some(client);
     cfg.prometheus_window = Duration::from_secs(2);
     let (reports, mut events, stop) = h.spawn_agent(cfg);
@@ -173,7 +174,23 @@ async fn prometheus_gives_the_same_verdicts_as_pod_metrics() {
     );
 
     // A good canary: Pass and step on.
-    h.wait_ready(4).await;
+    // Prometheus drops a vanished target only at its next target sync (up to 5s): wait
+    // until the aborted canary's series are gone, as a person would before deploying again.
+    let canary_series = format!(
+        r#"count(rate(http_requests_total{{namespace="{NAMESPACE}",group="{GROUP}",track="canary"}}[2s]))"#
+    );
+    for _ in 0..150 {
+        if prom_client
+            .query(&canary_series)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     h.deploy("v3").await;
     let (action, reason, _) = next_action(&mut events, Duration::from_secs(20)).await;
     assert_eq!(action, "step", "{reason}");

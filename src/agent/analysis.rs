@@ -87,7 +87,8 @@ impl AnalysisTask {
         loop {
             let point = sampler.sample(&target).await;
             self.publish(&point, &run);
-            if started.elapsed() >= warm_up {
+            // A failed sample is kept either way: it tells the verdict why data is missing.
+            if started.elapsed() >= warm_up || point.error.is_some() {
                 run.push(point);
             }
             let now = Instant::now();

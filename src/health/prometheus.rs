@@ -61,7 +61,7 @@ pub fn render(
 /// A PromQL duration: whole milliseconds, or seconds when they are whole.
 pub fn promql_duration(d: Duration) -> String {
     let ms = d.as_millis().max(1);
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")

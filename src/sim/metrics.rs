@@ -270,7 +270,7 @@ fn standard_normal() -> f64 {
 }
 
 fn poisson(lambda: f64) -> u64 {
-    if !(lambda > 0.0) {
+    if lambda.is_nan() || lambda <= 0.0 {
         return 0;
     }
     if lambda > 30.0 {
