@@ -3,6 +3,7 @@
 //! unreachable.
 
 mod admin;
+pub mod agent;
 pub mod audit;
 pub mod console;
 pub mod context;
@@ -153,6 +154,8 @@ pub enum Command {
     /// Who may do what: show, or apply a YAML file.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Headless: timed pauses, analysis steps, automatic abort, re-apply.
+    Agent(agent::AgentArgs),
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -184,5 +187,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit(args) => audit::run(g, args).await,
         Command::Policy(cmd) => policy::run(g, cmd).await,
         Command::Logs(args) => logs::run(g, args).await,
+        Command::Agent(args) => agent::run(g, args).await,
     }
 }

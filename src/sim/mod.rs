@@ -9,6 +9,7 @@ mod defaults;
 mod events;
 mod kubelet;
 pub mod logs;
+pub mod metrics;
 mod objects;
 mod patch;
 pub mod resource;
@@ -122,7 +123,8 @@ impl SimHandle {
         };
         // Subscribe before preloading so the controllers see every preloaded object.
         let controllers = controller::Controllers::new(store.clone(), recorder.clone(), time_scale);
-        let kubelet = kubelet::Kubelet::new(store.clone(), recorder, scenario_rx, time_scale);
+        let kubelet =
+            kubelet::Kubelet::new(store.clone(), recorder, scenario_rx.clone(), time_scale);
         let tasks = vec![
             tokio::spawn(controllers.run(store.subscribe())),
             tokio::spawn(kubelet.run(store.subscribe())),
@@ -133,7 +135,8 @@ impl SimHandle {
             store: store.clone(),
             server: server::ApiServer::start(
                 listener,
-                api::router(api::Api::new(store, addr, logs.clone())),
+                api::router(api::Api::new(store.clone(), addr, logs.clone()))
+                    .merge(metrics::routes(metrics::Traffic::new(store, scenario_rx))),
             )
             .map_err(|source| SimError::Io {
                 what: "starting the API server".into(),

@@ -62,12 +62,13 @@ pub struct Rule {
     /// `crashLoop`: seconds the container runs before it exits with code 1.
     #[serde(default)]
     pub crash_after: Option<f64>,
-    /// Reserved for the traffic simulation: fraction of requests that fail (0–1).
+    /// Traffic simulation: fraction of requests answered with a 5xx (0–1).
     #[serde(default)]
     pub error_rate: Option<f64>,
-    /// Reserved for the traffic simulation: added latency in milliseconds.
+    /// Traffic simulation: request latency, `{p50: 40, p99: 900}` or one number (the p50,
+    /// with the default spread).
     #[serde(default)]
-    pub latency_ms: Option<u64>,
+    pub latency_ms: Option<super::metrics::LatencyMs>,
     /// Reserved for the log simulation: log lines per second.
     #[serde(default)]
     pub log_rate: Option<f64>,
@@ -114,6 +115,10 @@ impl Scenario {
                     "rule {}: errorRate {e} is not between 0 and 1",
                     r.tag
                 ));
+            }
+            if let Some(l) = &r.latency_ms {
+                l.validate()
+                    .map_err(|m| format!("rule {}: latencyMs {m}", r.tag))?;
             }
         }
         Ok(())

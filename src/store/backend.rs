@@ -80,4 +80,19 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Drops history before `revision`; watches from earlier get `Compacted`.
     async fn compact_history(&self, revision: i64) -> Result<(), StoreError>;
+
+    /// Takes the lease `name` for `holder` when it is free, renews it when `holder` has it;
+    /// answers who holds it now. A holder that stops calling loses it after `ttl`.
+    async fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<String, StoreError>;
+
+    /// Who holds the lease `name`, if anyone.
+    async fn lease_holder(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    /// Lets go of the lease `name` if this process holds it.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
 }

@@ -28,6 +28,7 @@ struct State {
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
     live: broadcast::Sender<(i64, RawEvent)>,
+    leases: Arc<super::lease::MemoryLeases>,
 }
 
 impl Default for MemoryStore {
@@ -42,6 +43,7 @@ impl MemoryStore {
         MemoryStore {
             state: Arc::new(Mutex::new(State::default())),
             live,
+            leases: Arc::default(),
         }
     }
 
@@ -64,6 +66,24 @@ fn holds(state: &State, cond: &Cond) -> bool {
 impl Backend for MemoryStore {
     fn location(&self) -> String {
         "memory".to_string()
+    }
+
+    async fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<String, StoreError> {
+        Ok(self.leases.hold(name, holder, ttl))
+    }
+
+    async fn lease_holder(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.leases.holder(name))
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.leases.release(name, holder);
+        Ok(())
     }
 
     async fn get(&self, key: &str) -> Result<Option<Kv>, StoreError> {

@@ -13,6 +13,7 @@ mod error;
 mod etcd;
 mod events;
 pub mod layout;
+pub mod lease;
 mod memory;
 mod platform;
 mod types;
@@ -99,4 +100,18 @@ pub trait Store: Send + Sync {
     -> Result<BoxStream<'static, StoreEvent>, StoreError>;
     /// Drops history before `revision` (maintenance; tests use it to force a resync).
     async fn compact(&self, revision: i64) -> Result<(), StoreError>;
+
+    /// Leader election: takes the lease `name` for `holder` when free, renews it when
+    /// `holder` already has it, and answers who holds it now (`holder` means "you do").
+    /// Call it every third of `ttl`; a holder that stops loses the lease after `ttl`.
+    async fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<String, StoreError>;
+    /// Who holds the lease `name` now, if anyone.
+    async fn lease_holder(&self, name: &str) -> Result<Option<String>, StoreError>;
+    /// Lets the lease go at once (on a clean shutdown) if `holder` has it.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
 }

@@ -261,4 +261,21 @@ impl<B: Backend> Store for B {
     async fn compact(&self, revision: i64) -> Result<(), StoreError> {
         self.compact_history(revision).await
     }
+
+    async fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<String, StoreError> {
+        Backend::hold_lease(self, name, holder, ttl).await
+    }
+
+    async fn lease_holder(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Backend::lease_holder(self, name).await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        Backend::release_lease(self, name, holder).await
+    }
 }

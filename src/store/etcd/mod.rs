@@ -1,6 +1,7 @@
 //! The etcd backend: etcd-client with the prefix, timeouts, login and TLS of
 //! [`StoreConfig`]. Watches live in `watch.rs`.
 
+mod lease;
 mod watch;
 
 use std::time::Duration;
@@ -30,6 +31,8 @@ pub struct EtcdStore {
     user: Option<String>,
     tls: bool,
     request_timeout: Duration,
+    /// The etcd lease behind each lease name this process holds.
+    leases: tokio::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 impl EtcdStore {
@@ -72,6 +75,7 @@ impl EtcdStore {
             user: o.user.clone(),
             tls,
             request_timeout: timeout,
+            leases: Default::default(),
         };
         Ok(store)
     }
@@ -231,6 +235,23 @@ impl Backend for EtcdStore {
 
     fn login(&self) -> Option<String> {
         self.user.clone()
+    }
+
+    async fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<String, StoreError> {
+        self.etcd_hold_lease(name, holder, ttl).await
+    }
+
+    async fn lease_holder(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.etcd_lease_holder(name).await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.etcd_release_lease(name, holder).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Kv>, StoreError> {

@@ -7,6 +7,8 @@ mod dialog;
 mod group;
 mod groups;
 mod header;
+/// The Health tab and the groups list's health mark (issue 5); not wired into the app yet.
+pub mod health;
 mod help;
 mod hints;
 mod input;

@@ -1,0 +1,411 @@
+//! The agent: what moves releases on without a person (DESIGN.md §6 `flightdeck agent`).
+//! Every poll it reads the groups and releases and
+//!
+//! * steps past a timed `pause: {duration}` once its time is up;
+//! * runs an `analysis` step: samples health, judges every interval, then steps on a Pass,
+//!   aborts on a Fail when the strategy has `autoAbort` (pauses otherwise), and pauses on
+//!   a Marginal or Inconclusive end — with the judge's reasons in the audit entry;
+//! * re-applies a release whose applied generation has lagged its desired one for longer
+//!   than [`AgentConfig::reapply_after`] (a crash between commit and apply).
+//!
+//! Every action goes through the release engine as `system:agent`, so the policy must bind
+//! that user (deployer for step/pause/abort, releaser when a last step promotes).
+//!
+//! **One agent at a time** per store: the agent acts only while it holds the store lease
+//! [`LEASE`]. `flightdeck agent` and every open console run this same loop and compete for
+//! the one lease; whoever holds it drives every group, the others only wait. So a console
+//! moves its releases on by itself when no agent runs, and never as a second driver.
+
+mod analysis;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Step};
+use crate::engine::release_engine::ReleaseEngine;
+use crate::engine::{Action, pause_ends_at};
+use crate::health::prometheus::PrometheusClient;
+use crate::health::{HealthReport, Judgement};
+use crate::kube::ClusterConn;
+use crate::store::{Scope, StoreError};
+
+pub use analysis::{REPORT_POINTS, RunId};
+
+/// The store lease the agents compete for.
+pub const LEASE: &str = "agent";
+/// The user the agent acts as, in the policy and the audit log.
+pub const AGENT_USER: &str = "system:agent";
+
+/// The latest health of each group the agent analyses.
+pub type Reports = BTreeMap<GroupKey, HealthReport>;
+
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// How often groups and releases are read.
+    pub poll: Duration,
+    /// How long desired ≠ applied may last before the agent re-applies (an action in
+    /// progress has them apart for a moment).
+    pub reapply_after: Duration,
+    pub lease_ttl: Duration,
+    /// This process in the lease: unique per process ("agent@host:pid").
+    pub holder: String,
+    /// The installation's Prometheus, for groups with `source: prometheus`.
+    pub prometheus: Option<PrometheusClient>,
+    /// The rate window of the Prometheus queries.
+    pub prometheus_window: Duration,
+    pub scope: Scope,
+}
+
+impl AgentConfig {
+    pub fn new(holder: impl Into<String>) -> AgentConfig {
+        AgentConfig {
+            poll: Duration::from_secs(1),
+            reapply_after: Duration::from_secs(10),
+            lease_ttl: Duration::from_secs(15),
+            holder: holder.into(),
+            prometheus: None,
+            prometheus_window: Duration::from_secs(60),
+            scope: Scope::all(),
+        }
+    }
+
+    /// "agent@host:pid", unique enough for the lease.
+    pub fn default_holder(kind: &str) -> String {
+        let host = crate::authz::Identity::os().host;
+        format!("{kind}@{host}:{}", std::process::id())
+    }
+}
+
+/// What the agent did, for the console's toasts, the logs and the benchmark's clock.
+#[derive(Debug, Clone)]
+pub enum AgentEvent {
+    Leader {
+        holder: String,
+        mine: bool,
+    },
+    Judged {
+        key: GroupKey,
+        judgement: Judgement,
+    },
+    Acted {
+        key: GroupKey,
+        action: String,
+        reason: String,
+        outcome: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+struct Running {
+    id: RunId,
+    task: JoinHandle<()>,
+}
+
+pub struct Agent {
+    engine: Arc<ReleaseEngine>,
+    cluster: ClusterConn,
+    cfg: AgentConfig,
+    clients: HashMap<String, kube::Client>,
+    runs: HashMap<GroupKey, Running>,
+    /// When each group may be tried again after a failed reapply or timed step.
+    retry_at: HashMap<GroupKey, (Instant, Duration)>,
+    reports: watch::Sender<Reports>,
+    events: broadcast::Sender<AgentEvent>,
+    leader: bool,
+    lease_checked: Option<Instant>,
+}
+
+impl Agent {
+    /// `engine` must act as [`AGENT_USER`].
+    pub fn new(engine: Arc<ReleaseEngine>, cluster: ClusterConn, cfg: AgentConfig) -> Agent {
+        let (reports, _) = watch::channel(Reports::new());
+        let (events, _) = broadcast::channel(256);
+        Agent {
+            engine,
+            cluster,
+            cfg,
+            clients: HashMap::new(),
+            runs: HashMap::new(),
+            retry_at: HashMap::new(),
+            reports,
+            events,
+            leader: false,
+            lease_checked: None,
+        }
+    }
+
+    pub fn reports(&self) -> watch::Receiver<Reports> {
+        self.reports.subscribe()
+    }
+
+    pub fn events(&self) -> broadcast::Receiver<AgentEvent> {
+        self.events.subscribe()
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.leader
+    }
+
+    /// Runs until `stop` turns true, then lets the lease go.
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.tick().await {
+                tracing::warn!(error = %e, "agent pass failed; trying again");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.cfg.poll) => {}
+                _ = stop.changed() => {}
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+        self.stop_runs();
+        if self.leader {
+            let _ = self
+                .engine
+                .store()
+                .release_lease(LEASE, &self.cfg.holder)
+                .await;
+        }
+    }
+
+    /// One pass: keep (or seek) the lease, then look at every release.
+    pub async fn tick(&mut self) -> Result<(), AgentError> {
+        self.elect().await?;
+        if !self.leader {
+            return Ok(());
+        }
+        let store = self.engine.store().clone();
+        let groups: HashMap<GroupKey, InstanceGroup> = store
+            .list_groups(&self.cfg.scope)
+            .await?
+            .into_iter()
+            .map(|g| (g.key(), g))
+            .collect();
+        let releases = store.list_releases(&self.cfg.scope).await?;
+        self.runs.retain(|_, r| !r.task.is_finished());
+        let now = Instant::now();
+        for v in releases {
+            let release = v.value;
+            let key = release.group.clone();
+            let Some(group) = groups.get(&key) else {
+                continue;
+            };
+            self.follow_analysis(group, &release).await;
+            if self.retry_at.get(&key).is_some_and(|(t, _)| *t > now) {
+                continue;
+            }
+            if let Some(ends) = pause_ends_at(group, &release)
+                && ends <= jiff::Timestamp::now()
+            {
+                let why = format!(
+                    "timed pause at step {} is over ({})",
+                    release.step,
+                    pause_text(group, &release)
+                );
+                self.act(&key, Action::Step, why).await;
+                continue;
+            }
+            let lagging = release.desired != release.applied
+                && jiff::Timestamp::now()
+                    .duration_since(release.updated_at)
+                    .as_secs_f64()
+                    >= self.cfg.reapply_after.as_secs_f64();
+            if lagging {
+                let outcome = self.engine.reapply(&key).await;
+                let ok = matches!(&outcome, Ok(r) if r.apply_error.is_none());
+                let text = match &outcome {
+                    Ok(r) => r.apply_error.clone().unwrap_or_else(|| r.summary.clone()),
+                    Err(e) => e.to_string(),
+                };
+                self.note_outcome(&key, ok);
+                let _ = self.events.send(AgentEvent::Acted {
+                    key,
+                    action: "reapply".into(),
+                    reason: format!(
+                        "applied generation {} lags desired {}",
+                        release.applied, release.desired
+                    ),
+                    outcome: text,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn elect(&mut self) -> Result<(), AgentError> {
+        let due = self
+            .lease_checked
+            .is_none_or(|t| t.elapsed() >= self.cfg.lease_ttl / 3);
+        if !due {
+            return Ok(());
+        }
+        self.lease_checked = Some(Instant::now());
+        let store = self.engine.store().clone();
+        let holder = match store
+            .hold_lease(LEASE, &self.cfg.holder, self.cfg.lease_ttl)
+            .await
+        {
+            Ok(h) => h,
+            Err(e) => {
+                // Without the store we cannot know we still lead: stop acting.
+                if self.leader {
+                    self.leader = false;
+                    self.stop_runs();
+                }
+                return Err(e.into());
+            }
+        };
+        let mine = holder == self.cfg.holder;
+        if mine != self.leader {
+            tracing::info!(%holder, mine, "agent lease");
+            let _ = self.events.send(AgentEvent::Leader { holder, mine });
+            if !mine {
+                self.stop_runs();
+            }
+        }
+        self.leader = mine;
+        Ok(())
+    }
+
+    fn stop_runs(&mut self) {
+        for (_, r) in self.runs.drain() {
+            r.task.abort();
+        }
+    }
+
+    /// Starts the analysis of a release at an analysis step, stops one whose release moved on.
+    async fn follow_analysis(&mut self, group: &InstanceGroup, release: &Release) {
+        let key = group.key();
+        let step = match group.spec.strategy.steps.get(release.step) {
+            Some(Step::Analysis(a)) if release.phase == Phase::Progressing => Some(a.clone()),
+            _ => None,
+        };
+        let id = RunId::of(release);
+        if let Some(r) = self.runs.get(&key)
+            && (step.is_none() || r.id != id)
+        {
+            r.task.abort();
+            self.runs.remove(&key);
+        }
+        let Some(step) = step else { return };
+        if self.runs.contains_key(&key) {
+            return;
+        }
+        let client = match self.client_for(&group.spec.cluster).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(group = %key, error = %e, "no cluster for the analysis");
+                return;
+            }
+        };
+        self.reports.send_modify(|all| {
+            all.remove(&key);
+        });
+        let task = analysis::AnalysisTask {
+            engine: self.engine.clone(),
+            client,
+            group: group.clone(),
+            release: release.clone(),
+            step,
+            prometheus: self.cfg.prometheus.clone(),
+            window: self.cfg.prometheus_window,
+            reports: self.reports.clone(),
+            events: self.events.clone(),
+        };
+        self.runs.insert(
+            key,
+            Running {
+                id,
+                task: tokio::spawn(task.run()),
+            },
+        );
+    }
+
+    async fn client_for(&mut self, cluster: &str) -> Result<kube::Client, String> {
+        if let Some(c) = self.clients.get(cluster) {
+            return Ok(c.clone());
+        }
+        let client = if cluster == self.cluster.context {
+            self.cluster.client.clone()
+        } else {
+            self.cluster
+                .switch(cluster)
+                .await
+                .map_err(|e| e.to_string())?
+                .client
+        };
+        self.clients.insert(cluster.to_string(), client.clone());
+        Ok(client)
+    }
+
+    async fn act(&mut self, key: &GroupKey, action: Action, why: String) {
+        let name = action.name().to_string();
+        let result = self.engine.act(key, action, Some(why.clone())).await;
+        let ok = matches!(&result, Ok(r) if r.apply_error.is_none());
+        let outcome = match &result {
+            Ok(r) => r.apply_error.clone().unwrap_or_else(|| r.summary.clone()),
+            Err(e) => format!("refused: {e}"),
+        };
+        tracing::info!(group = %key, action = %name, %outcome, reason = %why, "agent acted");
+        self.note_outcome(key, ok);
+        let _ = self.events.send(AgentEvent::Acted {
+            key: key.clone(),
+            action: name,
+            reason: why,
+            outcome,
+        });
+    }
+
+    /// Failures back off (10s doubling to 10 minutes) so a refused action is not retried
+    /// into the audit log every poll.
+    fn note_outcome(&mut self, key: &GroupKey, ok: bool) {
+        if ok {
+            self.retry_at.remove(key);
+            return;
+        }
+        let next = self
+            .retry_at
+            .get(key)
+            .map_or(Duration::from_secs(10), |(_, d)| {
+                (*d * 2).min(Duration::from_secs(600))
+            });
+        self.retry_at
+            .insert(key.clone(), (Instant::now() + next, next));
+    }
+}
+
+fn pause_text(group: &InstanceGroup, release: &Release) -> String {
+    match group.spec.strategy.steps.get(release.step) {
+        Some(Step::Pause(p)) => format!("pause {}", p.duration.as_deref().unwrap_or("")),
+        _ => "pause".into(),
+    }
+}
+
+/// Starts an agent in the background; `stop` ends it (and lets the lease go).
+pub fn spawn(
+    engine: Arc<ReleaseEngine>,
+    cluster: ClusterConn,
+    cfg: AgentConfig,
+) -> (
+    JoinHandle<()>,
+    watch::Receiver<Reports>,
+    broadcast::Receiver<AgentEvent>,
+    watch::Sender<bool>,
+) {
+    let agent = Agent::new(engine, cluster, cfg);
+    let reports = agent.reports();
+    let events = agent.events();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    (tokio::spawn(agent.run(stop_rx)), reports, events, stop_tx)
+}
