@@ -94,9 +94,19 @@ async fn racing_weights_never_both_win() {
     assert_eq!(weights.len(), 2 * wins);
     fd.run(&["audit", "verify"]).await.expect(0);
 
-    // Once the race is over, one more change brings the cluster to a known state.
-    fd.run(&["weight", "web", "50"]).await.expect(0);
+    // The cluster ends at the store's last word, whatever order the applies ran in: an
+    // engine that sees the release moved on during its apply re-applies the newest state.
     let api: Api<Deployment> = Api::namespaced(sim.client().await, NAMESPACE);
+    let (want_stable, want_canary) = flightdeck::engine::router::replica_split(4, end.weight);
+    eventually(10, "the cluster at the store's final weight", || async {
+        let c = api.get("web-canary").await.ok()?.spec?.replicas?;
+        let s = api.get("web").await.ok()?.spec?.replicas?;
+        (c == want_canary as i32 && s == want_stable as i32).then_some(())
+    })
+    .await;
+
+    // One more change, uncontested, brings the cluster to a known state.
+    fd.run(&["weight", "web", "50"]).await.expect(0);
     eventually(10, "2 canary and 2 stable replicas", || async {
         let c = api.get("web-canary").await.ok()?.spec?.replicas?;
         let s = api.get("web").await.ok()?.spec?.replicas?;

@@ -270,6 +270,18 @@ impl ReleaseEngine {
         let applied = self
             .apply_effects(&group, &tr.effects, revision.as_ref())
             .await;
+        // Someone committed after us: their apply may have reached the cluster before ours
+        // and been overwritten by it. Converge the cluster on the newest desired state.
+        if applied.is_ok()
+            && let Ok(Some(latest)) = self.store.get_release(key).await
+            && latest.mod_revision != committed.mod_revision
+        {
+            tracing::info!(group = %key, "release changed during apply; re-applying the newest desired state");
+            let newest = desired_effects(&group, &latest.value);
+            if let Err(e) = self.apply_effects(&group, &newest, None).await {
+                tracing::warn!(group = %key, error = %e, "re-applying the newest desired state failed");
+            }
+        }
         self.record(
             key,
             tr.release,
