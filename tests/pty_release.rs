@@ -65,7 +65,9 @@ async fn rig() -> Rig {
 }
 
 impl Rig {
-    async fn phase(&self) -> (Phase, u8) {
+    /// Phase and weight once the release is applied (the outcome recorded after the cluster
+    /// was patched); `None` while desired is still ahead of applied.
+    async fn phase(&self) -> Option<(Phase, u8)> {
         let r = self
             .store
             .get_release(&self.key)
@@ -73,13 +75,13 @@ impl Rig {
             .unwrap()
             .unwrap()
             .value;
-        (r.phase, r.weight)
+        (r.applied == r.desired).then_some((r.phase, r.weight))
     }
 
     /// Wait until the store shows the release in `phase` at `weight`, or fail showing the screen.
     async fn wait_release(&self, phase: Phase, weight: u8) {
         let start = Instant::now();
-        while self.phase().await != (phase, weight) {
+        while self.phase().await != Some((phase, weight)) {
             if start.elapsed() > Duration::from_secs(20) {
                 panic!(
                     "release is {:?}, wanted {phase:?} {weight}%; screen:\n{}",
@@ -167,7 +169,7 @@ async fn deploy_step_weight_promote_then_deploy_abort() {
         .console
         .wait_for("five canary pods on screen", Duration::from_secs(20), |s| {
             s.lines()
-                .filter(|l| l.contains("user-info-grpc-canary-") && l.contains("canary"))
+                .filter(|l| l.contains("user-info-grpc-canary-") && l.contains(" canary Running"))
                 .count()
                 == 5
         });
@@ -227,7 +229,7 @@ async fn promote_of_a_protected_group_needs_its_name() {
     r.act("P", &["", "wrong-name"]);
     r.console.wait_text("type", Duration::from_secs(5));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(r.phase().await, (Phase::Paused, 5), "nothing changed");
+    assert_eq!(r.phase().await, Some((Phase::Paused, 5)), "nothing changed");
     r.console.send(&["Escape"]);
 }
 
