@@ -123,11 +123,14 @@ fn follow_pods(h: &Harness, path: std::path::PathBuf) -> tokio::task::JoinHandle
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_gives_the_same_verdicts_as_pod_metrics() {
-    if !Path::new(PROMETHEUS).exists() {
-        eprintln!("SKIPPED: {PROMETHEUS} is not installed (apt-get install prometheus)");
-        return;
-    }
-    let health = "{ source: prometheus, metrics: [ { name: success-rate, min: 0.99 }, { name: latency-p99, max: 500ms } ] }";
+    assert!(
+        Path::new(PROMETHEUS).exists(),
+        "{PROMETHEUS} is not installed: run tools/test (it installs it) or apt-get install prometheus"
+    );
+    // Prometheus' p99 of a small canary from coarse histogram buckets is noisy (a few slow
+    // requests move it a bucket up): the latency comparison gets a wide tolerance here, and
+    // the verdicts are decided by what the scenario really changes, the error rate.
+    let health = "{ source: prometheus, metrics: [ { name: success-rate, min: 0.99 }, { name: latency-p99, max: 500ms, tolerance: 1.0 } ] }";
     // Prometheus needs a few scrapes of a new canary before its rates exist: six intervals.
     let yaml = group_yaml(health, true).replace("count: 3", "count: 6");
     let h = Harness::start(&yaml).await;
