@@ -44,7 +44,10 @@ pub fn spawn_watchers(
     let health = Health::new(tx.clone());
     let mut tasks = vec![spawn_probe(client.clone(), health.clone())];
     for ns in namespaces {
-        let group_selector = watcher::Config::default().labels(labels::GROUP);
+        // Smaller pages than kube's 500: a page of pods is held whole while it decodes.
+        let group_selector = watcher::Config::default()
+            .labels(labels::GROUP)
+            .page_size(100);
         tasks.push(spawn_one::<Pod, PodRow>(
             Api::namespaced(client.clone(), ns),
             group_selector.clone(),
@@ -65,7 +68,7 @@ pub fn spawn_watchers(
         ));
         tasks.push(spawn_one::<Event, EventRow>(
             Api::namespaced(client.clone(), ns),
-            watcher::Config::default(),
+            watcher::Config::default().page_size(100),
             Kind::Events,
             cluster,
             ns,
