@@ -160,7 +160,10 @@ fn the_hint_line_follows_the_screen_and_newcomers_get_one_more() {
     );
     press(&mut app, &["enter"]);
     let hints = lines(&screen(&mut app))[29].clone();
-    assert!(hints.contains("tab pods/events  esc back"), "{hints}");
+    assert!(
+        hints.contains("tab pods/events  h health  esc back"),
+        "{hints}"
+    );
     press(&mut app, &[":"]);
     let hints = lines(&screen(&mut app))[29].clone();
     assert!(

@@ -88,6 +88,8 @@ fn groups_are_listed_under_their_app_with_every_column() {
         cols,
         [
             "│!",
+            // The health mark: no report from the agent yet.
+            "·",
             "web",
             "shop",
             "Progressing",

@@ -282,7 +282,8 @@ impl Policy {
 
     /// The demo's policy, the same as `assets/policy.yaml` with `$ADMIN` replaced: the person
     /// running the demo is admin everywhere, `carol` may view everything and `bob` is a
-    /// deployer in the `checkout` namespace (so the demo shows both kinds of refusal).
+    /// deployer in the `checkout` namespace (so the demo shows both kinds of refusal); the
+    /// agent (`system:agent`, also run inside every console) is a releaser everywhere.
     pub fn demo(admin_user: &str) -> Policy {
         Policy::new(vec![
             Binding {
@@ -302,6 +303,12 @@ impl Policy {
                 users: vec!["bob".into()],
                 groups: vec![],
                 scope: Scope::namespace("checkout"),
+            },
+            Binding {
+                role: Role::Releaser,
+                users: vec![crate::agent::AGENT_USER.into()],
+                groups: vec![],
+                scope: Scope::everywhere(),
             },
         ])
     }

@@ -1,14 +1,22 @@
 //! `flightdeck` with no command: the console. Also the session both it and the demo run:
-//! the store feed, the cluster supervisor, the action worker and the event loop.
+//! the store feed, the cluster supervisor, the action worker, the agent and the event loop.
+//!
+//! Every console runs the agent in-process (as `system:agent`): the store lease lets only
+//! one agent — a console's or `flightdeck agent` — drive the releases at a time, and the
+//! console shows the reports of its own agent's analyses in the Health tab.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 use super::{CliError, Exit, Global};
+use crate::agent::{self, AGENT_USER, AgentConfig, Reports};
 use crate::authz::Identity;
 use crate::engine::release_engine::{Actor, ReleaseEngine};
 use crate::kube::{ClusterConn, spawn_supervisor};
+use crate::model::Update;
 use crate::store::Store;
 use crate::tui::app::{App, AppInit};
 use crate::tui::feeds::{spawn_action_worker, spawn_store_feed};
@@ -17,6 +25,8 @@ use crate::tui::run::{Wiring, run as run_loop};
 /// Updates queued between the background tasks and the loop: enough for a relist of a
 /// large namespace without making the watchers wait.
 const UPDATE_QUEUE: usize = 16_384;
+/// How long the console waits for its agent to give the lease back when it quits.
+const AGENT_STOP: Duration = Duration::from_secs(2);
 
 pub async fn run(global: &Global) -> Result<(), CliError> {
     let store = global.connect_store().await?;
@@ -40,10 +50,21 @@ pub async fn run_session(
     let (act_tx, act_rx) = mpsc::unbounded_channel();
     let logs_client = Some(conn.client.clone());
     let engine = Arc::new(ReleaseEngine::new(store.clone(), conn.clone(), actor));
+    let agent_engine = Arc::new(ReleaseEngine::new(
+        store.clone(),
+        conn.clone(),
+        Actor::system(AGENT_USER),
+    ));
+    let (agent_task, reports, _agent_events, agent_stop) = agent::spawn(
+        agent_engine,
+        conn.clone(),
+        AgentConfig::new(AgentConfig::default_holder("console")),
+    );
     let tasks = [
         spawn_store_feed(store, tx.clone(), ns_tx),
         spawn_supervisor(conn, ns_rx, switch_rx, tx.clone()),
-        spawn_action_worker(engine, act_rx, tx),
+        spawn_action_worker(engine, act_rx, tx.clone()),
+        spawn_health_feed(reports, tx),
     ];
     let result = run_loop(
         app,
@@ -58,9 +79,27 @@ pub async fn run_session(
     for t in tasks {
         t.abort();
     }
+    // The agent stops its analyses and gives the lease back, so another takes over at once.
+    agent_stop.send_replace(true);
+    let _ = tokio::time::timeout(AGENT_STOP, agent_task).await;
     result
         .map(|_| ())
         .map_err(|e| CliError::new(Exit::Refused, format!("console: {e:#}")))
+}
+
+/// Forwards the agent's reports into the app each time they change.
+fn spawn_health_feed(
+    mut reports: watch::Receiver<Reports>,
+    tx: mpsc::Sender<Update>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        while reports.changed().await.is_ok() {
+            let latest = Arc::new(reports.borrow_and_update().clone());
+            if tx.send(Update::HealthReports(latest)).await.is_err() {
+                break;
+            }
+        }
+    })
 }
 
 /// The console's state for this user, theme and keymap (the user's XDG files layered on

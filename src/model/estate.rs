@@ -195,7 +195,8 @@ impl Estate {
             | Update::PolicyLoaded(_)
             | Update::AuditLoaded(_)
             | Update::AuditAppended(_)
-            | Update::ActionFinished { .. } => {}
+            | Update::ActionFinished { .. }
+            | Update::HealthReports(_) => {}
         }
     }
 

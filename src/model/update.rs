@@ -1,3 +1,6 @@
+use std::sync::Arc;
+
+use crate::agent::Reports;
 use crate::authz::policy::Policy;
 use crate::domain::audit::AuditEntry;
 use crate::domain::{GroupKey, InstanceGroup, Release};
@@ -109,4 +112,6 @@ pub enum Update {
         action: String,
         result: Result<String, String>,
     },
+    /// The agent's latest health of every group it analyses (all of them, each time).
+    HealthReports(Arc<Reports>),
 }

@@ -41,6 +41,8 @@ pub enum Action {
     NudgeUp,
     NudgeDown,
     Logs,
+    /// The group view's Health tab (the agent's report), in place of pods and events.
+    Health,
 }
 
 /// Name in keymap files, and the line the help overlay shows.
@@ -121,6 +123,11 @@ const TABLE: &[(Action, &str, &str)] = &[
     (Action::NudgeUp, "nudge-up", "weight dialog: 5% more"),
     (Action::NudgeDown, "nudge-down", "weight dialog: 5% less"),
     (Action::Logs, "logs", "live logs of the group's pods"),
+    (
+        Action::Health,
+        "health",
+        "health tab: canary vs stable, verdict and reasons",
+    ),
 ];
 
 impl Action {
@@ -186,6 +193,7 @@ impl Action {
             Action::NudgeUp => "+5%",
             Action::NudgeDown => "-5%",
             Action::Logs => "logs",
+            Action::Health => "health",
         }
     }
 

@@ -97,7 +97,16 @@ impl App {
                 if let Screen::Group(g) = &mut self.screen {
                     g.focus = match g.focus {
                         Pane::Pods => Pane::Events,
-                        Pane::Events => Pane::Pods,
+                        Pane::Events | Pane::Health => Pane::Pods,
+                    };
+                }
+            }
+            Action::Health => {
+                if let Screen::Group(g) = &mut self.screen {
+                    g.focus = if g.focus == Pane::Health {
+                        Pane::Pods
+                    } else {
+                        Pane::Health
                     };
                 }
             }
@@ -194,6 +203,7 @@ impl App {
                     let len = self.estate.events_of(&g.key).len();
                     g.event = moved(g.event, len, self.pages.events, action);
                 }
+                Pane::Health => {}
             }
         }
     }

@@ -10,9 +10,12 @@ mod keys;
 pub mod rows;
 pub mod state;
 
+use std::sync::Arc;
+
 use jiff::{SignedDuration, Timestamp};
 use ratatui::Frame;
 
+use crate::agent::Reports;
 use crate::authz::Policy;
 use crate::config::{Keymap, Theme};
 use crate::domain::audit::AuditEntry;
@@ -84,6 +87,8 @@ pub struct App {
     pub(crate) dialog: Option<dialog::Dialog>,
     /// The log viewer, over the current screen while open.
     pub(crate) logs: Option<crate::tui::logs_view::LogsView>,
+    /// The agent's latest health reports, by group (empty until it has analysed one).
+    pub(crate) health: Arc<Reports>,
     rows: GroupRows,
     /// The rows must be rebuilt before they are used: groups, scope, filter or sort changed.
     rows_stale: bool,
@@ -114,6 +119,7 @@ impl App {
             audit: Vec::new(),
             dialog: None,
             logs: None,
+            health: Arc::default(),
             rows: GroupRows::default(),
             rows_stale: true,
             resort_due: false,
@@ -138,6 +144,10 @@ impl App {
                 self.set_context(context);
                 return;
             }
+            U::HealthReports(reports) => {
+                self.health = reports;
+                return;
+            }
             U::ActionFinished {
                 key,
                 action,
@@ -160,7 +170,8 @@ impl App {
             | U::PolicyLoaded(_)
             | U::AuditLoaded(_)
             | U::AuditAppended(_)
-            | U::ActionFinished { .. } => {}
+            | U::ActionFinished { .. }
+            | U::HealthReports(_) => {}
             // The name sort reads nothing from the cluster; others (and the tag filter) do.
             _ => {
                 if self.groups.sort != state::SortKey::Name || !self.groups.filter.is_empty() {
@@ -191,6 +202,11 @@ impl App {
 
     pub fn estate(&self) -> &Estate {
         &self.estate
+    }
+
+    /// The agent's latest health report of a group, if it has one.
+    pub fn health_of(&self, key: &crate::domain::GroupKey) -> Option<&crate::health::HealthReport> {
+        self.health.get(key)
     }
 
     pub fn show_error(&mut self, msg: String) {

@@ -73,6 +73,8 @@ impl Default for GroupsState {
 pub enum Pane {
     Pods,
     Events,
+    /// The Health tab: the agent's report in place of both tables.
+    Health,
 }
 
 /// One group opened.

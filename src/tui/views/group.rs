@@ -1,5 +1,6 @@
 //! One group: a title with its release, its pods and its events. Tab moves the focus
-//! between the two tables.
+//! between the two tables; the health key swaps both for the Health tab (the agent's
+//! latest report of the group).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -39,6 +40,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, g: &GroupState) -> (usize,
     if let Some(entry) = app.estate.group(&g.key) {
         let lines = timeline::lines(&entry.group, entry.release.as_ref(), t);
         frame.render_widget(Paragraph::new(lines), timeline_area);
+    }
+    if g.focus == Pane::Health {
+        let tab = pods_area.union(events_area);
+        let block = pane_block(t, " health ".to_string(), true);
+        let inner = block.inner(tab);
+        frame.render_widget(block, tab);
+        super::health::draw(frame, inner, t, app.health_of(&g.key));
+        return (app.pages.pods, app.pages.events);
     }
 
     let waiting = !app.estate.has_cluster_data(&g.key);

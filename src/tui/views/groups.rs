@@ -16,7 +16,9 @@ use crate::tui::app::state::SortKey;
 use crate::tui::widgets::age::age;
 use crate::tui::widgets::table::{heading, scroll_offset, sort_title};
 
-const WIDTHS: [Constraint; 9] = [
+/// The warning mark `!`, the health mark (the agent's latest verdict), then the columns.
+const WIDTHS: [Constraint; 10] = [
+    Constraint::Length(1),
     Constraint::Length(1),
     Constraint::Fill(3),
     Constraint::Fill(2),
@@ -67,6 +69,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
     let head = heading(
         [
             Line::from(""),
+            Line::from(""),
             sort_title("NAME", sorted(SortKey::Name)),
             Line::from("NAMESPACE"),
             sort_title("PHASE", sorted(SortKey::Phase)),
@@ -92,7 +95,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
                 // Fresh for the rows in view; the sort's summaries may be a second old.
                 let mut r = match app.estate.summary(key, app.now) {
                     Some(s) => group_row(t, &s, app),
-                    None => Row::new(vec![Cell::from(""), Cell::from(key.group.clone())]),
+                    None => Row::new(vec![
+                        Cell::from(""),
+                        Cell::from(""),
+                        Cell::from(key.group.clone()),
+                    ]),
                 };
                 if i == selected_row {
                     r = r.style(t.selection);
@@ -140,8 +147,11 @@ fn group_row<'a>(t: &Theme, s: &GroupSummary, app: &App) -> Row<'a> {
     } else {
         Style::default()
     };
+    let (health, health_style) =
+        super::health::mark(app.health_of(&s.key).and_then(|r| r.verdict()), t);
     Row::new(vec![
         mark,
+        Cell::from(Span::styled(health, health_style)),
         Cell::from(format!("  {}", s.key.group)),
         Cell::from(s.key.namespace.clone()),
         Cell::from(Span::styled(s.phase.as_str(), phase_style(t, s.phase))),

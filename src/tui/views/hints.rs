@@ -53,6 +53,7 @@ fn hints(app: &App) -> Vec<(Mode, Action, &'static str)> {
         ],
         Screen::Group(_) => vec![
             (Mode::Group, FocusNext, "pods/events"),
+            (Mode::Group, Health, "health"),
             (Mode::Global, Back, "back"),
             (Mode::Global, Audit, "audit"),
             (Mode::Global, Command, "command"),
