@@ -68,12 +68,20 @@ fn demo_shows_groups_pods_and_crash_loop_warning_then_quits_cleanly() {
         screen.contains("canary"),
         "pods carry their track:\n{screen}"
     );
+    // The pod's status and the Warning event it causes: the event row (type, reason,
+    // message) and the pod row are both on screen.
     let screen = t.wait_for("a crash-loop warning event", Duration::from_secs(60), |s| {
-        s.contains("BackOff") && s.contains("CrashLoopBackOff")
+        s.lines().any(|l| {
+            l.contains("Warning")
+                && l.contains("BackOff")
+                && l.contains("Back-off restarting failed container")
+        }) && s.contains("CrashLoopBackOff")
     });
     assert!(
-        screen.contains("Back-off restarting failed container"),
-        "event message:\n{screen}"
+        screen.lines().any(|l| l.contains("checkout-web-canary-")
+            && l.contains("canary")
+            && l.contains("Error (exit 1)")),
+        "the crash-looping canary pod shows its last termination:\n{screen}"
     );
 
     t.send(&["Escape"]);
