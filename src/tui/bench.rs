@@ -22,6 +22,8 @@ pub struct BenchRecorder {
     all_groups: Option<Duration>,
     renders_us: Vec<u64>,
     frames_us: Vec<u64>,
+    /// Render times once every group's status is shown (after the initial load).
+    steady_us: Vec<u64>,
 }
 
 impl BenchRecorder {
@@ -32,6 +34,7 @@ impl BenchRecorder {
             all_groups: None,
             renders_us: Vec::new(),
             frames_us: Vec::new(),
+            steady_us: Vec::new(),
         }
     }
 
@@ -49,6 +52,9 @@ impl BenchRecorder {
         }
         self.renders_us.push(render.as_micros() as u64);
         self.frames_us.push(frame.as_micros() as u64);
+        if self.all_groups.is_some() {
+            self.steady_us.push(render.as_micros() as u64);
+        }
     }
 
     pub fn finish(&self) {
@@ -58,6 +64,7 @@ impl BenchRecorder {
             "all_groups_ms": self.all_groups.map(|d| d.as_secs_f64() * 1e3),
             "render_us": self.renders_us,
             "frame_us": self.frames_us,
+            "steady_render_us": self.steady_us,
         });
         if let Err(e) = std::fs::write(path, report.to_string()) {
             tracing::warn!(error = %e, path = %path.display(), "cannot write bench report");
