@@ -105,6 +105,36 @@ fn pane_block<'a>(t: &Theme, title: String, focused: bool) -> Block<'a> {
     ))
 }
 
+/// Draws a pane's frame and, while the cluster has not answered yet, its waiting line.
+/// Otherwise gives the inner area, the rows it holds, the first row to show (remembered in
+/// `offset` so the list scrolls only when the selection leaves it) and the selection
+/// clamped to `len`. `Err` carries the rows the pane holds, for paging.
+#[allow(clippy::too_many_arguments)]
+fn open_pane(
+    frame: &mut Frame,
+    area: Rect,
+    t: &Theme,
+    title: String,
+    focused: bool,
+    waiting: bool,
+    selected: usize,
+    offset: &std::cell::Cell<usize>,
+    len: usize,
+) -> Result<(Rect, usize, usize, usize), usize> {
+    let block = pane_block(t, title, focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let height = inner.height.saturating_sub(1) as usize;
+    if waiting {
+        frame.render_widget(Paragraph::new(WAITING).style(t.muted), inner);
+        return Err(height);
+    }
+    let selected = selected.min(len.saturating_sub(1));
+    let first = scroll_offset(selected, offset.get(), height, len);
+    offset.set(first);
+    Ok((inner, height, first, selected))
+}
+
 fn draw_pods(
     frame: &mut Frame,
     area: Rect,
@@ -115,17 +145,21 @@ fn draw_pods(
 ) -> usize {
     let t = &app.theme;
     let focused = g.focus == Pane::Pods;
-    let block = pane_block(t, format!(" pods {} ", pods.len()), focused);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let height = inner.height.saturating_sub(1) as usize;
-    if waiting {
-        frame.render_widget(Paragraph::new(WAITING).style(t.muted), inner);
-        return height;
-    }
-    let selected = g.pod.min(pods.len().saturating_sub(1));
-    let offset = scroll_offset(selected, g.pod_offset.get(), height, pods.len());
-    g.pod_offset.set(offset);
+    let title = format!(" pods {} ", pods.len());
+    let (inner, height, offset, selected) = match open_pane(
+        frame,
+        area,
+        t,
+        title,
+        focused,
+        waiting,
+        g.pod,
+        &g.pod_offset,
+        pods.len(),
+    ) {
+        Ok(layout) => layout,
+        Err(height) => return height,
+    };
     let rows = pods
         .iter()
         .enumerate()
@@ -198,17 +232,21 @@ fn draw_events(
 ) -> usize {
     let t = &app.theme;
     let focused = g.focus == Pane::Events;
-    let block = pane_block(t, format!(" events {} ", events.len()), focused);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let height = inner.height.saturating_sub(1) as usize;
-    if waiting {
-        frame.render_widget(Paragraph::new(WAITING).style(t.muted), inner);
-        return height;
-    }
-    let selected = g.event.min(events.len().saturating_sub(1));
-    let offset = scroll_offset(selected, g.event_offset.get(), height, events.len());
-    g.event_offset.set(offset);
+    let title = format!(" events {} ", events.len());
+    let (inner, height, offset, selected) = match open_pane(
+        frame,
+        area,
+        t,
+        title,
+        focused,
+        waiting,
+        g.event,
+        &g.event_offset,
+        events.len(),
+    ) {
+        Ok(layout) => layout,
+        Err(height) => return height,
+    };
     let rows = events
         .iter()
         .enumerate()
