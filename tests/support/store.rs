@@ -21,6 +21,7 @@ pub fn template(name: &str) -> Template {
         metadata: TemplateMetadata { name: name.into() },
         spec: TemplateSpec {
             body: "kind: Deployment\nmetadata: { name: '{{ group }}' }\n".into(),
+            kinds: Vec::new(),
         },
     }
 }
