@@ -14,7 +14,7 @@ use super::{CliError, Global};
 use crate::authz::policy::{Decision, Verb};
 use crate::domain::audit::{AuditTarget, Outcome};
 use crate::domain::{Template, Track};
-use crate::engine::render::render;
+use crate::engine::render::{check_template, render};
 use crate::store::{Scope, layout};
 
 #[derive(Debug, clap::Subcommand)]
@@ -127,19 +127,7 @@ fn check_shape(t: &Template) -> Result<(), String> {
     Ok(())
 }
 
-/// Compiles the body, so a template no group uses yet is still checked for syntax.
+/// Checks kinds and compiles the body, so a template no group uses yet is still checked.
 fn check_syntax(t: &Template) -> Result<(), String> {
-    let env = minijinja::Environment::new();
-    env.template_from_str(&t.spec.body)
-        .map(|_| ())
-        .map_err(|e| {
-            format!(
-                "template {}, body line {}: {}",
-                t.metadata.name,
-                e.line().unwrap_or(0),
-                e.detail()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| e.kind().to_string())
-            )
-        })
+    check_template(t).map_err(|e| e.to_string())
 }
