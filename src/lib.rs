@@ -8,6 +8,7 @@ pub mod agent;
 pub mod authz;
 pub mod cli;
 pub mod config;
+pub mod controller;
 pub mod demo;
 pub mod domain;
 pub mod engine;

@@ -46,6 +46,7 @@ async fn bad_files_and_arguments_change_nothing() {
     let etcd = Etcd::start().await;
     let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
     let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
+    let _controller = fd.controller().await;
     fd.estate(&[&me()], &[]).await;
     fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
     let before = snapshot(&etcd).await;

@@ -47,6 +47,7 @@ async fn deploy_canary_step_promote_abort() {
     let etcd = Etcd::start().await;
     let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
     let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
+    let _controller = fd.controller().await;
     fd.estate(&[&me()], &[]).await;
     let listed = fd.run(&["groups", "list"]).await.expect(0);
     assert!(listed.stdout.contains("web") && listed.stdout.contains("1.0.0"));
@@ -130,6 +131,7 @@ async fn rollback_and_a_tampered_audit_log() {
     let etcd = Etcd::start().await;
     let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
     let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
+    let _controller = fd.controller().await;
     fd.estate(&[&me()], &[]).await;
     let api: Api<Deployment> = Api::namespaced(sim.client().await, NAMESPACE);
     for tag in ["1.0.0", "2.0.0", "3.0.0"] {

@@ -27,6 +27,7 @@ async fn racing_weights_never_both_win() {
     let etcd = Etcd::start().await;
     let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
     let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
+    let _controller = fd.controller().await;
     fd.estate(&[&me()], &[]).await;
     fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
     fd.run(&["deploy", "web", "--tag", "1.1.0"]).await.expect(0);

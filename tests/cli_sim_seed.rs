@@ -64,7 +64,11 @@ async fn a_seeded_store_holds_the_simulated_estate() {
         statuses.iter().any(|s| s["release"]["phase"] == "Paused"),
         "the demo's canaries are in flight"
     );
-    // The person who ran the sim is admin of the seeded policy and can release.
+    // The seed registered the simulated cluster, so a controller may act on it; the
+    // person who ran the sim is admin of the seeded policy and can release.
+    let clusters = fd.run(&["clusters", "list"]).await.expect(0);
+    assert!(clusters.stdout.contains("sim "), "{}", clusters.stdout);
+    let _controller = fd.controller().await;
     fd.run(&["deploy", "checkout-cron", "--tag", "9.9.9"])
         .await
         .expect(0);

@@ -10,6 +10,8 @@ mod tmux;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use flightdeck::agent::AgentConfig;
+use flightdeck::controller::{self, ControllerConfig, ControllerHandle, Trust};
 use flightdeck::demo::{seed, seed_store};
 use flightdeck::domain::{GroupKey, Phase};
 use flightdeck::store::{AuditFilter, Store, StoreConfig, StoreOptions};
@@ -20,6 +22,7 @@ use support::Sim;
 const GROUP: &str = "user-info-grpc";
 
 struct Rig {
+    _controller: ControllerHandle,
     _etcd: etcd_support::Etcd,
     sim: Sim,
     store: Arc<dyn Store>,
@@ -40,12 +43,13 @@ async fn rig() -> Rig {
     seed_store(store.as_ref(), &seed, &me.name)
         .await
         .expect("seed the store");
+    let controller = controller(&store, &sim).await;
     let console = tmux::Tmux::start(
         "release",
         150,
         45,
         &format!(
-            "{} --kubeconfig {} --store {}",
+            "{} --kubeconfig {} --store {} --local",
             tmux::flightdeck().display(),
             sim.kubeconfig.display(),
             etcd.url()
@@ -56,12 +60,40 @@ async fn rig() -> Rig {
     console.send(&["Enter"]);
     console.wait_text("steps", Duration::from_secs(10));
     Rig {
+        _controller: controller,
         _etcd: etcd,
         sim,
         store,
         console,
         key: GroupKey::new("sim", "user", GROUP),
     }
+}
+
+/// The release controller for a store without auth, in this process, with the cluster
+/// registered — what the consoles' requests go to.
+async fn controller(store: &Arc<dyn Store>, sim: &Sim) -> ControllerHandle {
+    let conn = flightdeck::kube::connect(Some(sim.kubeconfig.clone()), None)
+        .await
+        .expect("connect the controller");
+    flightdeck::demo::register_cluster(store.as_ref(), &conn)
+        .await
+        .expect("register the cluster");
+    let mut agent = AgentConfig::new(AgentConfig::default_holder("test-controller"));
+    agent.lease_ttl = Duration::from_secs(3);
+    let handle = controller::spawn(
+        store.clone(),
+        conn,
+        ControllerConfig {
+            agent,
+            trust: Trust::Local,
+        },
+    );
+    let mut leader = handle.agent.leader.clone();
+    tokio::time::timeout(Duration::from_secs(10), leader.wait_for(|l| *l))
+        .await
+        .expect("the controller takes the lease")
+        .expect("controller running");
+    handle
 }
 
 impl Rig {

@@ -35,8 +35,8 @@ use crate::store::{Scope, StoreError};
 
 pub use analysis::{REPORT_POINTS, RunId};
 
-/// The store lease the agents compete for.
-pub const LEASE: &str = "agent";
+/// The store lease the controller replicas compete for.
+pub const LEASE: &str = "controller";
 /// The user the agent acts as, in the policy and the audit log.
 pub const AGENT_USER: &str = "system:agent";
 
@@ -87,6 +87,10 @@ pub enum AgentEvent {
         holder: String,
         mine: bool,
     },
+    /// A lease key that no live lease kept was in the way and was removed.
+    StaleLease {
+        was: String,
+    },
     Judged {
         key: GroupKey,
         judgement: Judgement,
@@ -120,6 +124,8 @@ pub struct Agent {
     retry_at: HashMap<GroupKey, (Instant, Duration)>,
     reports: watch::Sender<Reports>,
     events: broadcast::Sender<AgentEvent>,
+    /// Whether this process holds the lease, for the request server beside it.
+    leading: watch::Sender<bool>,
     leader: bool,
     lease_checked: Option<Instant>,
 }
@@ -129,7 +135,9 @@ impl Agent {
     pub fn new(engine: Arc<ReleaseEngine>, cluster: ClusterConn, cfg: AgentConfig) -> Agent {
         let (reports, _) = watch::channel(Reports::new());
         let (events, _) = broadcast::channel(256);
+        let (leading, _) = watch::channel(false);
         Agent {
+            leading,
             engine,
             cluster,
             cfg,
@@ -155,6 +163,11 @@ impl Agent {
         self.leader
     }
 
+    /// True while this process holds the lease.
+    pub fn leader(&self) -> watch::Receiver<bool> {
+        self.leading.subscribe()
+    }
+
     /// Runs until `stop` turns true, then lets the lease go.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
         loop {
@@ -170,6 +183,7 @@ impl Agent {
             }
         }
         self.stop_runs();
+        self.leading.send_replace(false);
         if self.leader {
             let _ = self
                 .engine
@@ -256,11 +270,18 @@ impl Agent {
             .hold_lease(LEASE, &self.cfg.holder, self.cfg.lease_ttl)
             .await
         {
-            Ok(h) => h,
+            Ok(state) => {
+                if let Some(was) = state.cleared_stale {
+                    tracing::warn!(%was, "removed a lease key that no live lease kept");
+                    let _ = self.events.send(AgentEvent::StaleLease { was });
+                }
+                state.holder
+            }
             Err(e) => {
                 // Without the store we cannot know we still lead: stop acting.
                 if self.leader {
                     self.leader = false;
+                    self.leading.send_replace(false);
                     self.stop_runs();
                 }
                 return Err(e.into());
@@ -275,6 +296,8 @@ impl Agent {
             }
         }
         self.leader = mine;
+        self.leading
+            .send_if_modified(|l| std::mem::replace(l, mine) != mine);
         Ok(())
     }
 
@@ -352,6 +375,15 @@ impl Agent {
     async fn act(&mut self, key: &GroupKey, action: Action, why: String) {
         let name = action.name().to_string();
         let result = self.engine.act(key, action, Some(why.clone())).await;
+        if let Err(crate::engine::release_engine::EngineError::Store(StoreError::Fenced {
+            ..
+        })) = &result
+        {
+            // Another controller took over: it acts now, not us.
+            self.leader = false;
+            self.leading.send_replace(false);
+            self.stop_runs();
+        }
         let ok = matches!(&result, Ok(r) if r.apply_error.is_none());
         let outcome = match &result {
             Ok(r) => r.apply_error.clone().unwrap_or_else(|| r.summary.clone()),
@@ -392,20 +424,29 @@ fn pause_text(group: &InstanceGroup, release: &Release) -> String {
     }
 }
 
-/// Starts an agent in the background; `stop` ends it (and lets the lease go).
-pub fn spawn(
-    engine: Arc<ReleaseEngine>,
-    cluster: ClusterConn,
-    cfg: AgentConfig,
-) -> (
-    JoinHandle<()>,
-    watch::Receiver<Reports>,
-    broadcast::Receiver<AgentEvent>,
-    watch::Sender<bool>,
-) {
+/// A running agent.
+pub struct AgentHandle {
+    pub task: JoinHandle<()>,
+    pub reports: watch::Receiver<Reports>,
+    pub events: broadcast::Receiver<AgentEvent>,
+    /// True while it holds the lease.
+    pub leader: watch::Receiver<bool>,
+    /// `true` ends it (and lets the lease go).
+    pub stop: watch::Sender<bool>,
+}
+
+/// Starts an agent in the background.
+pub fn spawn(engine: Arc<ReleaseEngine>, cluster: ClusterConn, cfg: AgentConfig) -> AgentHandle {
     let agent = Agent::new(engine, cluster, cfg);
     let reports = agent.reports();
     let events = agent.events();
-    let (stop_tx, stop_rx) = watch::channel(false);
-    (tokio::spawn(agent.run(stop_rx)), reports, events, stop_tx)
+    let leader = agent.leader();
+    let (stop, stop_rx) = watch::channel(false);
+    AgentHandle {
+        task: tokio::spawn(agent.run(stop_rx)),
+        reports,
+        events,
+        leader,
+        stop,
+    }
 }

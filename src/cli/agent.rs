@@ -1,18 +1,23 @@
-//! `flightdeck agent`: the headless agent (timed pauses, analysis steps, automatic abort,
-//! re-apply) until SIGINT or SIGTERM. Several may run against one store: one holds the
-//! lease and acts, the others wait to take over. What it does goes to the log file and,
-//! one line per action, to standard error.
+//! `flightdeck agent`: the release controller — answers people's requests, and moves
+//! releases on by itself (timed pauses, analysis steps, automatic abort, re-apply) — until
+//! SIGINT or SIGTERM. Several may run against one store: one holds the lease and acts,
+//! the others stand by to take over. It runs only as the controller's own etcd identity.
+//! What it does goes to the log file and, one line per action, to standard error.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 
+use super::context::store_error;
 use super::{CliError, Exit, Global};
-use crate::agent::{AGENT_USER, AgentConfig, AgentEvent, spawn};
-use crate::engine::release_engine::{Actor, ReleaseEngine};
+use crate::agent::{AgentConfig, AgentEvent};
+use crate::controller::{self, ControllerConfig, Trust};
+use crate::domain::user::{CONTROLLER_USER, ControllerRecord};
 use crate::health::analysis::parse_duration;
 use crate::health::prometheus::PrometheusClient;
+use crate::kube::ClusterConn;
+use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct AgentArgs {
@@ -25,9 +30,12 @@ pub struct AgentArgs {
     /// How often releases are read.
     #[arg(long, default_value = "1s", value_name = "DURATION")]
     pub poll: String,
-    /// Lease time: how long a dead agent blocks the next one.
+    /// Lease time: how long a dead controller blocks the next one.
     #[arg(long, default_value = "15s", value_name = "DURATION")]
     pub lease_ttl: String,
+    /// Serve /livez and /readyz here (for a Deployment's probes), e.g. 0.0.0.0:8080.
+    #[arg(long, value_name = "ADDR")]
+    pub health_listen: Option<String>,
 }
 
 fn duration(flag: &str, s: &str) -> Result<Duration, CliError> {
@@ -40,7 +48,7 @@ fn duration(flag: &str, s: &str) -> Result<Duration, CliError> {
 }
 
 pub async fn run(global: &Global, args: AgentArgs) -> Result<(), CliError> {
-    let mut cfg = AgentConfig::new(AgentConfig::default_holder("agent"));
+    let mut cfg = AgentConfig::new(AgentConfig::default_holder("controller"));
     cfg.poll = duration("poll", &args.poll)?;
     cfg.lease_ttl = duration("lease-ttl", &args.lease_ttl)?;
     cfg.prometheus_window = duration("prometheus-window", &args.prometheus_window)?;
@@ -51,13 +59,15 @@ pub async fn run(global: &Global, args: AgentArgs) -> Result<(), CliError> {
         .transpose()
         .map_err(|e| CliError::new(Exit::BadInput, e.to_string()))?;
     let store = global.connect_store().await?;
+    let trust = principal(global, store.as_ref()).await?;
     let conn = global.connect_cluster().await?;
-    let engine = Arc::new(ReleaseEngine::new(
-        store,
-        conn.clone(),
-        Actor::system(AGENT_USER),
-    ));
-    let (task, _reports, mut events, stop) = spawn(engine, conn, cfg);
+    check_clusters(store.as_ref(), &conn).await?;
+    let health = match &args.health_listen {
+        Some(addr) => Some(serve_health(addr, store.clone()).await?),
+        None => None,
+    };
+    let handle = controller::spawn(store, conn, ControllerConfig { agent: cfg, trust });
+    let mut events = handle.agent.events.resubscribe();
     let signals =
         |k| signal(k).map_err(|e| CliError::new(Exit::Unreachable, format!("signals: {e}")));
     let (mut int, mut term) = (
@@ -73,16 +83,138 @@ pub async fn run(global: &Global, args: AgentArgs) -> Result<(), CliError> {
                     eprintln!("{key}: {action}: {outcome} ({reason})");
                 }
                 Ok(AgentEvent::Leader { holder, mine: true }) => {
-                    eprintln!("agent {holder}: holding the lease, acting");
+                    eprintln!("controller {holder}: holding the lease, taking requests");
                 }
                 Ok(AgentEvent::Leader { holder, mine: false }) => {
-                    eprintln!("agent: {holder} holds the lease; waiting");
+                    eprintln!("controller: {holder} holds the lease; standing by");
+                }
+                Ok(AgentEvent::StaleLease { was }) => {
+                    eprintln!("controller: removed a stale lease key (held by {was:?}, no live etcd lease behind it)");
                 }
                 _ => {}
             },
         }
     }
-    stop.send_replace(true);
-    let _ = task.await;
+    handle.stop().await;
+    if let Some(h) = health {
+        h.abort();
+    }
     Ok(())
+}
+
+/// The controller is a principal: on an etcd with auth it runs only as the controller's
+/// own etcd user (which alone may write state); without auth only when told `--local`.
+async fn principal(global: &Global, store: &dyn Store) -> Result<Trust, CliError> {
+    match store.authenticated_user() {
+        Some(me) => {
+            let expected = match store
+                .backend()
+                .get(crate::store::layout::CONTROLLER)
+                .await
+                .map_err(store_error)?
+            {
+                Some(kv) => serde_json::from_slice::<ControllerRecord>(&kv.value)
+                    .map(|r| r.user)
+                    .unwrap_or_else(|_| CONTROLLER_USER.to_string()),
+                None => CONTROLLER_USER.to_string(),
+            };
+            if me != expected {
+                return Err(CliError::new(
+                    Exit::Refused,
+                    format!(
+                        "flightdeck agent runs only as the release controller's etcd user '{expected}', not '{me}' (people ask the controller; see `flightdeck admin init`)"
+                    ),
+                ));
+            }
+            Ok(Trust::EtcdAuth)
+        }
+        None if global.local || store.describe() == "memory" => Ok(Trust::Local),
+        None => Err(CliError::new(
+            Exit::Refused,
+            format!(
+                "{} has no login: the release controller runs as --etcd-user {CONTROLLER_USER} (see `flightdeck admin init`), or with --local on a single-user store without etcd auth",
+                store.describe()
+            ),
+        )),
+    }
+}
+
+/// Every registered cluster this controller has a context for must be the same server
+/// with the same CA; otherwise it would change a cluster other than the one registered.
+async fn check_clusters(store: &dyn Store, conn: &ClusterConn) -> Result<(), CliError> {
+    let clusters = super::clusters::registered(store)
+        .await
+        .map_err(store_error)?;
+    for c in clusters {
+        let mine = if c.name == conn.context {
+            conn.clone()
+        } else if conn.contexts.contains(&c.name) {
+            match conn.switch(&c.name).await {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!(
+                        "controller: cluster {} is registered but its context does not load ({e}); its groups cannot be changed",
+                        c.name
+                    );
+                    continue;
+                }
+            }
+        } else {
+            eprintln!(
+                "controller: cluster {} is registered but this controller has no context for it; its groups cannot be changed",
+                c.name
+            );
+            continue;
+        };
+        if mine.server != c.server || mine.ca_sha256 != c.ca_sha256 {
+            return Err(CliError::new(
+                Exit::Refused,
+                format!(
+                    "cluster {} is registered at {} but this controller's context {} reaches {}{}; refusing to start",
+                    c.name,
+                    c.server,
+                    mine.context,
+                    mine.server,
+                    if mine.server == c.server {
+                        " with another CA"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `/livez` (the process answers) and `/readyz` (the store answers), for the
+/// Deployment's probes. A replica waiting for the lease is ready: it is a hot standby.
+async fn serve_health(
+    addr: &str,
+    store: Arc<dyn Store>,
+) -> Result<tokio::task::JoinHandle<()>, CliError> {
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| CliError::new(Exit::BadInput, format!("--health-listen {addr}: {e}")))?;
+    let app = axum::Router::new()
+        .route("/livez", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(move || {
+                let store = store.clone();
+                async move {
+                    match store.lease_holder(controller::LEASE).await {
+                        Ok(_) => (StatusCode::OK, "ok".to_string()),
+                        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+                    }
+                }
+            }),
+        );
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "health endpoint stopped");
+        }
+    }))
 }

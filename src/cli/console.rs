@@ -1,23 +1,21 @@
 //! `flightdeck` with no command: the console. Also the session both it and the demo run:
-//! the store feed, the cluster supervisor, the action worker, the agent and the event loop.
+//! the store feed, the cluster supervisor, the action worker and the event loop.
 //!
-//! Every console runs the agent in-process (as `system:agent`): the store lease lets only
-//! one agent — a console's or `flightdeck agent` — drive the releases at a time, and the
-//! console shows the reports of its own agent's analyses in the Health tab.
+//! A console only reads (the store, the cluster) and asks: each action is a request to the
+//! release controller (`flightdeck agent`), which alone writes and changes clusters. The
+//! demo runs a controller in the same process and shows its health reports.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::context::Me;
 use super::{CliError, Exit, Global};
-use crate::agent::{self, AGENT_USER, AgentConfig, Reports};
-use crate::authz::Identity;
-use crate::engine::release_engine::{Actor, ReleaseEngine};
+use crate::agent::Reports;
+use crate::controller::Requester;
 use crate::kube::{ClusterConn, spawn_supervisor};
 use crate::model::Update;
-use crate::store::Store;
 use crate::tui::app::{App, AppInit};
 use crate::tui::feeds::{spawn_action_worker, spawn_store_feed};
 use crate::tui::run::{Wiring, run as run_loop};
@@ -25,47 +23,45 @@ use crate::tui::run::{Wiring, run as run_loop};
 /// Updates queued between the background tasks and the loop: enough for a relist of a
 /// large namespace without making the watchers wait.
 const UPDATE_QUEUE: usize = 16_384;
-/// How long the console waits for its agent to give the lease back when it quits.
-const AGENT_STOP: Duration = Duration::from_secs(2);
 
 pub async fn run(global: &Global) -> Result<(), CliError> {
     let store = global.connect_store().await?;
+    let me = global.me(store.as_ref())?;
     let conn = global.connect_cluster().await?;
     let label = global.store.clone();
-    run_session(global, store, conn, &label, Identity::os()).await
+    let requester = Requester::new(store, me.name.clone()).with_wait(global.wait()?);
+    run_session(global, requester, conn, &label, &me, None).await
 }
 
+/// The console for `me`: store feed, cluster supervisor, the action worker (which asks
+/// the release controller) and the event loop. `reports` are the health reports of a
+/// controller running in this process (the demo's).
 pub async fn run_session(
     global: &Global,
-    store: Arc<dyn Store>,
+    requester: Requester,
     conn: ClusterConn,
     store_label: &str,
-    os: Identity,
+    me: &Me,
+    reports: Option<watch::Receiver<Reports>>,
 ) -> Result<(), CliError> {
-    let actor = Actor::resolve(store.as_ref(), &os);
-    let app = new_app(global, &conn, store_label, &actor.user.name)?;
+    let mut app = new_app(global, &conn, store_label, &me.name)?;
+    if !me.authenticated {
+        app.mark_unauthenticated();
+    }
+    let store = requester.store().clone();
     let (tx, rx) = mpsc::channel(UPDATE_QUEUE);
     let (ns_tx, ns_rx) = watch::channel(Vec::new());
     let (switch_tx, switch_rx) = mpsc::unbounded_channel();
     let (act_tx, act_rx) = mpsc::unbounded_channel();
     let logs_client = Some(conn.client.clone());
-    let engine = Arc::new(ReleaseEngine::new(store.clone(), conn.clone(), actor));
-    let agent_engine = Arc::new(ReleaseEngine::new(
-        store.clone(),
-        conn.clone(),
-        Actor::system(AGENT_USER),
-    ));
-    let (agent_task, reports, _agent_events, agent_stop) = agent::spawn(
-        agent_engine,
-        conn.clone(),
-        AgentConfig::new(AgentConfig::default_holder("console")),
-    );
-    let tasks = [
+    let mut tasks = vec![
         spawn_store_feed(store, tx.clone(), ns_tx),
         spawn_supervisor(conn, ns_rx, switch_rx, tx.clone()),
-        spawn_action_worker(engine, act_rx, tx.clone()),
-        spawn_health_feed(reports, tx),
+        spawn_action_worker(requester, act_rx, tx.clone()),
     ];
+    if let Some(reports) = reports {
+        tasks.push(spawn_health_feed(reports, tx));
+    }
     let result = run_loop(
         app,
         Wiring {
@@ -79,9 +75,6 @@ pub async fn run_session(
     for t in tasks {
         t.abort();
     }
-    // The agent stops its analyses and gives the lease back, so another takes over at once.
-    agent_stop.send_replace(true);
-    let _ = tokio::time::timeout(AGENT_STOP, agent_task).await;
     result
         .map(|_| ())
         .map_err(|e| CliError::new(Exit::Refused, format!("console: {e:#}")))

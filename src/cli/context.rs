@@ -5,9 +5,18 @@ use std::sync::Arc;
 
 use super::{CliError, Exit, Global};
 use crate::authz::Identity;
-use crate::engine::release_engine::{Actor, ReleaseEngine};
+use crate::controller::{AskError, Requester};
 use crate::kube::ClusterConn;
-use crate::store::{Store, StoreConfig, StoreError, StoreOptions};
+use crate::store::{BackendKind, Store, StoreConfig, StoreError, StoreOptions};
+
+/// Who this process is to the store, and how sure that is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Me {
+    pub name: String,
+    /// Proven by etcd's auth (a login or a client certificate); false for the OS user
+    /// of `mem://` and `--local`.
+    pub authenticated: bool,
+}
 
 impl Global {
     /// The store config from `--store` and the etcd flags. The password is read from
@@ -56,12 +65,73 @@ impl Global {
             .map_err(|e| CliError::new(Exit::Unreachable, e.to_string()))
     }
 
-    /// Store, cluster and actor, as one engine.
-    pub async fn engine(&self) -> Result<ReleaseEngine, CliError> {
+    /// The identity of DESIGN.md §5: the etcd user the store authenticated; the OS user
+    /// only on the in-memory store or with `--local`. Nothing else names a user.
+    pub fn me(&self, store: &dyn Store) -> Result<Me, CliError> {
+        if let Some(name) = store.authenticated_user() {
+            return Ok(Me {
+                name,
+                authenticated: true,
+            });
+        }
+        let memory = matches!(self.store_config()?.backend, BackendKind::Memory);
+        if memory || self.local {
+            return Ok(Me {
+                name: Identity::os().name,
+                authenticated: false,
+            });
+        }
+        Err(CliError::new(
+            Exit::BadInput,
+            format!(
+                "{} has no login: pass --etcd-user NAME (or --etcd-cert/--etcd-key), or --local for a single-user store without etcd auth",
+                store.describe()
+            ),
+        ))
+    }
+
+    pub fn wait(&self) -> Result<std::time::Duration, CliError> {
+        crate::health::analysis::parse_duration(&self.wait).ok_or_else(|| {
+            CliError::new(
+                Exit::BadInput,
+                format!("--wait {:?} is not a duration like 15s", self.wait),
+            )
+        })
+    }
+
+    /// The way to the release controller, as this user.
+    pub async fn requester(&self) -> Result<Requester, CliError> {
         let store = self.connect_store().await?;
-        let cluster = self.connect_cluster().await?;
-        let actor = Actor::resolve(store.as_ref(), &Identity::os());
-        Ok(ReleaseEngine::new(store, cluster, actor))
+        let me = self.me(store.as_ref())?;
+        Ok(Requester::new(store, me.name).with_wait(self.wait()?))
+    }
+}
+
+/// Failures to get an answer, as exit codes.
+pub fn ask_error(e: AskError) -> CliError {
+    match e {
+        AskError::Store(s) => store_error(s),
+        AskError::NoAnswer(m) => CliError::new(Exit::Unreachable, m),
+    }
+}
+
+/// The controller's answer as this command's outcome: its lines on stdout, then 0 or the
+/// refusal with its exit code.
+pub fn finish(answer: crate::controller::Answer) -> Result<(), CliError> {
+    for line in &answer.lines {
+        println!("{}", crate::model::sanitize::clean(line));
+    }
+    let message = crate::model::sanitize::clean(&answer.message);
+    match answer.exit {
+        0 => {
+            if answer.lines.is_empty() {
+                println!("{message}");
+            }
+            Ok(())
+        }
+        1 => Err(CliError::new(Exit::Refused, message)),
+        2 => Err(CliError::new(Exit::BadInput, message)),
+        _ => Err(CliError::new(Exit::Unreachable, message)),
     }
 }
 

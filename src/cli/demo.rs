@@ -1,12 +1,16 @@
 //! `flightdeck demo`: the simulated cluster on a free loopback port, an in-memory store
-//! seeded from `assets/`, and the console — reached through kube-rs over HTTP exactly as a
-//! real cluster would be.
+//! seeded from `assets/`, the release controller and the console — the cluster reached
+//! through kube-rs over HTTP exactly as a real one would be, the controller through the
+//! same request path as a separate `flightdeck agent`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::context::Me;
 use super::{CliError, Exit, Global};
+use crate::agent::AgentConfig;
 use crate::authz::Identity;
+use crate::controller::{self, ControllerConfig, Requester, Trust};
 use crate::demo::{seed, seed_store};
 use crate::kube::connect_kubeconfig;
 use crate::sim::{Scenario, SimConfig, SimHandle};
@@ -67,8 +71,30 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
     seed_store(store.as_ref(), &seed, &me.name)
         .await
         .map_err(|e| CliError::new(Exit::Refused, format!("seeding the demo store: {e}")))?;
+    crate::demo::register_cluster(store.as_ref(), &conn)
+        .await
+        .map_err(|e| CliError::new(Exit::Refused, format!("seeding the demo store: {e}")))?;
 
-    let result = super::console::run_session(global, store, conn, "mem:// (demo)", me).await;
+    // The release controller in this process, asked over the same request path as a
+    // separate `flightdeck agent` would be.
+    let controller = controller::spawn(
+        store.clone(),
+        conn.clone(),
+        ControllerConfig {
+            agent: AgentConfig::new(AgentConfig::default_holder("demo-controller")),
+            trust: Trust::Local,
+        },
+    );
+    let reports = controller.agent.reports.clone();
+    let me = Me {
+        name: me.name,
+        authenticated: false,
+    };
+    let requester = Requester::new(store, me.name.clone()).with_wait(global.wait()?);
+    let result =
+        super::console::run_session(global, requester, conn, "mem:// (demo)", &me, Some(reports))
+            .await;
+    controller.stop().await;
     sim.shutdown().await;
     result
 }

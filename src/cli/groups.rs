@@ -1,22 +1,20 @@
 //! `flightdeck groups apply -f FILE` and `groups list`. Apply checks every group of the file
-//! — shape, names, steps, template, a trial render of both tracks — before writing any;
-//! writing is for admins of the group's scope and audited as `groups.apply`.
+//! — shape, names, steps, template, a trial render of both tracks — and then asks the
+//! release controller, which checks again, writes them (admins of the group's scope, old
+//! and new) and audits each as `groups.apply`.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use serde_json::json;
-
-use super::admin::Editor;
-use super::context::store_error;
+use super::context::{ask_error, finish, store_error};
 use super::files::SourceFile;
 use super::output::{print_json, table};
 use super::{CliError, Global};
-use crate::authz::policy::Decision;
-use crate::domain::audit::{AuditTarget, Outcome};
-use crate::domain::{InstanceGroup, Step, Track, TrafficRouter};
+use crate::controller::Ask;
+use crate::controller::edits::check_group_shape;
+use crate::domain::{InstanceGroup, Track};
 use crate::engine::render::render;
-use crate::store::{Scope, layout};
+use crate::store::Scope;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum GroupsCommand {
@@ -84,18 +82,19 @@ async fn list(global: &Global, json: bool) -> Result<(), CliError> {
 
 async fn apply(global: &Global, file: &SourceFile) -> Result<(), CliError> {
     let parsed = file.parse_all::<InstanceGroup>()?;
-    let editor = Editor::connect(global).await?;
+    let requester = global.requester().await?;
+    let store = requester.store().clone();
+    // The controller checks all of it again; checking here first names the file's line.
     let mut seen = BTreeSet::new();
     for (g, line) in &parsed {
-        check_shape(g).map_err(|why| file.error(*line, why))?;
+        check_group_shape(g).map_err(|why| file.error(*line, why))?;
         if !seen.insert(g.key()) {
             return Err(file.error(
                 *line,
                 format!("group {} appears twice in the file", g.key()),
             ));
         }
-        let template = editor
-            .store
+        let template = store
             .get_template(&g.spec.template)
             .await
             .map_err(store_error)?
@@ -114,110 +113,12 @@ async fn apply(global: &Global, file: &SourceFile) -> Result<(), CliError> {
                 .map_err(|e| file.error(*line, format!("group {}: {e}", g.name())))?;
         }
     }
-
-    // Every group must be allowed before any is written: a file is one change.
-    for (g, _) in &parsed {
-        if let Decision::Deny { reason } = editor.decide_group(g) {
-            return Err(editor
-                .deny(
-                    "groups.apply",
-                    AuditTarget::from(&g.key()),
-                    json!({ "file": file.name }),
-                    reason,
-                )
-                .await);
-        }
-    }
-    for (g, _) in &parsed {
-        let existed = editor
-            .store
-            .get_group(&g.key())
-            .await
-            .map_err(store_error)?;
-        if existed.as_ref() == Some(g) {
-            println!("group {} unchanged", g.key());
-            continue;
-        }
-        editor.store.put_group(g).await.map_err(store_error)?;
-        let verb = if existed.is_some() {
-            "updated"
-        } else {
-            "created"
-        };
-        editor
-            .audit(
-                "groups.apply",
-                AuditTarget::from(&g.key()),
-                json!({ "file": file.name, "template": g.spec.template, "params": g.spec.params }),
-                Outcome::Applied,
-                format!("group {} {verb}", g.name()),
-            )
-            .await?;
-        println!("group {} {verb}", g.key());
-    }
-    Ok(())
-}
-
-fn check_shape(g: &InstanceGroup) -> Result<(), String> {
-    if g.kind != "InstanceGroup" {
-        return Err(format!("kind is {:?}, expected \"InstanceGroup\"", g.kind));
-    }
-    if g.api_version != "flightdeck/v1" {
-        return Err(format!(
-            "apiVersion is {:?}, expected \"flightdeck/v1\"",
-            g.api_version
-        ));
-    }
-    layout::check_group(&g.key()).map_err(|e| e.to_string())?;
-    if g.app().trim().is_empty() {
-        return Err(format!("group {}: metadata.app is empty", g.name()));
-    }
-    for (k, v) in [
-        ("image", "a string"),
-        ("tag", "a string (quote versions such as \"2.10\")"),
-    ] {
-        if !g.spec.params.get(k).is_some_and(|p| p.is_string()) {
-            return Err(format!("group {}: params.{k} must be {v}", g.name()));
-        }
-    }
-    if let Some(r) = g.spec.params.get("replicas")
-        && !r.is_u64()
-    {
-        return Err(format!(
-            "group {}: params.replicas must be a whole number, not {r}",
-            g.name()
-        ));
-    }
-    if g.spec.strategy.traffic.router != TrafficRouter::Replicas {
-        return Err(format!(
-            "group {}: traffic router {:?} is not available yet; use router: replicas",
-            g.name(),
-            g.spec.strategy.traffic.router
-        ));
-    }
-    for (i, step) in g.spec.strategy.steps.iter().enumerate() {
-        let bad = |what: &str, v: &str| {
-            format!(
-                "group {}: step {} has {what} {v:?}, expected a duration such as 30s or 5m",
-                g.name(),
-                i + 1
-            )
-        };
-        match step {
-            Step::Pause(p) => {
-                if let Some(d) = &p.duration
-                    && d.parse::<jiff::SignedDuration>().is_err()
-                {
-                    return Err(bad("pause duration", d));
-                }
-            }
-            Step::Analysis(a) => {
-                if a.interval.parse::<jiff::SignedDuration>().is_err() {
-                    return Err(bad("analysis interval", &a.interval));
-                }
-            }
-            Step::SetWeight(_) => {}
-        }
-    }
-    Ok(())
+    let answer = requester
+        .ask(Ask::ApplyGroups {
+            groups: parsed.into_iter().map(|(g, _)| g).collect(),
+            file: Some(file.name.clone()),
+        })
+        .await
+        .map_err(ask_error)?;
+    finish(answer)
 }

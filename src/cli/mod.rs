@@ -2,9 +2,9 @@
 //! [`ExitCode`] from the design's table: 0 done, 1 refused, 2 bad input, 3 store or cluster
 //! unreachable.
 
-mod admin;
 pub mod agent;
 pub mod audit;
+pub mod clusters;
 pub mod console;
 pub mod context;
 pub mod demo;
@@ -110,6 +110,19 @@ pub struct Global {
     /// Client key for --etcd-cert.
     #[arg(long, global = true, value_name = "FILE")]
     pub etcd_key: Option<PathBuf>,
+    /// Single-user mode on an etcd without auth: you are your OS user, unproven (the
+    /// console says `unauthenticated`). Without it, an etcd store needs a login.
+    #[arg(long, global = true, env = "FLIGHTDECK_LOCAL")]
+    pub local: bool,
+    /// How long to wait for the release controller's answer.
+    #[arg(
+        long,
+        global = true,
+        env = "FLIGHTDECK_WAIT",
+        default_value = "15s",
+        value_name = "DURATION"
+    )]
+    pub wait: String,
     /// Key prefix in etcd.
     #[arg(long, global = true, default_value = crate::store::DEFAULT_PREFIX, value_name = "PREFIX")]
     pub etcd_prefix: String,
@@ -154,8 +167,11 @@ pub enum Command {
     /// Who may do what: show, or apply a YAML file.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
-    /// Headless: timed pauses, analysis steps, automatic abort, re-apply.
+    /// The release controller: answers requests; timed pauses, analysis, auto-abort, re-apply.
     Agent(agent::AgentArgs),
+    /// Registered clusters: add (public facts only), list.
+    #[command(subcommand)]
+    Clusters(clusters::ClustersCommand),
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -188,5 +204,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Policy(cmd) => policy::run(g, cmd).await,
         Command::Logs(args) => logs::run(g, args).await,
         Command::Agent(args) => agent::run(g, args).await,
+        Command::Clusters(cmd) => clusters::run(g, cmd).await,
     }
 }

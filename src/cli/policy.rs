@@ -1,18 +1,15 @@
 //! `flightdeck policy show` and `policy apply -f FILE`: the roles and bindings of
-//! DESIGN.md §5. Applying is for admins over the whole estate and audited as
-//! `policy.apply`; the very first policy of an empty store may be applied by anyone who can
-//! write to the store (etcd's own auth is the wall there), and says so in the audit log.
+//! DESIGN.md §5. Applying asks the release controller: admins over the whole estate, audited
+//! as `policy.apply`. On an etcd with auth `flightdeck admin init --admin NAME` writes the
+//! first policy; on a store without auth (the demo, `--local`) the first apply may.
 
 use std::path::PathBuf;
 
-use serde_json::json;
-
-use super::admin::Editor;
-use super::context::store_error;
+use super::context::{ask_error, finish, store_error};
 use super::output::{print_json, table};
 use super::{CliError, Exit, Global};
-use crate::authz::policy::{Decision, Policy, Verb};
-use crate::domain::audit::{AuditTarget, Outcome};
+use crate::authz::policy::Policy;
+use crate::controller::Ask;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PolicyCommand {
@@ -36,8 +33,18 @@ pub async fn run(global: &Global, cmd: PolicyCommand) -> Result<(), CliError> {
 }
 
 async fn show(global: &Global, json: bool) -> Result<(), CliError> {
-    let editor = Editor::connect(global).await?;
-    let Some(policy) = editor.policy else {
+    let store = global.connect_store().await?;
+    let stored = store.get_policy().await.map_err(store_error)?;
+    let policy = match stored {
+        Some(v) => Some(serde_json::from_value::<Policy>(v.value).map_err(|e| {
+            CliError::new(
+                Exit::Refused,
+                format!("the store's policy is unreadable ({e}); an admin re-applies it with `flightdeck policy apply -f FILE`"),
+            )
+        })?),
+        None => None,
+    };
+    let Some(policy) = policy else {
         return Err(CliError::new(
             Exit::Refused,
             "the store has no policy yet: apply one with `flightdeck policy apply -f FILE`",
@@ -86,38 +93,13 @@ async fn apply(global: &Global, path: &std::path::Path) -> Result<(), CliError> 
         let sep = if msg.starts_with("line ") { " " } else { ": " };
         CliError::new(Exit::BadInput, format!("{name}{sep}{msg}"))
     })?;
-    let editor = Editor::connect(global).await?;
-    let request = json!({ "file": name, "bindings": policy.bindings.len() });
-    let first = editor.policy.is_none();
-    if !first && let Decision::Deny { reason } = editor.decide_global(Verb::EditPolicy) {
-        return Err(editor
-            .deny("policy.apply", AuditTarget::default(), request, reason)
-            .await);
-    }
-    let value = serde_json::to_value(&policy)
-        .map_err(|e| CliError::new(Exit::BadInput, format!("{name}: {e}")))?;
-    if editor.policy.as_ref() == Some(&policy) {
-        println!("policy unchanged ({} bindings)", policy.bindings.len());
-        return Ok(());
-    }
-    editor.store.put_policy(&value).await.map_err(store_error)?;
-    let reason = if first {
-        format!(
-            "first policy of the store ({} bindings)",
-            policy.bindings.len()
-        )
-    } else {
-        format!("policy replaced ({} bindings)", policy.bindings.len())
-    };
-    editor
-        .audit(
-            "policy.apply",
-            AuditTarget::default(),
-            request,
-            Outcome::Applied,
-            reason.clone(),
-        )
-        .await?;
-    println!("{reason}");
-    Ok(())
+    let requester = global.requester().await?;
+    let answer = requester
+        .ask(Ask::ApplyPolicy {
+            policy,
+            file: Some(name),
+        })
+        .await
+        .map_err(ask_error)?;
+    finish(answer)
 }

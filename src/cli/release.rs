@@ -1,5 +1,5 @@
 //! The release actions on the command line — deploy, step, pause, resume, promote, abort,
-//! restart, weight, rollback — each one call of [`ReleaseEngine::act`], the same code path
+//! restart, weight, rollback — each one request to the release controller, the same path
 //! as the console's keys. Arguments are checked before anything is contacted, so bad input
 //! never touches the store.
 
@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::context::{ask_error, finish};
 use super::target::resolve;
 use super::{CliError, Exit, Global};
-use crate::authz::Identity;
-use crate::domain::{Phase, Track};
-use crate::engine::release_engine::{ActionReport, Actor, ReleaseEngine};
+use crate::controller::Ask;
+use crate::domain::Track;
 use crate::engine::{Action, parse_weight};
 
 /// What every action takes besides its own arguments.
@@ -141,53 +141,37 @@ fn parse_sets(sets: &[String]) -> Result<BTreeMap<String, Value>, CliError> {
     Ok(out)
 }
 
-/// Runs `action` on the group `group` names, through the release engine.
+/// Asks the release controller to run `action` on the group `group` names.
 pub async fn act(
     global: &Global,
     group: &str,
     action: Action,
     opts: &ActOptions,
 ) -> Result<(), CliError> {
-    let store = global.connect_store().await?;
-    let target = resolve(store.as_ref(), group).await?;
-    let cluster = global.connect_cluster().await?;
-    let actor = Actor::resolve(store.as_ref(), &Identity::os());
-    let engine = ReleaseEngine::new(store, cluster, actor);
+    let requester = global.requester().await?;
+    let target = resolve(requester.store().as_ref(), group).await?;
     let name = action.name();
-    let report = engine
-        .act(&target.key(), action, opts.reason.clone())
+    let answer = requester
+        .ask(Ask::Act {
+            group: target.key(),
+            action,
+            reason: opts.reason.clone(),
+        })
         .await
-        .map_err(super::context::engine_error)?;
-    if opts.json {
-        super::output::print_json(&report_json(&report, name))?;
-    } else {
-        println!("{}", report.summary);
+        .map_err(ask_error)?;
+    if opts.json && answer.release.is_some() {
+        super::output::print_json(&json!({
+            "action": name,
+            "group": target.key(),
+            "summary": answer.message,
+            "release": answer.release,
+            "exit": answer.exit,
+        }))?;
+        if answer.exit == 0 {
+            return Ok(());
+        }
     }
-    match &report.apply_error {
-        None => Ok(()),
-        // Committed but not applied. A refused object degrades the release (refused);
-        // otherwise the cluster did not answer and desired stays ahead of applied.
-        Some(e) if report.release.phase == Phase::Degraded => Err(CliError::new(
-            Exit::Refused,
-            format!("recorded, but the cluster refused it: {e}"),
-        )),
-        Some(e) => Err(CliError::new(
-            Exit::Unreachable,
-            format!(
-                "recorded, but not applied (the cluster did not answer; it is re-applied later): {e}"
-            ),
-        )),
-    }
-}
-
-fn report_json(report: &ActionReport, action: &str) -> Value {
-    json!({
-        "action": action,
-        "group": report.release.group,
-        "summary": report.summary,
-        "release": report.release,
-        "applyError": report.apply_error,
-    })
+    finish(answer)
 }
 
 #[cfg(test)]

@@ -59,9 +59,10 @@ pub async fn run(global: &Global, args: SimArgs) -> Result<(), CliError> {
         ));
     }
     // The store first: a refusal there should not leave a cluster half-started.
-    if let Some(url) = &args.seed_store {
-        seed_into(global, url, &seed).await?;
-    }
+    let seeded = match &args.seed_store {
+        Some(url) => Some(seed_into(global, url, &seed).await?),
+        None => None,
+    };
     let sim = SimHandle::start(SimConfig {
         listen: args.listen,
         scenario,
@@ -82,6 +83,17 @@ pub async fn run(global: &Global, args: SimArgs) -> Result<(), CliError> {
             format!("cannot write {}: {e}", args.kubeconfig_out.display()),
         )
     })?;
+    if let Some(store) = &seeded {
+        // The seeded groups live in this cluster: register it as `clusters add` would.
+        let kc = kube::config::Kubeconfig::from_yaml(&sim.kubeconfig_yaml())
+            .map_err(|e| CliError::new(Exit::Refused, e.to_string()))?;
+        let conn = crate::kube::connect_kubeconfig(kc, Some(args.sim_context.clone()))
+            .await
+            .map_err(|e| CliError::new(Exit::Refused, e.to_string()))?;
+        crate::demo::register_cluster(store.as_ref(), &conn)
+            .await
+            .map_err(store_error)?;
+    }
     tracing::info!(addr = %sim.addr(), groups = seed.groups.len(), "simulated cluster listening");
     println!(
         "simulated cluster on http://{} ({} groups); kubeconfig: {} (context {})",
@@ -102,7 +114,11 @@ pub async fn run(global: &Global, args: SimArgs) -> Result<(), CliError> {
 
 /// Writes the estate into the store at `url`, refusing a store that already holds groups
 /// (two estates mixed in one store would confuse every console watching it).
-async fn seed_into(global: &Global, url: &str, seed: &crate::demo::Seed) -> Result<(), CliError> {
+async fn seed_into(
+    global: &Global,
+    url: &str,
+    seed: &crate::demo::Seed,
+) -> Result<std::sync::Arc<dyn crate::store::Store>, CliError> {
     let options = global.store_config()?.options;
     let cfg = StoreConfig::parse(url, options).map_err(store_error)?;
     let store = crate::store::connect(&cfg).await.map_err(store_error)?;
@@ -131,5 +147,5 @@ async fn seed_into(global: &Global, url: &str, seed: &crate::demo::Seed) -> Resu
         seed.templates.len(),
         seed.groups.len()
     );
-    Ok(())
+    Ok(store)
 }

@@ -1,21 +1,18 @@
 //! `flightdeck templates apply -f FILE` (and `templates list`): every template of the file
 //! checked — shape, name, syntax, and a trial render for each group in the store that uses
-//! it — before any is written; admin-only and audited as `templates.apply`.
+//! it — then written by the release controller (admin-only, audited as `templates.apply`).
 
 use std::path::PathBuf;
 
-use serde_json::json;
-
-use super::admin::Editor;
-use super::context::store_error;
+use super::context::{ask_error, finish, store_error};
 use super::files::SourceFile;
 use super::output::{print_json, table};
 use super::{CliError, Global};
-use crate::authz::policy::{Decision, Verb};
-use crate::domain::audit::{AuditTarget, Outcome};
+use crate::controller::Ask;
+use crate::controller::edits::{check_template_shape, check_template_syntax};
 use crate::domain::{Template, Track};
-use crate::engine::render::{check_template, render};
-use crate::store::{Scope, layout};
+use crate::engine::render::render;
+use crate::store::Scope;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum TemplatesCommand {
@@ -59,15 +56,15 @@ async fn list(global: &Global, json: bool) -> Result<(), CliError> {
 
 async fn apply(global: &Global, file: &SourceFile) -> Result<(), CliError> {
     let parsed = file.parse_all::<Template>()?;
-    let editor = Editor::connect(global).await?;
-    let groups = editor
-        .store
+    let requester = global.requester().await?;
+    let groups = requester
+        .store()
         .list_groups(&Scope::all())
         .await
         .map_err(store_error)?;
     let mut names = Vec::new();
     for (t, line) in &parsed {
-        check_shape(t).map_err(|why| file.error(*line, why))?;
+        check_template_shape(t).map_err(|why| file.error(*line, why))?;
         if names.contains(&t.metadata.name) {
             return Err(file.error(
                 *line,
@@ -75,7 +72,7 @@ async fn apply(global: &Global, file: &SourceFile) -> Result<(), CliError> {
             ));
         }
         names.push(t.metadata.name.clone());
-        check_syntax(t).map_err(|why| file.error(*line, why))?;
+        check_template_syntax(t).map_err(|why| file.error(*line, why))?;
         for g in groups.iter().filter(|g| g.spec.template == t.metadata.name) {
             for track in [Track::Stable, Track::Canary] {
                 render(t, g, track, &g.spec.params, g.replicas()).map_err(|e| {
@@ -84,50 +81,12 @@ async fn apply(global: &Global, file: &SourceFile) -> Result<(), CliError> {
             }
         }
     }
-
-    let request = json!({ "templates": names, "file": file.name });
-    if let Decision::Deny { reason } = editor.decide_global(Verb::EditTemplates) {
-        return Err(editor
-            .deny("templates.apply", AuditTarget::default(), request, reason)
-            .await);
-    }
-    for (t, _) in &parsed {
-        editor.store.put_template(t).await.map_err(store_error)?;
-        editor
-            .audit(
-                "templates.apply",
-                AuditTarget::default(),
-                json!({ "template": t.metadata.name, "file": file.name }),
-                Outcome::Applied,
-                format!("template {} written", t.metadata.name),
-            )
-            .await?;
-        println!("template {} applied", t.metadata.name);
-    }
-    Ok(())
-}
-
-fn check_shape(t: &Template) -> Result<(), String> {
-    if t.kind != "Template" {
-        return Err(format!("kind is {:?}, expected \"Template\"", t.kind));
-    }
-    if t.api_version != "flightdeck/v1" {
-        return Err(format!(
-            "apiVersion is {:?}, expected \"flightdeck/v1\"",
-            t.api_version
-        ));
-    }
-    layout::check_segment("template", &t.metadata.name).map_err(|e| e.to_string())?;
-    if t.spec.body.trim().is_empty() {
-        return Err(format!(
-            "template {} has an empty spec.body",
-            t.metadata.name
-        ));
-    }
-    Ok(())
-}
-
-/// Checks kinds and compiles the body, so a template no group uses yet is still checked.
-fn check_syntax(t: &Template) -> Result<(), String> {
-    check_template(t).map_err(|e| e.to_string())
+    let answer = requester
+        .ask(Ask::ApplyTemplates {
+            templates: parsed.into_iter().map(|(t, _)| t).collect(),
+            file: Some(file.name.clone()),
+        })
+        .await
+        .map_err(ask_error)?;
+    finish(answer)
 }

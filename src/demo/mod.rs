@@ -13,3 +13,24 @@ pub fn scenario() -> crate::sim::Scenario {
     crate::sim::Scenario::from_yaml(include_str!("../../assets/scenario.yaml"))
         .expect("assets/scenario.yaml is valid (checked by a test)")
 }
+
+/// Registers the cluster `conn` reaches under its context's name, as `clusters add` would
+/// (a seed writes its own store directly).
+pub async fn register_cluster(
+    store: &dyn crate::store::Store,
+    conn: &crate::kube::ClusterConn,
+) -> Result<(), crate::store::StoreError> {
+    let record = crate::controller::ClusterRecord {
+        name: conn.context.clone(),
+        server: conn.server.clone(),
+        ca_sha256: conn.ca_sha256.clone(),
+    };
+    let value = serde_json::to_vec(&record)
+        .map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
+    let key = crate::controller::edits::cluster_key(&record.name);
+    store
+        .backend()
+        .txn(vec![], vec![crate::store::Write::Put(key, value)])
+        .await?;
+    Ok(())
+}

@@ -13,7 +13,8 @@
 //!   whitespace anywhere, strings escaped as `serde_json` escapes them (only `"`, `\` and
 //!   control characters; other characters as UTF-8), numbers as `serde_json` writes them
 //!   (integers in plain decimal, floats in shortest round-trip form), and absent
-//!   optional fields written as `null` (every member of [`AuditEntry`] is always present).
+//!   optional fields written as `null` — except `request_id` and `via`, which are left
+//!   out when empty (entries from before the release controller have neither).
 //!
 //! Verification recomputes this from the stored JSON *value*, not from the Rust struct, so
 //! a member added by hand is caught as well as a member changed.
@@ -110,6 +111,12 @@ pub struct AuditDraft {
     pub after: Value,
     pub outcome: Outcome,
     pub reason: String,
+    /// The request this entry answers (`requests/<user>/<id>`), when a person asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Which controller instance wrote it (`controller@host:pid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 impl AuditDraft {
@@ -123,6 +130,8 @@ impl AuditDraft {
             after: Value::Null,
             outcome: Outcome::Allowed,
             reason: String::new(),
+            request_id: None,
+            via: None,
         }
     }
 }
@@ -142,6 +151,10 @@ pub struct AuditEntry {
     pub after: Value,
     pub outcome: Outcome,
     pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
     pub prev: String,
     pub hash: String,
 }
@@ -161,6 +174,8 @@ impl AuditEntry {
             after: draft.after,
             outcome: draft.outcome,
             reason: draft.reason,
+            request_id: draft.request_id,
+            via: draft.via,
             prev: prev.to_string(),
             hash: String::new(),
         };

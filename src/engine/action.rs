@@ -8,7 +8,9 @@ use serde_json::json;
 use crate::authz::Verb;
 use crate::domain::Track;
 
-#[derive(Debug, Clone, PartialEq)]
+/// On the wire (a request to the controller) as `{"name": "weight", "args": 50}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "name", content = "args", rename_all = "kebab-case")]
 pub enum Action {
     /// Start a release of a new tag, with parameters overriding the group's for this revision.
     Deploy {

@@ -29,7 +29,7 @@ use crate::domain::audit::{AuditDraft, AuditTarget, AuditUser, Outcome};
 use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Revision, Track, labels};
 use crate::kube::ClusterConn;
 use crate::kube::apply::{Applier, ApplyError};
-use crate::store::{ReleaseChange, Store, StoreError, Versioned};
+use crate::store::{ReleaseChange, Store, StoreError, Versioned, Write};
 
 /// How many earlier stable revisions a release remembers for rollback.
 const STABLE_HISTORY: usize = 20;
@@ -107,6 +107,18 @@ impl Actor {
     }
 }
 
+/// Where an action came from, for the audit log, and what else its first write carries.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    /// The request id (`requests/<user>/<id>`), or a fresh id for the controller's own acts.
+    pub request_id: Option<String>,
+    /// The controller instance that acted.
+    pub via: Option<String>,
+    /// Written in the same transaction as the action's first audit entry (allowed or
+    /// denied): the controller's "accepted" answer, which makes a request happen once.
+    pub also: Vec<Write>,
+}
+
 /// What an action did.
 #[derive(Debug, Clone)]
 pub struct ActionReport {
@@ -121,6 +133,8 @@ pub struct ReleaseEngine {
     cluster: ClusterConn,
     appliers: Mutex<HashMap<String, Arc<Mutex<Applier>>>>,
     actor: Actor,
+    /// The controller instance this engine runs in, for every audit entry's `via`.
+    via: Option<String>,
 }
 
 impl ReleaseEngine {
@@ -130,6 +144,27 @@ impl ReleaseEngine {
             cluster,
             appliers: Mutex::new(HashMap::new()),
             actor,
+            via: None,
+        }
+    }
+
+    /// Names the controller instance in every audit entry this engine writes.
+    pub fn with_via(mut self, via: impl Into<String>) -> Self {
+        self.via = Some(via.into());
+        self
+    }
+
+    pub fn via(&self) -> Option<&str> {
+        self.via.as_deref()
+    }
+
+    /// A trace for the engine's own actor (the controller's timed steps, re-applies):
+    /// a fresh request id, this instance as `via`.
+    fn own_trace(&self) -> Trace {
+        Trace {
+            request_id: Some(crate::domain::audit::ulid(jiff::Timestamp::now())),
+            via: self.via.clone(),
+            also: Vec::new(),
         }
     }
 
@@ -151,12 +186,31 @@ impl ReleaseEngine {
         }
     }
 
+    /// Acts as the engine's own actor.
     pub async fn act(
         &self,
         key: &GroupKey,
         action: Action,
         reason: Option<String>,
     ) -> Result<ActionReport, EngineError> {
+        let actor = self.actor.clone();
+        self.act_as(&actor, key, action, reason, self.own_trace())
+            .await
+    }
+
+    /// Acts for `actor` (the user a request came from), with `trace` in the audit log.
+    pub async fn act_as(
+        &self,
+        actor: &Actor,
+        key: &GroupKey,
+        action: Action,
+        reason: Option<String>,
+        mut trace: Trace,
+    ) -> Result<ActionReport, EngineError> {
+        if trace.via.is_none() {
+            trace.via = self.via.clone();
+        }
+        let also = std::mem::take(&mut trace.also);
         let group = self.store.get_group(key).await?.ok_or_else(|| {
             EngineError::NotFound(format!(
                 "unknown group {key} (see `flightdeck groups list`)"
@@ -170,7 +224,7 @@ impl ReleaseEngine {
             m.insert("reason".into(), json!(reason));
         }
         let draft = |outcome: Outcome, why: String| AuditDraft {
-            user: self.actor.user.clone(),
+            user: actor.user.clone(),
             action: action.name().to_string(),
             target: AuditTarget::from(key),
             request: request.clone(),
@@ -178,13 +232,15 @@ impl ReleaseEngine {
             after: Value::Null,
             outcome,
             reason: why,
+            request_id: trace.request_id.clone(),
+            via: trace.via.clone(),
         };
 
         // 1. authorise
         let policy = self.policy().await?;
-        if let Decision::Deny { reason: why } = decide(&policy, &self.actor, &action, &group) {
+        if let Decision::Deny { reason: why } = decide(&policy, actor, &action, &group) {
             self.store
-                .append_audit(draft(Outcome::Denied, why.clone()))
+                .append_audit_with(draft(Outcome::Denied, why.clone()), vec![], also)
                 .await?;
             return Err(EngineError::Denied(why));
         }
@@ -193,7 +249,7 @@ impl ReleaseEngine {
         let current = self.store.get_release(key).await?;
         let (release, expect) = match &current {
             Some(v) => (v.value.clone(), Some(v.mod_revision)),
-            None => (Release::stable(key.clone(), 0, &self.actor.user.name), None),
+            None => (Release::stable(key.clone(), 0, &actor.user.name), None),
         };
         let revisions: Vec<u64> = self
             .store
@@ -205,7 +261,7 @@ impl ReleaseEngine {
         let never_deployed = current.is_none();
         let ctx = Context {
             now: jiff::Timestamp::now(),
-            by: &self.actor.user.name,
+            by: &actor.user.name,
             revisions: &revisions,
             previous_stable: release.stable_history.last().copied(),
         };
@@ -231,14 +287,26 @@ impl ReleaseEngine {
             Err(why) => {
                 let mut d = draft(Outcome::Denied, why.clone());
                 d.before = state_json(&release);
-                self.store.append_audit(d).await?;
+                self.store.append_audit_with(d, vec![], also).await?;
                 return Err(EngineError::Refused(why));
             }
         };
 
         // 3. commit, with the new revision of a deploy
         let revision = match tr.new_revision {
-            Some(n) => Some(self.new_revision(&group, &action, n).await?),
+            Some(n) => match self.new_revision(&group, &action, n, actor).await {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    // A template that renders nothing usable (or out of bounds) is a
+                    // refusal like any other: audited, with nothing stored.
+                    if matches!(e, EngineError::BadInput(_) | EngineError::NotFound(_)) {
+                        let mut d = draft(Outcome::Denied, e.to_string());
+                        d.before = state_json(&release);
+                        self.store.append_audit_with(d, vec![], also).await?;
+                    }
+                    return Err(e);
+                }
+            },
             None => None,
         };
         let mut d = draft(
@@ -253,13 +321,16 @@ impl ReleaseEngine {
         d.after = state_json(&tr.release);
         let committed = self
             .store
-            .commit_release(ReleaseChange {
-                key: key.clone(),
-                expect_mod_revision: expect,
-                release: tr.release.clone(),
-                revision: revision.clone(),
-                audit: d,
-            })
+            .commit_release_with(
+                ReleaseChange {
+                    key: key.clone(),
+                    expect_mod_revision: expect,
+                    release: tr.release.clone(),
+                    revision: revision.clone(),
+                    audit: d,
+                },
+                also,
+            )
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { .. } => EngineError::Conflict(e.to_string()),
@@ -283,6 +354,8 @@ impl ReleaseEngine {
             }
         }
         self.record(
+            actor,
+            &trace,
             key,
             tr.release,
             committed.mod_revision,
@@ -322,12 +395,26 @@ impl ReleaseEngine {
                 Phase::Stable
             };
         }
-        self.record(key, release, mod_revision, "reapply", applied, summary)
-            .await
+        let actor = self.actor.clone();
+        let trace = self.own_trace();
+        self.record(
+            &actor,
+            &trace,
+            key,
+            release,
+            mod_revision,
+            "reapply",
+            applied,
+            summary,
+        )
+        .await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn record(
         &self,
+        actor: &Actor,
+        trace: &Trace,
         key: &GroupKey,
         mut release: Release,
         mod_revision: i64,
@@ -354,7 +441,7 @@ impl ReleaseEngine {
             }
         };
         let draft = AuditDraft {
-            user: self.actor.user.clone(),
+            user: actor.user.clone(),
             action: action.to_string(),
             target: AuditTarget::from(key),
             request: json!({ "generation": release.desired }),
@@ -362,6 +449,8 @@ impl ReleaseEngine {
             after: state_json(&release),
             outcome,
             reason: why,
+            request_id: trace.request_id.clone(),
+            via: trace.via.clone(),
         };
         match self
             .store
@@ -405,6 +494,7 @@ impl ReleaseEngine {
         group: &InstanceGroup,
         action: &Action,
         number: u64,
+        actor: &Actor,
     ) -> Result<Revision, EngineError> {
         let mut params = group.spec.params.clone();
         if let Action::Deploy { tag, params: extra } = action {
@@ -435,7 +525,7 @@ impl ReleaseEngine {
             params,
             rendered,
             created: jiff::Timestamp::now(),
-            created_by: self.actor.user.name.clone(),
+            created_by: actor.user.name.clone(),
         })
     }
 
@@ -457,6 +547,26 @@ impl ReleaseEngine {
                     reason: e.to_string(),
                 })?
         };
+        // The registered facts are the contract: never change a server other than the one
+        // the cluster's name was registered for.
+        if let Ok(Some(kv)) = self
+            .store
+            .backend()
+            .get(&crate::controller::edits::cluster_key(cluster))
+            .await
+            && let Ok(rec) = serde_json::from_slice::<crate::controller::ClusterRecord>(&kv.value)
+            && (rec.server != conn.server || rec.ca_sha256 != conn.ca_sha256)
+        {
+            return Err(ApplyError::Refused {
+                kind: "cluster".into(),
+                namespace: String::new(),
+                name: cluster.into(),
+                reason: format!(
+                    "cluster {cluster} is registered at {}, but this controller's context {} reaches {}",
+                    rec.server, conn.context, conn.server
+                ),
+            });
+        }
         let a = Arc::new(Mutex::new(Applier::new(conn.client)));
         map.insert(cluster.to_string(), a.clone());
         Ok(a)

@@ -25,6 +25,10 @@ pub struct ClusterConn {
     pub client: kube::Client,
     pub context: String,
     pub contexts: Vec<String>,
+    /// The API server this context reaches, and the sha256 (hex) of the CA certificates
+    /// it trusts for it ("" when none): what `flightdeck clusters add` registers.
+    pub server: String,
+    pub ca_sha256: String,
     kubeconfig: Kubeconfig,
 }
 
@@ -47,9 +51,56 @@ pub async fn connect(
             path: path.display().to_string(),
             source,
         })?,
-        None => Kubeconfig::read().map_err(KubeError::NoKubeconfig)?,
+        None => match Kubeconfig::read() {
+            Ok(kc) => kc,
+            // Inside a cluster (the controller's Deployment): its ServiceAccount.
+            Err(e) => match kube::Config::incluster() {
+                Ok(config) => return in_cluster(config, context),
+                Err(_) => return Err(KubeError::NoKubeconfig(e)),
+            },
+        },
     };
     from_kubeconfig(kc, context).await
+}
+
+/// The in-cluster ServiceAccount's client; the context is named by `--context` (the
+/// cluster's registered name), else `in-cluster`.
+fn in_cluster(config: kube::Config, context: Option<String>) -> Result<ClusterConn, KubeError> {
+    let context = context.unwrap_or_else(|| "in-cluster".to_string());
+    let (server, ca_sha256) = facts(&config);
+    let client = kube::Client::try_from(config).map_err(|e| KubeError::Client {
+        context: context.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(ClusterConn {
+        client,
+        contexts: vec![context.clone()],
+        context,
+        server,
+        ca_sha256,
+        kubeconfig: Kubeconfig::default(),
+    })
+}
+
+/// The server URL (without a trailing slash) and the CA fingerprint of a client config.
+pub fn facts(config: &kube::Config) -> (String, String) {
+    use sha2::Digest;
+    let server = config
+        .cluster_url
+        .to_string()
+        .trim_end_matches('/')
+        .to_string();
+    let ca = match &config.root_cert {
+        Some(certs) if !certs.is_empty() => {
+            let mut h = sha2::Sha256::new();
+            for c in certs {
+                h.update(c);
+            }
+            hex::encode(h.finalize())
+        }
+        _ => String::new(),
+    };
+    (server, ca)
 }
 
 /// Connect from a kubeconfig already in memory (the demo's, written by the simulated
@@ -86,6 +137,7 @@ async fn from_kubeconfig(
             context: context.clone(),
             reason: e.to_string(),
         })?;
+    let (server, ca_sha256) = facts(&config);
     let client = kube::Client::try_from(config).map_err(|e| KubeError::Client {
         context: context.clone(),
         reason: e.to_string(),
@@ -94,6 +146,8 @@ async fn from_kubeconfig(
         client,
         context,
         contexts,
+        server,
+        ca_sha256,
         kubeconfig: kc,
     })
 }

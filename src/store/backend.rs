@@ -29,6 +29,26 @@ pub enum Cond {
     Present(String),
 }
 
+/// The guard a lease holder's every transaction carries (DESIGN.md §2: "every commit is
+/// fenced on that lease"): the lease key must still be the one this process wrote. A
+/// controller that lost the lease — paused, partitioned, killed and late — then writes
+/// nothing, even if it does not know yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub key: String,
+    pub mod_revision: i64,
+}
+
+/// What taking a lease found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseState {
+    /// Who holds it now (the caller's own name when the caller does).
+    pub holder: String,
+    /// A lease key that no live lease kept (written by hand, or left by a crash) was in
+    /// the way and has been removed: its value, to be reported.
+    pub cleared_stale: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
     Put(String, Vec<u8>),
@@ -68,8 +88,30 @@ pub trait Backend: Send + Sync + 'static {
     async fn range_many(&self, prefixes: &[&str]) -> Result<(Vec<Kv>, i64), StoreError>;
 
     /// Applies `writes` at one new revision if every condition holds. Returns whether
-    /// it did and the store revision after the call.
+    /// it did and the store revision after the call. While this connection holds a lease,
+    /// the lease's [`Fence`] is one more condition, and its failure is
+    /// [`StoreError::Fenced`] rather than `false`.
     async fn txn(&self, when: Vec<Cond>, writes: Vec<Write>) -> Result<(bool, i64), StoreError>;
+
+    /// Puts `key` bound to a lease of `ttl`, so it vanishes by itself if nobody deletes it
+    /// (a request whose asker gave up). Not fenced: it is how people write their requests.
+    async fn put_leased(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: std::time::Duration,
+    ) -> Result<i64, StoreError>;
+
+    /// Changes under `prefix` from `from_revision` on (0: from now), like
+    /// [`Backend::watch_keys`] narrowed to one prefix.
+    async fn watch_prefix(
+        &self,
+        prefix: &str,
+        from_revision: i64,
+    ) -> Result<BoxStream<'static, RawEvent>, StoreError>;
+
+    /// The fence this connection's writes carry, if it took a lease.
+    fn fence(&self) -> Option<Fence>;
 
     /// Changes at `from_revision` and later, for ever (the stream reconnects by itself);
     /// ends after a `Compacted`.
@@ -82,13 +124,14 @@ pub trait Backend: Send + Sync + 'static {
     async fn compact_history(&self, revision: i64) -> Result<(), StoreError>;
 
     /// Takes the lease `name` for `holder` when it is free, renews it when `holder` has it;
-    /// answers who holds it now. A holder that stops calling loses it after `ttl`.
+    /// answers who holds it now. A holder that stops calling loses it after `ttl`. Taking
+    /// it sets this connection's [`Fence`].
     async fn hold_lease(
         &self,
         name: &str,
         holder: &str,
         ttl: std::time::Duration,
-    ) -> Result<String, StoreError>;
+    ) -> Result<LeaseState, StoreError>;
 
     /// Who holds the lease `name`, if anyone.
     async fn lease_holder(&self, name: &str) -> Result<Option<String>, StoreError>;

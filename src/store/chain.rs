@@ -20,6 +20,7 @@ const MAX_ATTEMPTS: u32 = 32;
 pub(super) async fn commit_release<B: Backend + ?Sized>(
     b: &B,
     change: ReleaseChange,
+    also: Vec<Write>,
 ) -> Result<Committed, StoreError> {
     layout::check_group(&change.key)?;
     if change.release.group != change.key {
@@ -48,6 +49,7 @@ pub(super) async fn commit_release<B: Backend + ?Sized>(
         when.push(Cond::Absent(key.clone()));
         writes.push(Write::Put(key.clone(), encode(&key, r)?));
     }
+    writes.extend(also);
     let (audit, mod_revision) =
         append_guarded(b, change.audit.clone(), when, writes, Some(&change)).await?;
     Ok(Committed {
@@ -101,6 +103,13 @@ async fn append_guarded<B: Backend + ?Sized>(
         }
         if let Some(change) = release {
             refused_by_release(b, change).await?;
+        } else if let Some(key) = first_failing(b, &when).await? {
+            return Err(StoreError::Conflict {
+                key,
+                by: "someone".to_string(),
+                at: "the same moment".to_string(),
+                mod_revision: 0,
+            });
         }
         let head_now = b
             .get(layout::AUDIT_HEAD)
@@ -121,6 +130,26 @@ async fn append_guarded<B: Backend + ?Sized>(
     Err(StoreError::Contended {
         attempts: MAX_ATTEMPTS,
     })
+}
+
+/// The first of the caller's own conditions that no longer holds, if any.
+async fn first_failing<B: Backend + ?Sized>(
+    b: &B,
+    when: &[Cond],
+) -> Result<Option<String>, StoreError> {
+    for c in when {
+        let (key, holds) = match c {
+            Cond::ModRevision(k, rev) => {
+                (k, b.get(k).await?.map_or(0, |kv| kv.mod_revision) == *rev)
+            }
+            Cond::Absent(k) => (k, b.get(k).await?.is_none()),
+            Cond::Present(k) => (k, b.get(k).await?.is_some()),
+        };
+        if !holds {
+            return Ok(Some(key.clone()));
+        }
+    }
+    Ok(None)
 }
 
 /// After a failed commit: an error if the release or the revision is why, `Ok` if it

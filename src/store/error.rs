@@ -43,6 +43,12 @@ pub enum StoreError {
     #[error("audit chain broken at entry {seq}: {reason}")]
     ChainBroken { seq: u64, reason: String },
 
+    /// This connection's lease was taken over: its writes are fenced off (DESIGN.md §2).
+    #[error(
+        "nothing written: this controller no longer holds the lease ({key} moved on); another controller acts now"
+    )]
+    Fenced { key: String },
+
     /// Concurrent audit appends kept moving audit-head; nothing was written.
     #[error("the audit log is busy ({attempts} concurrent appends in a row); try again")]
     Contended { attempts: u32 },

@@ -12,6 +12,15 @@ pub const RELEASES: &str = "releases/";
 pub const AUDIT: &str = "audit/";
 pub const AUDIT_HEAD: &str = "audit-head";
 pub const POLICY: &str = "policy";
+pub const USERS: &str = "users/";
+pub const CONTROLLER: &str = "controller";
+pub const REQUESTS: &str = "requests/";
+pub const RESPONSES: &str = "responses/";
+pub const LEASES: &str = "leases/";
+
+pub fn user(name: &str) -> String {
+    format!("{USERS}{name}")
+}
 
 /// A name used as one key segment: not empty, no `/`, no control characters.
 pub fn check_segment(kind: &str, s: &str) -> Result<(), StoreError> {

@@ -11,7 +11,8 @@ use futures::stream::BoxStream;
 use tokio::sync::broadcast;
 
 use super::StoreError;
-use super::backend::{Backend, Cond, Kv, RawEvent, Write};
+use super::backend::{Backend, Cond, Fence, Kv, LeaseState, RawEvent, Write};
+use super::lease::lease_key;
 
 /// How many live events a slow watcher may fall behind before it is told to resync.
 const WATCH_BUFFER: usize = 4096;
@@ -29,6 +30,9 @@ pub struct MemoryStore {
     state: Arc<Mutex<State>>,
     live: broadcast::Sender<(i64, RawEvent)>,
     leases: Arc<super::lease::MemoryLeases>,
+    /// One process shares one memory store, so there is one fence: the in-process
+    /// controller's (the console only puts leased requests, which are not fenced).
+    fence: Arc<Mutex<Option<Fence>>>,
 }
 
 impl Default for MemoryStore {
@@ -44,80 +48,35 @@ impl MemoryStore {
             state: Arc::new(Mutex::new(State::default())),
             live,
             leases: Arc::default(),
+            fence: Arc::default(),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock leaves consistent data (every change is applied
-        // after all checks), so a poisoned lock is still safe to use.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-fn holds(state: &State, cond: &Cond) -> bool {
-    match cond {
-        Cond::ModRevision(k, rev) => state.keys.get(k).map_or(0, |kv| kv.mod_revision) == *rev,
-        Cond::Absent(k) => !state.keys.contains_key(k),
-        Cond::Present(k) => state.keys.contains_key(k),
-    }
-}
-
-#[async_trait]
-impl Backend for MemoryStore {
-    fn location(&self) -> String {
-        "memory".to_string()
+    fn current_fence(&self) -> Option<Fence> {
+        self.fence.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    async fn hold_lease(
+    fn set_fence(&self, f: Option<Fence>) {
+        *self.fence.lock().unwrap_or_else(|p| p.into_inner()) = f;
+    }
+
+    /// The transaction itself; `fenced` adds this store's fence as a condition.
+    fn apply(
         &self,
-        name: &str,
-        holder: &str,
-        ttl: std::time::Duration,
-    ) -> Result<String, StoreError> {
-        Ok(self.leases.hold(name, holder, ttl))
-    }
-
-    async fn lease_holder(&self, name: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.leases.holder(name))
-    }
-
-    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
-        self.leases.release(name, holder);
-        Ok(())
-    }
-
-    async fn get(&self, key: &str) -> Result<Option<Kv>, StoreError> {
-        Ok(self.lock().keys.get(key).cloned())
-    }
-
-    async fn range(&self, prefix: &str) -> Result<(Vec<Kv>, i64), StoreError> {
-        let st = self.lock();
-        let kvs = st
-            .keys
-            .range(prefix.to_string()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(_, kv)| kv.clone())
-            .collect();
-        Ok((kvs, st.revision))
-    }
-
-    async fn range_many(&self, prefixes: &[&str]) -> Result<(Vec<Kv>, i64), StoreError> {
-        let st = self.lock();
-        let kvs = prefixes
-            .iter()
-            .flat_map(|p| {
-                st.keys
-                    .range(p.to_string()..)
-                    .take_while(move |(k, _)| k.starts_with(p))
-                    .map(|(_, kv)| kv.clone())
-            })
-            .collect();
-        Ok((kvs, st.revision))
-    }
-
-    async fn txn(&self, when: Vec<Cond>, writes: Vec<Write>) -> Result<(bool, i64), StoreError> {
+        mut when: Vec<Cond>,
+        writes: Vec<Write>,
+        fence: Option<Fence>,
+    ) -> Result<(bool, i64), StoreError> {
         let mut st = self.lock();
+        if let Some(f) = &fence {
+            when.push(Cond::ModRevision(f.key.clone(), f.mod_revision));
+        }
         if !when.iter().all(|c| holds(&st, c)) {
+            if let Some(f) = fence
+                && !holds(&st, &Cond::ModRevision(f.key.clone(), f.mod_revision))
+            {
+                return Err(StoreError::Fenced { key: f.key });
+            }
             return Ok((false, st.revision));
         }
         // etcd only bumps the revision for a transaction that changes something.
@@ -155,6 +114,138 @@ impl Backend for MemoryStore {
             let _ = self.live.send((rev, ev));
         }
         Ok((true, rev))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves consistent data (every change is applied
+        // after all checks), so a poisoned lock is still safe to use.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn holds(state: &State, cond: &Cond) -> bool {
+    match cond {
+        Cond::ModRevision(k, rev) => state.keys.get(k).map_or(0, |kv| kv.mod_revision) == *rev,
+        Cond::Absent(k) => !state.keys.contains_key(k),
+        Cond::Present(k) => state.keys.contains_key(k),
+    }
+}
+
+#[async_trait]
+impl Backend for MemoryStore {
+    fn location(&self) -> String {
+        "memory".to_string()
+    }
+
+    async fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<LeaseState, StoreError> {
+        let before = self.leases.holder(name);
+        let now = self.leases.hold(name, holder, ttl);
+        let key = lease_key(name);
+        let mine = self.current_fence().is_some_and(|f| f.key == key);
+        if now == holder && (before.as_deref() != Some(holder) || !mine) {
+            // Taken (or taken again after expiry): the key moves, so an older holder's
+            // fence no longer matches.
+            let (_, rev) = self.apply(
+                vec![],
+                vec![Write::Put(key.clone(), holder.as_bytes().to_vec())],
+                None,
+            )?;
+            self.set_fence(Some(Fence {
+                key,
+                mod_revision: rev,
+            }));
+        }
+        Ok(LeaseState {
+            holder: now,
+            cleared_stale: None,
+        })
+    }
+
+    async fn lease_holder(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.leases.holder(name))
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        if self.leases.holder(name).as_deref() == Some(holder) {
+            self.leases.release(name, holder);
+            self.apply(vec![], vec![Write::Delete(lease_key(name))], None)?;
+            self.set_fence(None);
+        }
+        Ok(())
+    }
+
+    async fn put_leased(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        _ttl: std::time::Duration,
+    ) -> Result<i64, StoreError> {
+        // One process: nobody can go away and leave the key behind, so no expiry.
+        Ok(self
+            .apply(vec![], vec![Write::Put(key.to_string(), value)], None)?
+            .1)
+    }
+
+    async fn watch_prefix(
+        &self,
+        prefix: &str,
+        from_revision: i64,
+    ) -> Result<BoxStream<'static, RawEvent>, StoreError> {
+        let prefix = prefix.to_string();
+        Ok(self
+            .watch_keys(from_revision)
+            .await?
+            .filter(move |ev| {
+                let keep = match ev {
+                    RawEvent::Put(kv) => kv.key.starts_with(&prefix),
+                    RawEvent::Delete { key, .. } => key.starts_with(&prefix),
+                    RawEvent::Compacted { .. } => true,
+                };
+                std::future::ready(keep)
+            })
+            .boxed())
+    }
+
+    fn fence(&self) -> Option<Fence> {
+        self.current_fence()
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Kv>, StoreError> {
+        Ok(self.lock().keys.get(key).cloned())
+    }
+
+    async fn range(&self, prefix: &str) -> Result<(Vec<Kv>, i64), StoreError> {
+        let st = self.lock();
+        let kvs = st
+            .keys
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(_, kv)| kv.clone())
+            .collect();
+        Ok((kvs, st.revision))
+    }
+
+    async fn range_many(&self, prefixes: &[&str]) -> Result<(Vec<Kv>, i64), StoreError> {
+        let st = self.lock();
+        let kvs = prefixes
+            .iter()
+            .flat_map(|p| {
+                st.keys
+                    .range(p.to_string()..)
+                    .take_while(move |(k, _)| k.starts_with(p))
+                    .map(|(_, kv)| kv.clone())
+            })
+            .collect();
+        Ok((kvs, st.revision))
+    }
+
+    async fn txn(&self, when: Vec<Cond>, writes: Vec<Write>) -> Result<(bool, i64), StoreError> {
+        self.apply(when, writes, self.current_fence())
     }
 
     async fn watch_keys(

@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use crate::domain::{AuditDraft, AuditEntry, GroupKey, InstanceGroup, Release, Revision, Template};
 
-pub use backend::{Backend, Cond, Kv, RawEvent, Write};
+pub use backend::{Backend, Cond, Fence, Kv, LeaseState, RawEvent, Write};
 pub use config::{Backend as BackendKind, DEFAULT_PREFIX, StoreConfig, StoreOptions};
 pub use error::StoreError;
 pub use etcd::EtcdStore;
@@ -80,9 +80,28 @@ pub trait Store: Send + Sync {
     ///
     /// `Unavailable` means the answer was lost, not necessarily the write: re-read the
     /// release (its `updated_by`/mod_revision tell) before trying again.
-    async fn commit_release(&self, change: ReleaseChange) -> Result<Committed, StoreError>;
+    async fn commit_release(&self, change: ReleaseChange) -> Result<Committed, StoreError> {
+        self.commit_release_with(change, Vec::new()).await
+    }
+    /// [`Store::commit_release`] with more writes in the same transaction (the
+    /// controller's answer to the request that asked for it).
+    async fn commit_release_with(
+        &self,
+        change: ReleaseChange,
+        also: Vec<Write>,
+    ) -> Result<Committed, StoreError>;
     /// Appends an entry on its own (denied attempts, policy edits).
-    async fn append_audit(&self, draft: AuditDraft) -> Result<AuditEntry, StoreError>;
+    async fn append_audit(&self, draft: AuditDraft) -> Result<AuditEntry, StoreError> {
+        self.append_audit_with(draft, Vec::new(), Vec::new()).await
+    }
+    /// Appends an entry together with `writes`, all or nothing, if `when` holds (an edit
+    /// of a group, template or policy; an answer to a request).
+    async fn append_audit_with(
+        &self,
+        draft: AuditDraft,
+        when: Vec<Cond>,
+        writes: Vec<Write>,
+    ) -> Result<AuditEntry, StoreError>;
     /// Matching entries, oldest first.
     async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
     /// Walks the whole chain; the number of sound entries or `ChainBroken` at the first
@@ -109,9 +128,13 @@ pub trait Store: Send + Sync {
         name: &str,
         holder: &str,
         ttl: std::time::Duration,
-    ) -> Result<String, StoreError>;
+    ) -> Result<LeaseState, StoreError>;
     /// Who holds the lease `name` now, if anyone.
     async fn lease_holder(&self, name: &str) -> Result<Option<String>, StoreError>;
     /// Lets the lease go at once (on a clean shutdown) if `holder` has it.
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// The key-value seam underneath, for the request path's own keys (requests,
+    /// responses) that are not domain objects.
+    fn backend(&self) -> &dyn Backend;
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::domain::audit::AuditHead;
 use crate::domain::{AuditDraft, AuditEntry, GroupKey, InstanceGroup, Release, Revision, Template};
 
-use super::backend::{Backend, Cond, Kv, Write};
+use super::backend::{Backend, Cond, Kv, LeaseState, Write};
 use super::{
     AuditFilter, Committed, ReleaseChange, Scope, Snapshot, Store, StoreError, StoreEvent,
     Versioned, chain, events, layout,
@@ -190,12 +190,21 @@ impl<B: Backend> Store for B {
             .collect()
     }
 
-    async fn commit_release(&self, change: ReleaseChange) -> Result<Committed, StoreError> {
-        chain::commit_release(self, change).await
+    async fn commit_release_with(
+        &self,
+        change: ReleaseChange,
+        also: Vec<Write>,
+    ) -> Result<Committed, StoreError> {
+        chain::commit_release(self, change, also).await
     }
 
-    async fn append_audit(&self, draft: AuditDraft) -> Result<AuditEntry, StoreError> {
-        chain::append(self, draft, vec![], vec![]).await
+    async fn append_audit_with(
+        &self,
+        draft: AuditDraft,
+        when: Vec<Cond>,
+        writes: Vec<Write>,
+    ) -> Result<AuditEntry, StoreError> {
+        chain::append(self, draft, when, writes).await
     }
 
     async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
@@ -267,7 +276,7 @@ impl<B: Backend> Store for B {
         name: &str,
         holder: &str,
         ttl: std::time::Duration,
-    ) -> Result<String, StoreError> {
+    ) -> Result<LeaseState, StoreError> {
         Backend::hold_lease(self, name, holder, ttl).await
     }
 
@@ -277,5 +286,9 @@ impl<B: Backend> Store for B {
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
         Backend::release_lease(self, name, holder).await
+    }
+
+    fn backend(&self) -> &dyn Backend {
+        self
     }
 }

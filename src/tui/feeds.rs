@@ -1,6 +1,6 @@
 //! Background tasks that feed the console: the store (snapshot, then watch; a resync or a
 //! lost store means a fresh snapshot) and the action worker that runs release actions
-//! through the engine. They only send [`Update`]s; the loop never waits on them.
+//! as requests to the release controller. They only send [`Update`]s; the loop never waits on them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +11,8 @@ use tokio::task::JoinHandle;
 
 use super::run::ActRequest;
 use crate::authz::policy::Policy;
-use crate::engine::release_engine::ReleaseEngine;
+use crate::controller::{Ask, Requester};
+use crate::model::sanitize::clean;
 use crate::model::{Conn, Part, Update};
 use crate::store::{AuditFilter, Change, Store};
 
@@ -140,24 +141,27 @@ fn publish_namespaces(
     });
 }
 
-/// Runs the console's release actions one at a time, in the order asked.
+/// Sends the console's release actions to the controller one at a time, in the order
+/// asked, and reports each answer.
 pub fn spawn_action_worker(
-    engine: Arc<ReleaseEngine>,
+    requester: Requester,
     mut rx: mpsc::UnboundedReceiver<ActRequest>,
     tx: mpsc::Sender<Update>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         while let Some(req) = rx.recv().await {
             let action = req.action.name().to_string();
-            let result = match engine.act(&req.key, req.action, req.reason).await {
-                Ok(report) => match report.apply_error {
-                    None => Ok(report.summary),
-                    Some(e) => Err(format!(
-                        "{} — committed, but the cluster refused: {e}",
-                        report.summary
-                    )),
-                },
-                Err(e) => Err(e.to_string()),
+            let asked = requester
+                .ask(Ask::Act {
+                    group: req.key.clone(),
+                    action: req.action,
+                    reason: req.reason,
+                })
+                .await;
+            let result = match asked {
+                Ok(a) if a.exit == 0 => Ok(clean(&a.message)),
+                Ok(a) => Err(clean(&a.message)),
+                Err(e) => Err(clean(&e.to_string())),
             };
             if tx
                 .send(Update::ActionFinished {

@@ -147,9 +147,8 @@ impl Harness {
         broadcast::Receiver<AgentEvent>,
         watch::Sender<bool>,
     ) {
-        let (_task, reports, events, stop) =
-            flightdeck::agent::spawn(self.agent_engine.clone(), self.conn.clone(), cfg);
-        (reports, events, stop)
+        let h = flightdeck::agent::spawn(self.agent_engine.clone(), self.conn.clone(), cfg);
+        (h.reports, h.events, h.stop)
     }
 
     /// Ready pods of the group in the simulated cluster.

@@ -143,8 +143,16 @@ impl Flightdeck {
             .arg(&self.store)
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
-            .args(&self.extra)
-            .env_remove("FLIGHTDECK_STORE")
+            .args(&self.extra);
+        // Without an etcd login, the tests are one person on a store without auth.
+        if !self
+            .extra
+            .iter()
+            .any(|a| a == "--etcd-user" || a == "--etcd-cert")
+        {
+            cmd.arg("--local");
+        }
+        cmd.env_remove("FLIGHTDECK_STORE")
             .env_remove("FLIGHTDECK_ETCD_USER")
             .env_remove("FLIGHTDECK_ETCD_PASSWORD")
             .env_remove("KUBECONFIG")
@@ -170,14 +178,79 @@ impl Flightdeck {
         }
     }
 
-    /// Policy (with `admins`), the template and the group, each applied through the binary.
+    /// Policy (with `admins`), the cluster `sim`, the template and the group, each applied
+    /// through the binary (a controller must be running).
     pub async fn estate(&self, admins: &[&str], viewers: &[&str]) {
         let p = self.file("policy.yaml", &policy(admins, viewers));
         self.run(&["policy", "apply", "-f", &p]).await.expect(0);
+        self.run(&["clusters", "add", "sim"]).await.expect(0);
         let t = self.file("template.yaml", TEMPLATE);
         self.run(&["templates", "apply", "-f", &t]).await.expect(0);
         let g = self.file("group.yaml", GROUP);
         self.run(&["groups", "apply", "-f", &g]).await.expect(0);
+    }
+
+    /// Starts `flightdeck agent` (the release controller) with this store, cluster and
+    /// login, and waits until it holds the lease.
+    pub async fn controller(&self) -> Controller {
+        let mut cmd = self.command(&["agent", "--poll", "100ms", "--lease-ttl", "3s"]);
+        cmd.stdout(Stdio::null());
+        let mut child = cmd.spawn().expect("start flightdeck agent");
+        let stderr = child.stderr.take().expect("agent stderr");
+        let (tx, rx) = tokio::sync::watch::channel(String::new());
+        tokio::spawn(async move {
+            use tokio::io::AsyncBufReadExt;
+            let mut lines = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                tx.send_modify(|all| {
+                    all.push_str(&line);
+                    all.push('\n');
+                });
+            }
+        });
+        let c = Controller { child, said: rx };
+        c.wait_for("holding the lease", 15).await;
+        c
+    }
+}
+
+/// A running `flightdeck agent`, killed when dropped.
+pub struct Controller {
+    pub child: tokio::process::Child,
+    said: tokio::sync::watch::Receiver<String>,
+}
+
+impl Controller {
+    /// Everything it wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.said.borrow().clone()
+    }
+
+    /// Waits until its stderr contains `text`.
+    pub async fn wait_for(&self, text: &str, secs: u64) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        let mut said = self.said.clone();
+        loop {
+            if said.borrow_and_update().contains(text) {
+                return;
+            }
+            match tokio::time::timeout_at(deadline, said.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => panic!(
+                    "the controller exited before saying {text:?}; it said:\n{}",
+                    self.stderr()
+                ),
+                Err(_) => panic!(
+                    "the controller never said {text:?}; it said:\n{}",
+                    self.stderr()
+                ),
+            }
+        }
+    }
+
+    /// SIGKILL: no goodbye, the lease stays until its TTL.
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
     }
 }
 

@@ -8,6 +8,7 @@ use etcd_client::{Compare, CompareOp, PutOptions, Txn, TxnOp, TxnOpResponse};
 
 use super::EtcdStore;
 use crate::store::StoreError;
+use crate::store::backend::{Fence, LeaseState};
 use crate::store::lease::lease_key;
 
 impl EtcdStore {
@@ -16,8 +17,12 @@ impl EtcdStore {
         name: &str,
         holder: &str,
         ttl: Duration,
-    ) -> Result<String, StoreError> {
+    ) -> Result<LeaseState, StoreError> {
         let key = self.full(&lease_key(name));
+        let mine = |cleared_stale| LeaseState {
+            holder: holder.to_string(),
+            cleared_stale,
+        };
         let mut leases = self.leases.lock().await;
         if let Some(id) = leases.get(name).copied() {
             let mut lc = self.client.lease_client();
@@ -29,15 +34,35 @@ impl EtcdStore {
                 })
                 .await?;
             if renewed.is_some_and(|r| r.ttl() > 0) {
-                return Ok(holder.to_string());
+                return Ok(mine(None));
             }
-            // Expired while we were away: the key is gone or someone else's.
+            // Expired while we were away: the key is gone or someone else's. The fence
+            // stays as it was, so nothing this process still tries to write lands.
             leases.remove(name);
         }
         let mut kv = self.client.kv_client();
         let current = self.call(kv.get(key.clone(), None)).await?;
-        if let Some(kv) = current.kvs().first() {
-            return Ok(String::from_utf8_lossy(kv.value()).into_owned());
+        let mut cleared_stale = None;
+        if let Some(found) = current.kvs().first() {
+            let value = String::from_utf8_lossy(found.value()).into_owned();
+            if self.lease_alive(found.lease()).await? {
+                return Ok(LeaseState {
+                    holder: value,
+                    cleared_stale: None,
+                });
+            }
+            // A lease key no live lease keeps (put by hand, or by a crashed older
+            // version) would block every controller for ever: remove it, say so.
+            let txn = Txn::new()
+                .when([Compare::mod_revision(
+                    key.clone(),
+                    CompareOp::Equal,
+                    found.mod_revision(),
+                )])
+                .and_then([TxnOp::delete(key.clone(), None)]);
+            self.call(kv.txn(txn)).await?;
+            tracing::warn!(key = %key, holder = %value, "removed a lease key without a live lease");
+            cleared_stale = Some(value);
         }
         let mut lc = self.client.lease_client();
         let secs = ttl.as_secs().max(1) as i64;
@@ -53,7 +78,12 @@ impl EtcdStore {
         let resp = self.call(kv.txn(txn)).await?;
         if resp.succeeded() {
             leases.insert(name.to_string(), id);
-            return Ok(holder.to_string());
+            let rev = resp.header().map_or(0, |h| h.revision());
+            *self.fence.lock().unwrap_or_else(|p| p.into_inner()) = Some(Fence {
+                key: lease_key(name),
+                mod_revision: rev,
+            });
+            return Ok(mine(cleared_stale));
         }
         // Lost the race: give the unused lease back (it would expire anyway).
         let _ = self.call(lc.revoke(id)).await;
@@ -64,7 +94,29 @@ impl EtcdStore {
                 .map(|kv| String::from_utf8_lossy(kv.value()).into_owned()),
             _ => None,
         });
-        Ok(winner.unwrap_or_default())
+        Ok(LeaseState {
+            holder: winner.unwrap_or_default(),
+            cleared_stale,
+        })
+    }
+
+    /// Whether etcd lease `id` still lives (0: the key was put without a lease).
+    async fn lease_alive(&self, id: i64) -> Result<bool, StoreError> {
+        if id == 0 {
+            return Ok(false);
+        }
+        let mut lc = self.client.lease_client();
+        // etcd answers a dead lease with TTL -1 or with NotFound, by version.
+        let answer = self
+            .call(async {
+                match lc.time_to_live(id, None).await {
+                    Ok(r) => Ok(r.ttl() > 0),
+                    Err(etcd_client::Error::GRpcStatus(s)) if i32::from(s.code()) == 5 => Ok(false),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        Ok(answer)
     }
 
     pub(super) async fn etcd_lease_holder(&self, name: &str) -> Result<Option<String>, StoreError> {
@@ -86,6 +138,7 @@ impl EtcdStore {
         };
         // Revoking deletes the key with it.
         let _ = holder;
+        *self.fence.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let mut lc = self.client.lease_client();
         self.call(lc.revoke(id)).await.map(|_| ())
     }

@@ -14,7 +14,7 @@ use etcd_client::{
 use futures::stream::BoxStream;
 
 use super::StoreError;
-use super::backend::{Backend, Cond, Kv, RawEvent, Write};
+use super::backend::{Backend, Cond, Fence, Kv, LeaseState, RawEvent, Write};
 use super::config::{Backend as BackendKind, StoreConfig};
 
 /// How often the connection is pinged, so a dead peer is noticed without traffic.
@@ -33,6 +33,8 @@ pub struct EtcdStore {
     request_timeout: Duration,
     /// The etcd lease behind each lease name this process holds.
     leases: tokio::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// Set when this connection takes a lease: every transaction then carries it.
+    fence: std::sync::Mutex<Option<Fence>>,
 }
 
 impl EtcdStore {
@@ -76,6 +78,7 @@ impl EtcdStore {
             tls,
             request_timeout: timeout,
             leases: Default::default(),
+            fence: Default::default(),
         };
         Ok(store)
     }
@@ -242,7 +245,7 @@ impl Backend for EtcdStore {
         name: &str,
         holder: &str,
         ttl: Duration,
-    ) -> Result<String, StoreError> {
+    ) -> Result<LeaseState, StoreError> {
         self.etcd_hold_lease(name, holder, ttl).await
     }
 
@@ -288,7 +291,15 @@ impl Backend for EtcdStore {
     }
 
     async fn txn(&self, when: Vec<Cond>, writes: Vec<Write>) -> Result<(bool, i64), StoreError> {
-        let compares: Vec<Compare> = when.into_iter().map(|c| compare(&self.prefix, c)).collect();
+        let fence = self.fence();
+        let mut compares: Vec<Compare> =
+            when.into_iter().map(|c| compare(&self.prefix, c)).collect();
+        if let Some(f) = &fence {
+            compares.push(compare(
+                &self.prefix,
+                Cond::ModRevision(f.key.clone(), f.mod_revision),
+            ));
+        }
         let ops: Vec<TxnOp> = writes
             .into_iter()
             .map(|w| match w {
@@ -301,7 +312,60 @@ impl Backend for EtcdStore {
             .call(kv.txn(Txn::new().when(compares).and_then(ops)))
             .await?;
         let rev = resp.header().map_or(0, |h| h.revision());
+        if !resp.succeeded()
+            && let Some(f) = fence
+        {
+            let now = self.get(&f.key).await?.map_or(0, |kv| kv.mod_revision);
+            if now != f.mod_revision {
+                return Err(StoreError::Fenced { key: f.key });
+            }
+        }
         Ok((resp.succeeded(), rev))
+    }
+
+    async fn put_leased(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> Result<i64, StoreError> {
+        let mut lc = self.client.lease_client();
+        let id = self
+            .call(lc.grant(ttl.as_secs().max(1) as i64, None))
+            .await?
+            .id();
+        let mut kv = self.client.kv_client();
+        let resp = self
+            .call(kv.put(
+                self.full(key),
+                value,
+                Some(etcd_client::PutOptions::new().with_lease(id)),
+            ))
+            .await?;
+        Ok(resp.header().map_or(0, |h| h.revision()))
+    }
+
+    async fn watch_prefix(
+        &self,
+        prefix: &str,
+        from_revision: i64,
+    ) -> Result<BoxStream<'static, RawEvent>, StoreError> {
+        let from = if from_revision > 0 {
+            from_revision
+        } else {
+            self.range(super::layout::AUDIT_HEAD).await?.1 + 1
+        };
+        Ok(watch::spawn(watch::Watch {
+            client: self.watch_client.clone(),
+            prefix: self.prefix.clone(),
+            key: self.full(prefix),
+            next: from,
+            relogin: self.user.is_some(),
+        }))
+    }
+
+    fn fence(&self) -> Option<Fence> {
+        self.fence.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     async fn watch_keys(
@@ -318,6 +382,7 @@ impl Backend for EtcdStore {
         Ok(watch::spawn(watch::Watch {
             client: self.watch_client.clone(),
             prefix: self.prefix.clone(),
+            key: self.prefix.clone(),
             next: from,
             relogin: self.user.is_some(),
         }))

@@ -19,7 +19,10 @@ const BUFFER: usize = 1024;
 
 pub(super) struct Watch {
     pub client: Client,
+    /// The store prefix, stripped from every key delivered.
     pub prefix: String,
+    /// What is watched: every key starting with this (the store prefix or a part of it).
+    pub key: String,
     /// The first revision not yet delivered.
     pub next: i64,
     /// Log in again before reconnecting: etcd forgets tokens when it restarts.
@@ -79,7 +82,7 @@ async fn session(w: &mut Watch, tx: &mpsc::Sender<RawEvent>) -> Ended {
         .with_prefix()
         .with_start_revision(w.next)
         .with_progress_notify();
-    let mut stream = match w.client.watch(w.prefix.clone(), Some(opts)).await {
+    let mut stream = match w.client.watch(w.key.clone(), Some(opts)).await {
         Ok(s) => s,
         Err(e) => return Ended::Broken(e.to_string()),
     };

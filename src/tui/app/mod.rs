@@ -67,6 +67,9 @@ pub struct App {
     pub(crate) context: String,
     pub(crate) contexts: Vec<String>,
     pub(crate) user: String,
+    /// The user is the OS user on a store without auth (the demo, `--local`): said so in
+    /// the header, since nothing proved it.
+    pub(crate) unauthenticated: bool,
     pub(crate) store: String,
     pub(crate) theme: Theme,
     pub(crate) keymap: Keymap,
@@ -98,11 +101,17 @@ pub struct App {
 }
 
 impl App {
+    /// The header says the user is unproven (no etcd auth behind the name).
+    pub fn mark_unauthenticated(&mut self) {
+        self.unauthenticated = true;
+    }
+
     pub fn new(init: AppInit) -> App {
         App {
             context: init.context,
             contexts: init.contexts,
             user: init.user,
+            unauthenticated: false,
             store: init.store,
             theme: init.theme,
             keymap: init.keymap,

@@ -26,6 +26,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         label("  user "),
         value(&app.user),
     ]);
+    let mut first = first;
+    if app.unauthenticated {
+        first.push_span(Span::styled(" unauthenticated", t.warning));
+    }
     let mut second = vec![label(" store "), value(&app.store), Span::raw(" ")];
     second.extend(conn(t, &app.estate.connection(Part::Store)));
     second.push(label("  cluster "));

@@ -1,0 +1,153 @@
+//! Asking the controller: write the request under your own key, wait for the answer.
+//! Used by every command that changes something and by the console's action worker.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use thiserror::Error;
+
+use super::request::{
+    Answer, AnswerState, Ask, ClientInfo, REQUEST_TTL, Request, request_key, response_key,
+};
+use crate::store::{RawEvent, Store, StoreError};
+
+/// How long to wait for an answer before saying no controller answered.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Error)]
+pub enum AskError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// Nobody answered in time (exit 3).
+    #[error("{0}")]
+    NoAnswer(String),
+}
+
+impl AskError {
+    /// DESIGN.md §6 exit codes.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            AskError::Store(StoreError::Unavailable { .. }) | AskError::NoAnswer(_) => 3,
+            AskError::Store(StoreError::Invalid(_)) => 2,
+            AskError::Store(_) => 1,
+        }
+    }
+}
+
+/// One user's way to the controller.
+#[derive(Clone)]
+pub struct Requester {
+    store: Arc<dyn Store>,
+    user: String,
+    wait: Duration,
+}
+
+impl Requester {
+    /// `user` must be who the store knows this connection as (the etcd login), or the
+    /// OS user for a store without auth; etcd refuses a request key under anyone else.
+    pub fn new(store: Arc<dyn Store>, user: impl Into<String>) -> Requester {
+        Requester {
+            store,
+            user: user.into(),
+            wait: DEFAULT_WAIT,
+        }
+    }
+
+    pub fn with_wait(mut self, wait: Duration) -> Requester {
+        self.wait = wait;
+        self
+    }
+
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Sends `ask` and waits for the controller's final answer.
+    pub async fn ask(&self, ask: Ask) -> Result<Answer, AskError> {
+        let id = crate::domain::audit::ulid(jiff::Timestamp::now());
+        let request = Request {
+            ask,
+            client: ClientInfo::of_this_process(),
+        };
+        let body = serde_json::to_vec(&request)
+            .map_err(|e| StoreError::Invalid(format!("request cannot be written: {e}")))?;
+        let backend = self.store.backend();
+        let req_key = request_key(&self.user, &id);
+        let answer_key = response_key(&self.user, &id);
+        let rev = backend
+            .put_leased(&req_key, body, REQUEST_TTL)
+            .await
+            .map_err(|e| self.explain(e))?;
+        let mut answers = backend.watch_prefix(&answer_key, rev).await?;
+        let wait = tokio::time::sleep(self.wait);
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                ev = answers.next() => match ev {
+                    Some(RawEvent::Put(kv)) if kv.key == answer_key => {
+                        match serde_json::from_slice::<Answer>(&kv.value) {
+                            Ok(a) if a.state == AnswerState::Done => return Ok(a),
+                            Ok(_) => continue,
+                            Err(e) => {
+                                return Err(StoreError::Corrupt {
+                                    key: answer_key,
+                                    detail: e.to_string(),
+                                }
+                                .into())
+                            }
+                        }
+                    }
+                    Some(RawEvent::Compacted { .. }) | None => {
+                        // History gone under us: the answer may already be there.
+                        if let Some(kv) = backend.get(&answer_key).await?
+                            && let Ok(a) = serde_json::from_slice::<Answer>(&kv.value)
+                            && a.state == AnswerState::Done
+                        {
+                            return Ok(a);
+                        }
+                        answers = backend.watch_prefix(&answer_key, 0).await?;
+                    }
+                    Some(_) => continue,
+                },
+                _ = &mut wait => break,
+            }
+        }
+        // Take the request back so a controller that comes later does not act on
+        // something its asker was told failed (best effort: it may be underway).
+        let _ = backend
+            .txn(
+                vec![crate::store::Cond::Absent(answer_key.clone())],
+                vec![crate::store::Write::Delete(req_key)],
+            )
+            .await;
+        let holder = self.store.lease_holder(super::LEASE).await.ok().flatten();
+        let secs = self.wait.as_secs_f64();
+        Err(AskError::NoAnswer(match holder {
+            Some(h) => format!(
+                "the release controller ({h}) did not answer within {secs:.0}s; nothing was changed by this request unless `flightdeck audit` shows it"
+            ),
+            None => format!(
+                "no release controller answered within {secs:.0}s: none is running (start `flightdeck agent`; see README, Running the controller)"
+            ),
+        }))
+    }
+
+    /// etcd refusing the request key means the login is not who we think.
+    fn explain(&self, e: StoreError) -> AskError {
+        match e {
+            StoreError::Denied { user, .. } => AskError::Store(StoreError::Denied {
+                user,
+                detail: format!(
+                    "may not write requests/{}/ (each user may write only their own requests; is your etcd user '{}'?)",
+                    self.user, self.user
+                ),
+            }),
+            other => AskError::Store(other),
+        }
+    }
+}

@@ -1,0 +1,551 @@
+//! Edits of the estate — groups, templates, the policy, registered clusters — as the
+//! controller makes them: checked in full (never trusting the asker's own checks),
+//! authorised, then each written in one transaction with its audit entry.
+//!
+//! The shape checks are public so the command line can run them first and name the
+//! file's line; the controller runs them again because a request can be hand-made.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use super::request::ClusterRecord;
+use crate::authz::policy::{Decision, Policy, Subject, Verb};
+use crate::domain::audit::{AuditDraft, AuditTarget, Outcome};
+use crate::domain::{InstanceGroup, Step, Template, Track, TrafficRouter};
+use crate::engine::release_engine::{Actor, Trace};
+use crate::engine::render::render;
+use crate::store::{Cond, Store, StoreError, Write, layout};
+
+/// Where registered clusters live (DESIGN.md §3).
+pub const CLUSTERS: &str = "clusters/";
+
+pub fn cluster_key(name: &str) -> String {
+    format!("{CLUSTERS}{name}")
+}
+
+/// An edit that was not made: exit code and one line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub exit: u8,
+    pub message: String,
+}
+
+impl Refusal {
+    fn denied(message: impl Into<String>) -> Refusal {
+        Refusal {
+            exit: 1,
+            message: message.into(),
+        }
+    }
+
+    fn bad(message: impl Into<String>) -> Refusal {
+        Refusal {
+            exit: 2,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        let exit = match &e {
+            StoreError::Unavailable { .. } => 3,
+            StoreError::Invalid(_) => 2,
+            _ => 1,
+        };
+        Refusal {
+            exit,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// What an edit did: the summary and one line per thing written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Edited {
+    pub message: String,
+    pub lines: Vec<String>,
+}
+
+/// Who edits, and how the audit entries are traced.
+pub struct Editor<'a> {
+    pub store: &'a dyn Store,
+    pub actor: &'a Actor,
+    pub trace: Trace,
+    /// A store without etcd auth (the demo, `--local`): the first policy may come from
+    /// anyone, since anyone could write it anyway.
+    pub local: bool,
+}
+
+impl Editor<'_> {
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            user: &self.actor.user.name,
+            groups: &self.actor.groups,
+        }
+    }
+
+    fn draft(&self, action: &str, target: AuditTarget, request: Value) -> AuditDraft {
+        let mut d = AuditDraft::new(self.actor.user.clone(), action, target);
+        d.request = request;
+        d.request_id = self.trace.request_id.clone();
+        d.via = self.trace.via.clone();
+        d
+    }
+
+    /// Audits a refusal (with the accepted marker, so the request is not taken twice)
+    /// and returns it.
+    pub async fn refuse(
+        &mut self,
+        action: &str,
+        target: AuditTarget,
+        request: Value,
+        refusal: Refusal,
+    ) -> Refusal {
+        let mut d = self.draft(action, target, request);
+        d.outcome = Outcome::Denied;
+        d.reason = refusal.message.clone();
+        let also = std::mem::take(&mut self.trace.also);
+        match self.store.append_audit_with(d, vec![], also).await {
+            Ok(_) => refusal,
+            Err(e) => e.into(),
+        }
+    }
+
+    /// Writes `writes` if `when` holds, with an `applied` audit entry, in one transaction.
+    async fn commit(
+        &mut self,
+        action: &str,
+        target: AuditTarget,
+        request: Value,
+        reason: String,
+        when: Vec<Cond>,
+        mut writes: Vec<Write>,
+    ) -> Result<(), Refusal> {
+        let mut d = self.draft(action, target, request);
+        d.outcome = Outcome::Applied;
+        d.reason = reason;
+        writes.append(&mut self.trace.also);
+        self.store.append_audit_with(d, when, writes).await?;
+        Ok(())
+    }
+
+    async fn policy(&self) -> Result<Option<Policy>, Refusal> {
+        match self.store.get_policy().await? {
+            Some(v) => serde_json::from_value::<Policy>(v.value).map(Some).map_err(|e| {
+                Refusal::denied(format!(
+                    "the store's policy is unreadable ({e}); nobody may edit until an admin fixes it"
+                ))
+            }),
+            None => Ok(None),
+        }
+    }
+
+    fn no_policy() -> Refusal {
+        Refusal::denied(
+            "the store has no policy yet: `flightdeck admin init --admin NAME` writes the first one",
+        )
+    }
+
+    fn allow_global(&self, policy: &Option<Policy>, verb: Verb) -> Result<(), Refusal> {
+        match policy {
+            Some(p) => match p.decide_global(&self.subject(), verb) {
+                Decision::Allow { .. } => Ok(()),
+                Decision::Deny { reason } => Err(Refusal::denied(reason)),
+            },
+            None => Err(Self::no_policy()),
+        }
+    }
+
+    fn allow_group(&self, policy: &Option<Policy>, g: &InstanceGroup) -> Result<(), Refusal> {
+        match policy {
+            Some(p) => match p.decide(&self.subject(), Verb::EditGroups, &g.key(), g.app()) {
+                Decision::Allow { .. } => Ok(()),
+                Decision::Deny { reason } => Err(Refusal::denied(reason)),
+            },
+            None => Err(Self::no_policy()),
+        }
+    }
+
+    /// Writes every group of a file, or none: each is checked (shape, template, a trial
+    /// render of both tracks) and authorised where it will live *and* where it lives
+    /// now, before the first is written.
+    pub async fn apply_groups(
+        &mut self,
+        groups: &[InstanceGroup],
+        file: Option<&str>,
+    ) -> Result<Edited, Refusal> {
+        const ACTION: &str = "groups.apply";
+        let request = json!({ "file": file, "groups": groups.iter().map(|g| g.key().to_string()).collect::<Vec<_>>() });
+        let target = |g: Option<&InstanceGroup>| {
+            g.map_or_else(AuditTarget::default, |g| AuditTarget::from(&g.key()))
+        };
+        let mut seen = BTreeSet::new();
+        let mut checked = Vec::new();
+        for g in groups {
+            let pre = async {
+                check_group_shape(g).map_err(Refusal::bad)?;
+                if !seen.insert(g.key()) {
+                    return Err(Refusal::bad(format!("group {} appears twice", g.key())));
+                }
+                let template = self.store.get_template(&g.spec.template).await?.ok_or_else(|| {
+                    Refusal::bad(format!(
+                        "group {}: unknown template {:?} (apply it first with `flightdeck templates apply -f FILE`)",
+                        g.name(),
+                        g.spec.template
+                    ))
+                })?;
+                for track in [Track::Stable, Track::Canary] {
+                    render(&template, g, track, &g.spec.params, g.replicas())
+                        .map_err(|e| Refusal::bad(format!("group {}: {e}", g.name())))?;
+                }
+                let kv = self.store.backend().get(&layout::group(&g.key())).await?;
+                Ok::<_, Refusal>(kv)
+            }
+            .await;
+            match pre {
+                Ok(kv) => checked.push((g, kv)),
+                Err(r) => return Err(self.refuse(ACTION, target(Some(g)), request, r).await),
+            }
+        }
+        let policy = match self.policy().await {
+            Ok(p) => p,
+            Err(r) => return Err(self.refuse(ACTION, target(None), request, r).await),
+        };
+        for (g, kv) in &checked {
+            let mut allowed = self.allow_group(&policy, g);
+            // Moving a group out of someone else's scope is an edit of theirs too.
+            if allowed.is_ok()
+                && let Some(kv) = kv
+                && let Ok(old) = serde_json::from_slice::<InstanceGroup>(&kv.value)
+            {
+                allowed = self.allow_group(&policy, &old).map_err(|r| {
+                    Refusal::denied(format!(
+                        "{} (as the group is now: app {})",
+                        r.message,
+                        old.app()
+                    ))
+                });
+            }
+            if let Err(r) = allowed {
+                return Err(self.refuse(ACTION, target(Some(g)), request, r).await);
+            }
+        }
+        let mut out = Edited::default();
+        for (g, kv) in checked {
+            let key = g.key();
+            let old = kv
+                .as_ref()
+                .and_then(|kv| serde_json::from_slice::<InstanceGroup>(&kv.value).ok());
+            if old.as_ref() == Some(g) {
+                out.lines.push(format!("group {key} unchanged"));
+                continue;
+            }
+            let verb = if kv.is_some() { "updated" } else { "created" };
+            let store_key = layout::group(&key);
+            let value = serde_json::to_vec(g).map_err(|e| Refusal::bad(e.to_string()))?;
+            self.commit(
+                ACTION,
+                AuditTarget::from(&key),
+                json!({ "file": file, "template": g.spec.template, "params": g.spec.params }),
+                format!("group {} {verb}", g.name()),
+                vec![Cond::ModRevision(
+                    store_key.clone(),
+                    kv.as_ref().map_or(0, |kv| kv.mod_revision),
+                )],
+                vec![Write::Put(store_key, value)],
+            )
+            .await?;
+            out.lines.push(format!("group {key} {verb}"));
+        }
+        out.message = format!("{} group(s) applied", groups.len());
+        Ok(out)
+    }
+
+    /// Writes every template of a file, or none: each checked for shape and syntax and
+    /// rendered for every group that uses it.
+    pub async fn apply_templates(
+        &mut self,
+        templates: &[Template],
+        file: Option<&str>,
+    ) -> Result<Edited, Refusal> {
+        const ACTION: &str = "templates.apply";
+        let names: Vec<&str> = templates.iter().map(|t| t.metadata.name.as_str()).collect();
+        let request = json!({ "templates": names, "file": file });
+        let checked = async {
+            let groups = self.store.list_groups(&crate::store::Scope::all()).await?;
+            let mut seen = BTreeSet::new();
+            for t in templates {
+                check_template_shape(t).map_err(Refusal::bad)?;
+                if !seen.insert(&t.metadata.name) {
+                    return Err(Refusal::bad(format!(
+                        "template {} appears twice",
+                        t.metadata.name
+                    )));
+                }
+                check_template_syntax(t).map_err(Refusal::bad)?;
+                for g in groups.iter().filter(|g| g.spec.template == t.metadata.name) {
+                    for track in [Track::Stable, Track::Canary] {
+                        render(t, g, track, &g.spec.params, g.replicas()).map_err(|e| {
+                            Refusal::bad(format!(
+                                "template {} does not render for group {}: {e}",
+                                t.metadata.name,
+                                g.key()
+                            ))
+                        })?;
+                    }
+                }
+            }
+            let policy = self.policy().await?;
+            self.allow_global(&policy, Verb::EditTemplates)
+        }
+        .await;
+        if let Err(r) = checked {
+            return Err(self
+                .refuse(ACTION, AuditTarget::default(), request, r)
+                .await);
+        }
+        let mut out = Edited::default();
+        for t in templates {
+            let key = layout::template(&t.metadata.name);
+            let value = serde_json::to_vec(t).map_err(|e| Refusal::bad(e.to_string()))?;
+            self.commit(
+                ACTION,
+                AuditTarget::default(),
+                json!({ "template": t.metadata.name, "file": file }),
+                format!("template {} written", t.metadata.name),
+                vec![],
+                vec![Write::Put(key, value)],
+            )
+            .await?;
+            out.lines
+                .push(format!("template {} applied", t.metadata.name));
+        }
+        out.message = format!("{} template(s) applied", templates.len());
+        Ok(out)
+    }
+
+    /// Replaces the policy (admins only; on a store with no policy yet, only where there
+    /// is no etcd auth to say who may — elsewhere `admin init` writes the first one).
+    pub async fn apply_policy(
+        &mut self,
+        policy: &Policy,
+        file: Option<&str>,
+    ) -> Result<Edited, Refusal> {
+        const ACTION: &str = "policy.apply";
+        let request = json!({ "file": file, "bindings": policy.bindings.len() });
+        let current = match self.store.backend().get(layout::POLICY).await {
+            Ok(kv) => kv,
+            Err(e) => {
+                return Err(self
+                    .refuse(ACTION, AuditTarget::default(), request, e.into())
+                    .await);
+            }
+        };
+        let first = current.is_none();
+        if !(first && self.local) {
+            let checked = async {
+                let p = self.policy().await?;
+                self.allow_global(&p, Verb::EditPolicy)
+            }
+            .await;
+            if let Err(r) = checked {
+                return Err(self
+                    .refuse(ACTION, AuditTarget::default(), request, r)
+                    .await);
+            }
+        }
+        let value = serde_json::to_vec(policy).map_err(|e| Refusal::bad(e.to_string()))?;
+        if current.as_ref().is_some_and(|kv| {
+            serde_json::from_slice::<Policy>(&kv.value).ok().as_ref() == Some(policy)
+        }) {
+            return Ok(Edited {
+                message: format!("policy unchanged ({} bindings)", policy.bindings.len()),
+                lines: vec![],
+            });
+        }
+        let message = if first {
+            format!(
+                "first policy of the store ({} bindings)",
+                policy.bindings.len()
+            )
+        } else {
+            format!("policy replaced ({} bindings)", policy.bindings.len())
+        };
+        self.commit(
+            ACTION,
+            AuditTarget::default(),
+            request,
+            message.clone(),
+            vec![Cond::ModRevision(
+                layout::POLICY.to_string(),
+                current.map_or(0, |kv| kv.mod_revision),
+            )],
+            vec![Write::Put(layout::POLICY.to_string(), value)],
+        )
+        .await?;
+        Ok(Edited {
+            message,
+            lines: vec![],
+        })
+    }
+
+    /// Registers (or re-registers) a cluster: its API server URL and CA fingerprint.
+    pub async fn add_cluster(&mut self, cluster: &ClusterRecord) -> Result<Edited, Refusal> {
+        const ACTION: &str = "clusters.add";
+        let request = json!({ "cluster": cluster.name, "server": cluster.server, "caSha256": cluster.ca_sha256 });
+        let target = AuditTarget {
+            cluster: cluster.name.clone(),
+            ..AuditTarget::default()
+        };
+        let checked = async {
+            layout::check_segment("cluster", &cluster.name)?;
+            check_cluster(cluster).map_err(Refusal::bad)?;
+            let p = self.policy().await?;
+            self.allow_global(&p, Verb::EditPolicy).map_err(|r| {
+                Refusal::denied(format!(
+                    "registering a cluster is for admins ({})",
+                    r.message
+                ))
+            })
+        }
+        .await;
+        if let Err(r) = checked {
+            return Err(self.refuse(ACTION, target, request, r).await);
+        }
+        let key = cluster_key(&cluster.name);
+        let value = serde_json::to_vec(cluster).map_err(|e| Refusal::bad(e.to_string()))?;
+        let message = format!("cluster {} registered at {}", cluster.name, cluster.server);
+        self.commit(
+            ACTION,
+            target,
+            request,
+            message.clone(),
+            vec![],
+            vec![Write::Put(key, value)],
+        )
+        .await?;
+        Ok(Edited {
+            message,
+            lines: vec![],
+        })
+    }
+}
+
+/// The public facts of a cluster must look like what they claim to be.
+pub fn check_cluster(c: &ClusterRecord) -> Result<(), String> {
+    let url_ok = (c.server.starts_with("https://") || c.server.starts_with("http://"))
+        && c.server.len() < 2048
+        && !c
+            .server
+            .chars()
+            .any(|ch| ch.is_control() || ch.is_whitespace());
+    if !url_ok {
+        return Err(format!(
+            "cluster {}: server {:?} is not an http(s) URL",
+            c.name, c.server
+        ));
+    }
+    let fp_ok = c.ca_sha256.is_empty()
+        || (c.ca_sha256.len() == 64 && c.ca_sha256.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !fp_ok {
+        return Err(format!(
+            "cluster {}: CA fingerprint is not a sha256 in hex",
+            c.name
+        ));
+    }
+    Ok(())
+}
+
+/// An InstanceGroup document as flightdeck can run it.
+pub fn check_group_shape(g: &InstanceGroup) -> Result<(), String> {
+    if g.kind != "InstanceGroup" {
+        return Err(format!("kind is {:?}, expected \"InstanceGroup\"", g.kind));
+    }
+    if g.api_version != "flightdeck/v1" {
+        return Err(format!(
+            "apiVersion is {:?}, expected \"flightdeck/v1\"",
+            g.api_version
+        ));
+    }
+    layout::check_group(&g.key()).map_err(|e| e.to_string())?;
+    if g.app().trim().is_empty() {
+        return Err(format!("group {}: metadata.app is empty", g.name()));
+    }
+    for (k, v) in [
+        ("image", "a string"),
+        ("tag", "a string (quote versions such as \"2.10\")"),
+    ] {
+        if !g.spec.params.get(k).is_some_and(|p| p.is_string()) {
+            return Err(format!("group {}: params.{k} must be {v}", g.name()));
+        }
+    }
+    if let Some(r) = g.spec.params.get("replicas")
+        && !r.is_u64()
+    {
+        return Err(format!(
+            "group {}: params.replicas must be a whole number, not {r}",
+            g.name()
+        ));
+    }
+    if g.spec.strategy.traffic.router != TrafficRouter::Replicas {
+        return Err(format!(
+            "group {}: traffic router {:?} is not available yet; use router: replicas",
+            g.name(),
+            g.spec.strategy.traffic.router
+        ));
+    }
+    for (i, step) in g.spec.strategy.steps.iter().enumerate() {
+        let bad = |what: &str, v: &str| {
+            format!(
+                "group {}: step {} has {what} {v:?}, expected a duration such as 30s or 5m",
+                g.name(),
+                i + 1
+            )
+        };
+        match step {
+            Step::Pause(p) => {
+                if let Some(d) = &p.duration
+                    && d.parse::<jiff::SignedDuration>().is_err()
+                {
+                    return Err(bad("pause duration", d));
+                }
+            }
+            Step::Analysis(a) => {
+                if a.interval.parse::<jiff::SignedDuration>().is_err() {
+                    return Err(bad("analysis interval", &a.interval));
+                }
+            }
+            Step::SetWeight(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// A Template document as flightdeck can use it.
+pub fn check_template_shape(t: &Template) -> Result<(), String> {
+    if t.kind != "Template" {
+        return Err(format!("kind is {:?}, expected \"Template\"", t.kind));
+    }
+    if t.api_version != "flightdeck/v1" {
+        return Err(format!(
+            "apiVersion is {:?}, expected \"flightdeck/v1\"",
+            t.api_version
+        ));
+    }
+    layout::check_segment("template", &t.metadata.name).map_err(|e| e.to_string())?;
+    if t.spec.body.trim().is_empty() {
+        return Err(format!(
+            "template {} has an empty spec.body",
+            t.metadata.name
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the declared kinds and compiles the body, so a template no group uses yet is
+/// still checked.
+pub fn check_template_syntax(t: &Template) -> Result<(), String> {
+    crate::engine::render::check_template(t).map_err(|e| e.to_string())
+}

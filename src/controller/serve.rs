@@ -1,0 +1,375 @@
+//! Taking requests: while this controller leads, every key under `requests/` is read
+//! (those waiting when it took over, then each new one from a watch), acted on once, and
+//! answered.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::json;
+use tokio::sync::{Semaphore, watch};
+
+use super::Trust;
+use super::edits::{Editor, Refusal};
+use super::request::{
+    ANSWER_KEEP, Answer, Ask, MAX_REQUEST_BYTES, Request, parse_request_key, response_key,
+};
+use crate::domain::audit::{AuditDraft, AuditTarget, AuditUser, Outcome};
+use crate::domain::{Phase, UserRecord};
+use crate::engine::release_engine::{Actor, EngineError, ReleaseEngine, Trace};
+use crate::store::{Cond, Kv, RawEvent, Store, StoreError, Write, layout};
+
+/// Requests handled at once; more wait their turn.
+const PARALLEL: usize = 16;
+/// How often old answers are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+pub(super) struct Server {
+    pub store: Arc<dyn Store>,
+    pub engine: Arc<ReleaseEngine>,
+    pub via: String,
+    pub trust: Trust,
+    pub leader: watch::Receiver<bool>,
+}
+
+pub(super) async fn serve(mut s: Server) {
+    let server = Arc::new(Shared {
+        store: s.store.clone(),
+        engine: s.engine.clone(),
+        via: s.via.clone(),
+        trust: s.trust,
+        slots: Semaphore::new(PARALLEL),
+    });
+    loop {
+        // Only the lease holder takes requests.
+        while !*s.leader.borrow_and_update() {
+            if s.leader.changed().await.is_err() {
+                return;
+            }
+        }
+        if let Err(e) = lead(&server, &mut s.leader).await {
+            tracing::warn!(error = %e, "request server interrupted; starting over");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+struct Shared {
+    store: Arc<dyn Store>,
+    engine: Arc<ReleaseEngine>,
+    via: String,
+    trust: Trust,
+    slots: Semaphore,
+}
+
+/// Serves until the lease is lost (Ok) or the store fails (Err).
+async fn lead(server: &Arc<Shared>, leader: &mut watch::Receiver<bool>) -> Result<(), StoreError> {
+    let backend = server.store.backend();
+    let (waiting, rev) = backend.range("requests/").await?;
+    let mut stream = backend.watch_prefix("requests/", rev + 1).await?;
+    tracing::info!(waiting = waiting.len(), "taking requests");
+    for kv in waiting {
+        take(server, kv);
+    }
+    let mut sweep = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        tokio::select! {
+            ev = stream.next() => match ev {
+                Some(RawEvent::Put(kv)) => take(server, kv),
+                Some(RawEvent::Delete { .. }) => {}
+                // History gone: what still waits is in a fresh read.
+                Some(RawEvent::Compacted { .. }) | None => return Ok(()),
+            },
+            changed = leader.changed() => {
+                if changed.is_err() || !*leader.borrow() {
+                    tracing::info!("lease lost: no longer taking requests");
+                    return Ok(());
+                }
+            }
+            _ = sweep.tick() => {
+                if let Err(e) = sweep_answers(server.store.as_ref()).await {
+                    tracing::warn!(error = %e, "sweeping old answers failed");
+                }
+            }
+        }
+    }
+}
+
+fn take(server: &Arc<Shared>, kv: Kv) {
+    let server = server.clone();
+    tokio::spawn(async move {
+        let Ok(_slot) = server.slots.acquire().await else {
+            return;
+        };
+        if let Err(e) = handle(&server, kv).await {
+            tracing::warn!(error = %e, "request not answered");
+        }
+    });
+}
+
+/// Acts on one request and answers it. Errors are store failures (including a lost
+/// fence): the request stays, for whoever leads next.
+async fn handle(server: &Shared, kv: Kv) -> Result<(), StoreError> {
+    let Some((user, id)) = parse_request_key(&kv.key) else {
+        return Ok(());
+    };
+    let (user, id) = (user.to_string(), id.to_string());
+    let answer_key = response_key(&user, &id);
+    let backend = server.store.backend();
+    let request_key = kv.key.clone();
+    if backend.get(&answer_key).await?.is_some() {
+        // Taken before (by us, or by the controller before us): never act twice.
+        backend
+            .txn(vec![], vec![Write::Delete(request_key)])
+            .await?;
+        return Ok(());
+    }
+    let bad_name = layout::check_segment("user", &user).is_err()
+        || user.starts_with("system:")
+        || id.len() > 64
+        || !id.bytes().all(|b| b.is_ascii_alphanumeric());
+    if bad_name {
+        // Not a key flightdeck writes; nobody waits for an answer to it.
+        tracing::warn!(key = %kv.key, "ignoring a request under a malformed key");
+        backend
+            .txn(vec![], vec![Write::Delete(request_key)])
+            .await?;
+        return Ok(());
+    }
+    let accepted = Write::Put(answer_key.clone(), encode(&Answer::accepted(&server.via)));
+    let trace = Trace {
+        request_id: Some(id.clone()),
+        via: Some(server.via.clone()),
+        also: vec![accepted],
+    };
+    let parsed = if kv.value.len() > MAX_REQUEST_BYTES {
+        Err(format!(
+            "request of {} bytes refused (at most {MAX_REQUEST_BYTES})",
+            kv.value.len()
+        ))
+    } else {
+        serde_json::from_slice::<Request>(&kv.value).map_err(|e| format!("unreadable request: {e}"))
+    };
+    let answer = match parsed {
+        Ok(request) => {
+            let actor = actor(server, &user, &request).await?;
+            answer(server, &actor, request.ask, trace).await?
+        }
+        Err(why) => {
+            let mut d = AuditDraft::new(
+                AuditUser::named(&user, source(server.trust)),
+                "request",
+                AuditTarget::default(),
+            );
+            d.outcome = Outcome::Denied;
+            d.reason = crate::model::sanitize::clean(&why);
+            d.request_id = trace.request_id.clone();
+            d.via = trace.via.clone();
+            server
+                .store
+                .append_audit_with(d, vec![], trace.also)
+                .await?;
+            Answer::done(&server.via, 2, why)
+        }
+    };
+    backend
+        .txn(
+            vec![],
+            vec![
+                Write::Put(answer_key, encode(&answer)),
+                Write::Delete(request_key),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+fn source(trust: Trust) -> &'static str {
+    match trust {
+        Trust::EtcdAuth => "etcd-auth",
+        Trust::Local => "os",
+    }
+}
+
+/// The asker as the policy sees them: the name from the key, the groups `admin add-user`
+/// recorded (their etcd roles), and the machine details they sent (shown, not trusted).
+async fn actor(server: &Shared, user: &str, request: &Request) -> Result<Actor, StoreError> {
+    let groups = match server.store.backend().get(&format!("users/{user}")).await? {
+        Some(kv) => serde_json::from_slice::<UserRecord>(&kv.value)
+            .map(|r| r.groups)
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let c = &request.client;
+    let clean = |s: &Option<String>| {
+        s.as_deref()
+            .map(|v| crate::model::sanitize::clean(&v.chars().take(128).collect::<String>()))
+    };
+    Ok(Actor {
+        user: AuditUser {
+            name: user.to_string(),
+            source: source(server.trust).to_string(),
+            uid: c.uid,
+            host: clean(&c.host),
+            ssh: clean(&c.ssh),
+        },
+        groups,
+    })
+}
+
+async fn answer(
+    server: &Shared,
+    actor: &Actor,
+    ask: Ask,
+    trace: Trace,
+) -> Result<Answer, StoreError> {
+    let via = server.via.as_str();
+    let edited = |r: Result<super::edits::Edited, Refusal>| match r {
+        Ok(e) => {
+            let mut a = Answer::done(via, 0, e.message);
+            a.lines = e.lines;
+            a
+        }
+        Err(r) => Answer::done(via, r.exit, r.message),
+    };
+    let mut editor = Editor {
+        store: server.store.as_ref(),
+        actor,
+        trace,
+        local: server.trust == Trust::Local,
+    };
+    let a = match ask {
+        Ask::Act {
+            group,
+            action,
+            reason,
+        } => {
+            let trace = std::mem::take(&mut editor.trace);
+            act(server, actor, group, action, reason, trace).await?
+        }
+        Ask::ApplyGroups { groups, file } => {
+            edited(editor.apply_groups(&groups, file.as_deref()).await)
+        }
+        Ask::ApplyTemplates { templates, file } => {
+            edited(editor.apply_templates(&templates, file.as_deref()).await)
+        }
+        Ask::ApplyPolicy { policy, file } => {
+            edited(editor.apply_policy(&policy, file.as_deref()).await)
+        }
+        Ask::AddCluster { cluster } => edited(editor.add_cluster(&cluster).await),
+    };
+    Ok(a)
+}
+
+async fn act(
+    server: &Shared,
+    actor: &Actor,
+    key: crate::domain::GroupKey,
+    action: crate::engine::Action,
+    reason: Option<String>,
+    trace: Trace,
+) -> Result<Answer, StoreError> {
+    let via = server.via.as_str();
+    let also = trace.also.clone();
+    let request_id = trace.request_id.clone();
+    let name = action.name().to_string();
+    let request = action.request_json();
+    // A group in a cluster nobody registered: the controller does not know which server
+    // that name means, so it changes nothing there.
+    let group_known = server.store.get_group(&key).await?.is_some();
+    if group_known
+        && server
+            .store
+            .backend()
+            .get(&super::edits::cluster_key(&key.cluster))
+            .await?
+            .is_none()
+    {
+        let m = format!(
+            "cluster {} is not registered: an admin registers it with `flightdeck clusters add {} --kubeconfig F`",
+            key.cluster, key.cluster
+        );
+        let mut d = AuditDraft::new(actor.user.clone(), &name, AuditTarget::from(&key));
+        d.request = request;
+        d.outcome = Outcome::Denied;
+        d.reason = m.clone();
+        d.request_id = request_id;
+        d.via = Some(via.to_string());
+        server.store.append_audit_with(d, vec![], also).await?;
+        return Ok(Answer::done(via, 1, m));
+    }
+    match server
+        .engine
+        .act_as(actor, &key, action, reason, trace)
+        .await
+    {
+        Ok(report) => {
+            let (exit, message) = match &report.apply_error {
+                None => (0, report.summary.clone()),
+                Some(e) if report.release.phase == Phase::Degraded => (
+                    1,
+                    format!(
+                        "{} — recorded, but the cluster refused it: {e}",
+                        report.summary
+                    ),
+                ),
+                Some(e) => (
+                    3,
+                    format!(
+                        "{} — recorded, but not applied (the cluster did not answer; it is re-applied later): {e}",
+                        report.summary
+                    ),
+                ),
+            };
+            let mut a = Answer::done(via, exit, message);
+            a.release = Some(report.release);
+            Ok(a)
+        }
+        // Refusals the engine audits itself (policy, phase, render).
+        Err(e @ (EngineError::Denied(_) | EngineError::Refused(_) | EngineError::Conflict(_))) => {
+            Ok(Answer::done(via, e.exit_code(), e.to_string()))
+        }
+        Err(EngineError::BadInput(m)) => Ok(Answer::done(via, 2, m)),
+        // An unknown group is refused before the engine has anything to audit.
+        Err(EngineError::NotFound(m)) => {
+            let mut d = AuditDraft::new(actor.user.clone(), &name, AuditTarget::from(&key));
+            d.request = request;
+            d.outcome = Outcome::Denied;
+            d.reason = m.clone();
+            d.request_id = request_id;
+            d.via = Some(via.to_string());
+            server.store.append_audit_with(d, vec![], also).await?;
+            Ok(Answer::done(via, 2, m))
+        }
+        Err(EngineError::Store(e @ StoreError::Fenced { .. })) => Err(e),
+        Err(e) => Ok(Answer::done(via, e.exit_code(), e.to_string())),
+    }
+}
+
+fn encode(a: &Answer) -> Vec<u8> {
+    // An answer is strings and numbers: it always serialises.
+    serde_json::to_vec(a)
+        .unwrap_or_else(|_| json!({"state": "done", "exit": 1}).to_string().into_bytes())
+}
+
+/// Answers older than [`ANSWER_KEEP`] are gone: their askers have read them or left.
+async fn sweep_answers(store: &dyn Store) -> Result<(), StoreError> {
+    let backend = store.backend();
+    let (kvs, _) = backend.range("responses/").await?;
+    let now = jiff::Timestamp::now();
+    for kv in kvs {
+        let old = serde_json::from_slice::<Answer>(&kv.value)
+            .ok()
+            .and_then(|a| a.time.parse::<jiff::Timestamp>().ok())
+            .is_none_or(|t| now.duration_since(t).as_secs_f64() > ANSWER_KEEP.as_secs_f64());
+        if old {
+            backend
+                .txn(
+                    vec![Cond::ModRevision(kv.key.clone(), kv.mod_revision)],
+                    vec![Write::Delete(kv.key)],
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
