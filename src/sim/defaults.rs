@@ -60,6 +60,43 @@ pub fn apply(kind: Kind, obj: &mut Value) {
             set_default(obj, "count", json!(1));
             set_default(obj, "type", json!("Normal"));
         }
+        Kind::Secret => {
+            set_default(obj, "type", json!("Opaque"));
+            string_data_into_data(obj);
+        }
+        Kind::RoleBinding | Kind::ClusterRoleBinding => {
+            for s in obj
+                .get_mut("subjects")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                if matches!(str_at(s, "/kind"), "User" | "Group") {
+                    set_default(s, "apiGroup", json!("rbac.authorization.k8s.io"));
+                }
+            }
+        }
+        Kind::ServiceAccount | Kind::ClusterRole | Kind::Role => {}
+    }
+}
+
+/// `stringData` is write-only: the API server folds it into `data` (base64, winning over
+/// `data` on the same key) and never stores it.
+fn string_data_into_data(obj: &mut Value) {
+    let Some(Value::Object(strings)) = obj.as_object_mut().and_then(|m| m.remove("stringData"))
+    else {
+        return;
+    };
+    let data = ensure(obj, "data");
+    for (k, v) in strings {
+        // A non-string is left for validation to refuse.
+        let encoded = match v.as_str() {
+            Some(text) => {
+                serde_json::to_value(k8s_openapi::ByteString(text.as_bytes().to_vec())).unwrap_or(v)
+            }
+            None => v,
+        };
+        data[k] = encoded;
     }
 }
 
@@ -130,5 +167,18 @@ mod tests {
             d["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],
             "IfNotPresent"
         );
+    }
+
+    #[test]
+    fn secret_string_data_is_stored_as_data() {
+        let mut s = json!({"metadata": {"name": "s"}, "data": {"a": "eA=="},
+            "stringData": {"a": "pw", "b": "key"}});
+        apply(Kind::Secret, &mut s);
+        assert!(s.get("stringData").is_none());
+        assert_eq!(s["data"], json!({"a": "cHc=", "b": "a2V5"}));
+        assert_eq!(s["type"], "Opaque");
+        let once = s.clone();
+        apply(Kind::Secret, &mut s);
+        assert_eq!(s, once);
     }
 }

@@ -10,7 +10,7 @@ use super::{defaults, time};
 /// Checks an object's shape by decoding it as the Kubernetes type it claims to be, so a
 /// malformed manifest gets 422 here instead of tripping the controllers later.
 pub fn validate(kind: Kind, obj: &Value) -> Result<(), StoreError> {
-    use k8s_openapi::api::{apps::v1 as apps, core::v1 as core};
+    use k8s_openapi::api::{apps::v1 as apps, core::v1 as core, rbac::v1 as rbac};
     fn check<T: serde::de::DeserializeOwned>(kind: Kind, obj: &Value) -> Result<(), StoreError> {
         T::deserialize(obj)
             .map(|_| ())
@@ -24,7 +24,56 @@ pub fn validate(kind: Kind, obj: &Value) -> Result<(), StoreError> {
         Kind::Event => check::<core::Event>(kind, obj),
         Kind::Deployment => check::<apps::Deployment>(kind, obj),
         Kind::ReplicaSet => check::<apps::ReplicaSet>(kind, obj),
+        Kind::ServiceAccount => check::<core::ServiceAccount>(kind, obj),
+        Kind::Secret => check::<core::Secret>(kind, obj),
+        Kind::ClusterRole => {
+            check::<rbac::ClusterRole>(kind, obj).and_then(|()| rbac_rules(obj, false))
+        }
+        Kind::Role => check::<rbac::Role>(kind, obj).and_then(|()| rbac_rules(obj, true)),
+        Kind::ClusterRoleBinding => check::<rbac::ClusterRoleBinding>(kind, obj),
+        Kind::RoleBinding => check::<rbac::RoleBinding>(kind, obj),
     }
+}
+
+/// What the API server checks of a rule beyond its shape: it names verbs, and resources
+/// or (cluster roles only) non-resource URLs.
+fn rbac_rules(obj: &Value, namespaced: bool) -> Result<(), StoreError> {
+    let rules = obj.get("rules").and_then(Value::as_array);
+    for (i, rule) in rules.into_iter().flatten().enumerate() {
+        let listed = |k: &str| {
+            rule.get(k)
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+        };
+        if !listed("verbs") {
+            return Err(StoreError::Invalid(format!(
+                "rules[{i}].verbs: Required value: verbs must contain at least one value"
+            )));
+        }
+        if namespaced && listed("nonResourceURLs") {
+            return Err(StoreError::Invalid(format!(
+                "rules[{i}].nonResourceURLs: Invalid value: namespaced rules cannot apply to non-resource URLs"
+            )));
+        }
+        if !listed("resources") && !listed("nonResourceURLs") {
+            return Err(StoreError::Invalid(format!(
+                "rules[{i}].resources: Required value: resource rules must supply at least one api group and one resource"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What may not change once an object exists.
+pub fn check_update(kind: Kind, stored: &Value, edited: &Value) -> Result<(), StoreError> {
+    if matches!(kind, Kind::RoleBinding | Kind::ClusterRoleBinding)
+        && stored.get("roleRef") != edited.get("roleRef")
+    {
+        return Err(StoreError::Invalid(
+            "roleRef: Invalid value: cannot change roleRef".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Create: generateName, namespace must exist, defaults, a fresh status.
@@ -85,7 +134,14 @@ pub fn create(store: &Store, kind: Kind, mut obj: Value) -> Result<Obj, StoreErr
                 }
             }
         }
-        Kind::Namespace | Kind::Node => {}
+        Kind::Namespace
+        | Kind::Node
+        | Kind::ServiceAccount
+        | Kind::Secret
+        | Kind::ClusterRole
+        | Kind::ClusterRoleBinding
+        | Kind::Role
+        | Kind::RoleBinding => {}
     }
     validate(kind, &obj)?;
     store.create(kind, obj)
@@ -142,4 +198,37 @@ pub fn delete(
 pub fn is_terminating(obj: &Value) -> bool {
     obj.pointer("/metadata/deletionTimestamp")
         .is_some_and(|v| !v.is_null())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding(role: &str) -> Value {
+        json!({"metadata": {"name": "b", "namespace": "n"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+               "subjects": [{"kind": "ServiceAccount", "name": "sa", "namespace": "n"}]})
+    }
+
+    #[test]
+    fn rbac_rules_need_verbs_and_a_target() {
+        let role = |rule: Value| json!({"metadata": {"name": "r"}, "rules": [rule]});
+        let pods = json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]});
+        assert!(validate(Kind::ClusterRole, &role(pods.clone())).is_ok());
+        assert!(validate(Kind::Role, &role(pods)).is_ok());
+        let metrics = json!({"nonResourceURLs": ["/metrics"], "verbs": ["get"]});
+        assert!(validate(Kind::ClusterRole, &role(metrics.clone())).is_ok());
+        assert!(validate(Kind::Role, &role(metrics)).is_err());
+        let no_verbs = json!({"apiGroups": [""], "resources": ["pods"], "verbs": []});
+        assert!(validate(Kind::ClusterRole, &role(no_verbs)).is_err());
+        assert!(validate(Kind::ClusterRole, &json!({"metadata": {}, "rules": {}})).is_err());
+    }
+
+    #[test]
+    fn a_binding_keeps_its_role() {
+        let b = binding("a");
+        assert!(validate(Kind::RoleBinding, &b).is_ok());
+        assert!(check_update(Kind::RoleBinding, &b, &binding("a")).is_ok());
+        assert!(check_update(Kind::RoleBinding, &b, &binding("b")).is_err());
+    }
 }

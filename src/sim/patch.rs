@@ -27,6 +27,10 @@ pub fn merge(target: &mut Value, patch: &Value) {
 /// Keys by which Kubernetes merges lists of objects in a strategic merge patch.
 const MERGE_KEYS: [&str; 5] = ["name", "containerPort", "mountPath", "type", "port"];
 
+/// Lists that a strategic merge patch replaces whole although their items carry a merge
+/// key: a binding's `subjects` (a subject left out of the patch must lose its grant).
+const ATOMIC_LISTS: [&str; 1] = ["subjects"];
+
 /// Strategic merge patch, approximated: like a merge patch, except that lists whose items
 /// carry a merge key (containers by `name`, conditions by `type`, …) merge item by item,
 /// and `$`-directives are dropped.
@@ -49,7 +53,8 @@ pub fn strategic_merge(target: &mut Value, patch: &Value) {
             }
             Value::Array(items) => {
                 let slot = t.entry(k.clone()).or_insert(Value::Null);
-                match (slot.as_array_mut(), merge_key(items)) {
+                let key = merge_key(items).filter(|_| !ATOMIC_LISTS.contains(&k.as_str()));
+                match (slot.as_array_mut(), key) {
                     (Some(existing), Some(key)) => merge_list(existing, items, key),
                     _ => *slot = Value::Array(items.clone()),
                 }
@@ -183,6 +188,17 @@ fn remove(target: &mut Value, path: &str) -> Result<Value, StoreError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn binding_subjects_are_replaced_not_merged() {
+        let mut rb =
+            json!({"subjects": [{"kind": "User", "name": "a"}, {"kind": "User", "name": "b"}]});
+        strategic_merge(
+            &mut rb,
+            &json!({"subjects": [{"kind": "User", "name": "a"}]}),
+        );
+        assert_eq!(rb["subjects"], json!([{"kind": "User", "name": "a"}]));
+    }
 
     #[test]
     fn merge_patch_replaces_and_deletes() {

@@ -13,10 +13,16 @@ pub enum Kind {
     Event,
     Deployment,
     ReplicaSet,
+    ServiceAccount,
+    Secret,
+    ClusterRole,
+    ClusterRoleBinding,
+    Role,
+    RoleBinding,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Namespace,
         Kind::Node,
         Kind::Pod,
@@ -24,6 +30,12 @@ impl Kind {
         Kind::Event,
         Kind::Deployment,
         Kind::ReplicaSet,
+        Kind::ServiceAccount,
+        Kind::Secret,
+        Kind::ClusterRole,
+        Kind::ClusterRoleBinding,
+        Kind::Role,
+        Kind::RoleBinding,
     ];
 
     pub fn name(self) -> &'static str {
@@ -35,6 +47,12 @@ impl Kind {
             Kind::Event => "Event",
             Kind::Deployment => "Deployment",
             Kind::ReplicaSet => "ReplicaSet",
+            Kind::ServiceAccount => "ServiceAccount",
+            Kind::Secret => "Secret",
+            Kind::ClusterRole => "ClusterRole",
+            Kind::ClusterRoleBinding => "ClusterRoleBinding",
+            Kind::Role => "Role",
+            Kind::RoleBinding => "RoleBinding",
         }
     }
 
@@ -47,18 +65,50 @@ impl Kind {
             Kind::Event => "events",
             Kind::Deployment => "deployments",
             Kind::ReplicaSet => "replicasets",
+            Kind::ServiceAccount => "serviceaccounts",
+            Kind::Secret => "secrets",
+            Kind::ClusterRole => "clusterroles",
+            Kind::ClusterRoleBinding => "clusterrolebindings",
+            Kind::Role => "roles",
+            Kind::RoleBinding => "rolebindings",
         }
     }
 
     pub fn api_version(self) -> &'static str {
         match self {
             Kind::Deployment | Kind::ReplicaSet => "apps/v1",
+            Kind::ClusterRole | Kind::ClusterRoleBinding | Kind::Role | Kind::RoleBinding => {
+                "rbac.authorization.k8s.io/v1"
+            }
             _ => "v1",
         }
     }
 
+    /// The API group, "" for the core group.
+    pub fn group(self) -> &'static str {
+        self.api_version()
+            .rsplit_once('/')
+            .map_or("", |(group, _)| group)
+    }
+
     pub fn namespaced(self) -> bool {
-        !matches!(self, Kind::Namespace | Kind::Node)
+        !matches!(
+            self,
+            Kind::Namespace | Kind::Node | Kind::ClusterRole | Kind::ClusterRoleBinding
+        )
+    }
+
+    /// Whether the kind has a `status` (and with it a `status` subresource).
+    pub fn has_status(self) -> bool {
+        matches!(
+            self,
+            Kind::Namespace
+                | Kind::Node
+                | Kind::Pod
+                | Kind::Service
+                | Kind::Deployment
+                | Kind::ReplicaSet
+        )
     }
 
     pub fn from_kind_name(kind: &str) -> Option<Kind> {
@@ -68,12 +118,7 @@ impl Kind {
     /// The kind served at `group/version/plural`; `events.k8s.io` maps onto core Events.
     pub fn from_path(group: &str, plural: &str) -> Option<Kind> {
         let kind = Kind::ALL.into_iter().find(|k| k.plural() == plural)?;
-        let ok = match group {
-            "" => !matches!(kind, Kind::Deployment | Kind::ReplicaSet),
-            "apps" => matches!(kind, Kind::Deployment | Kind::ReplicaSet),
-            "events.k8s.io" => kind == Kind::Event,
-            _ => false,
-        };
+        let ok = kind.group() == group || (group == "events.k8s.io" && kind == Kind::Event);
         ok.then_some(kind)
     }
 
@@ -86,6 +131,12 @@ impl Kind {
             Kind::Event => &["ev"],
             Kind::Deployment => &["deploy"],
             Kind::ReplicaSet => &["rs"],
+            Kind::ServiceAccount => &["sa"],
+            Kind::Secret
+            | Kind::ClusterRole
+            | Kind::ClusterRoleBinding
+            | Kind::Role
+            | Kind::RoleBinding => &[],
         }
     }
 
@@ -98,7 +149,7 @@ impl Kind {
         let mut verbs = vec![
             "create", "delete", "get", "list", "patch", "update", "watch",
         ];
-        if self.namespaced() || self == Kind::Node {
+        if self != Kind::Namespace {
             verbs.insert(1, "deletecollection");
         }
         let mut entry = json!({
@@ -204,5 +255,21 @@ mod tests {
             Kind::from_path("apps", "replicasets"),
             Some(Kind::ReplicaSet)
         );
+    }
+
+    #[test]
+    fn rbac_kinds_live_in_their_group_with_their_scope() {
+        let rbac = "rbac.authorization.k8s.io";
+        assert_eq!(
+            Kind::from_path(rbac, "clusterroles"),
+            Some(Kind::ClusterRole)
+        );
+        assert_eq!(Kind::from_path("", "clusterroles"), None);
+        assert_eq!(Kind::from_path(rbac, "secrets"), None);
+        assert_eq!(Kind::from_path("", "secrets"), Some(Kind::Secret));
+        assert!(!Kind::ClusterRoleBinding.namespaced());
+        assert!(Kind::RoleBinding.namespaced() && Kind::ServiceAccount.namespaced());
+        assert_eq!(Kind::Role.api_version(), "rbac.authorization.k8s.io/v1");
+        assert_eq!(Kind::Pod.group(), "");
     }
 }

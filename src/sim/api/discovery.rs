@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 
 use crate::sim::resource::Kind;
 
+/// The API groups served besides the core one, in discovery order.
+const GROUPS: [&str; 3] = ["apps", "events.k8s.io", "rbac.authorization.k8s.io"];
+
 pub fn serve(segs: &[&str], addr: SocketAddr) -> Option<Response> {
     let doc = match segs {
         ["version"] => version(),
@@ -20,40 +23,31 @@ pub fn serve(segs: &[&str], addr: SocketAddr) -> Option<Response> {
         ["apis"] => json!({
             "kind": "APIGroupList",
             "apiVersion": "v1",
-            "groups": [group("apps"), group("events.k8s.io")],
+            "groups": GROUPS.map(group),
         }),
-        ["apis", g] if matches!(*g, "apps" | "events.k8s.io") => {
+        ["apis", g] if GROUPS.contains(g) => {
             let mut g = group(g);
             g["kind"] = json!("APIGroup");
             g["apiVersion"] = json!("v1");
             g
         }
-        ["api", "v1"] => resources(
-            "v1",
-            [
-                Kind::Namespace,
-                Kind::Node,
-                Kind::Pod,
-                Kind::Service,
-                Kind::Event,
-            ]
-            .iter()
-            .flat_map(|k| entries(*k))
-            .collect(),
-        ),
-        ["apis", "apps", "v1"] => resources(
-            "apps/v1",
-            [Kind::Deployment, Kind::ReplicaSet]
-                .iter()
-                .flat_map(|k| entries(*k))
-                .collect(),
-        ),
+        ["api", "v1"] => resources("v1", group_entries("")),
         ["apis", "events.k8s.io", "v1"] => {
             resources("events.k8s.io/v1", vec![Kind::Event.discovery_entry()])
         }
+        ["apis", g, "v1"] if GROUPS.contains(g) => resources(&format!("{g}/v1"), group_entries(g)),
         _ => return None,
     };
     Some(super::json_response(StatusCode::OK, &doc))
+}
+
+/// Every kind of a group with its subresources.
+fn group_entries(group: &str) -> Vec<Value> {
+    Kind::ALL
+        .into_iter()
+        .filter(|k| k.group() == group)
+        .flat_map(entries)
+        .collect()
 }
 
 fn version() -> Value {
@@ -86,7 +80,7 @@ fn entries(kind: Kind) -> Vec<Value> {
         json!({"name": format!("{}/{name}", kind.plural()), "singularName": "", "namespaced": kind.namespaced(),
                "kind": k, "verbs": verbs})
     };
-    if kind != Kind::Event {
+    if kind.has_status() {
         out.push(sub("status", kind.name(), &["get", "patch", "update"]));
     }
     match kind {

@@ -11,10 +11,14 @@ use serde_json::{Map, Value, json};
 
 use crate::sim::resource::Kind;
 
-const GROUP_VERSIONS: [(&str, &str); 3] = [
+const GROUP_VERSIONS: [(&str, &str); 4] = [
     ("api/v1", ""),
     ("apis/apps/v1", "apps"),
     ("apis/events.k8s.io/v1", "events.k8s.io"),
+    (
+        "apis/rbac.authorization.k8s.io/v1",
+        "rbac.authorization.k8s.io",
+    ),
 ];
 
 pub fn serve(segs: &[&str], _addr: SocketAddr) -> Option<Response> {

@@ -114,7 +114,68 @@ fn columns(kind: Kind) -> &'static [Column] {
             ("Count", "integer", 1),
             ("Name", "string", 1),
         ],
+        Kind::ServiceAccount => &[
+            ("Name", "string", 0),
+            ("Secrets", "string", 0),
+            ("Age", "string", 0),
+        ],
+        // The number of keys only: a table never shows what a Secret holds.
+        Kind::Secret => &[
+            ("Name", "string", 0),
+            ("Type", "string", 0),
+            ("Data", "string", 0),
+            ("Age", "string", 0),
+        ],
+        Kind::ClusterRole | Kind::Role => &[("Name", "string", 0), ("Created At", "date", 0)],
+        Kind::ClusterRoleBinding | Kind::RoleBinding => &[
+            ("Name", "string", 0),
+            ("Role", "string", 0),
+            ("Age", "string", 0),
+            ("Users", "string", 1),
+            ("Groups", "string", 1),
+            ("ServiceAccounts", "string", 1),
+        ],
     }
+}
+
+fn count_at(o: &Value, pointer: &str) -> usize {
+    match o.pointer(pointer) {
+        Some(Value::Array(a)) => a.len(),
+        Some(Value::Object(m)) => m.len(),
+        _ => 0,
+    }
+}
+
+/// ROLE, USERS, GROUPS and SERVICEACCOUNTS of a (cluster) role binding, like kubectl's.
+fn binding_cells(o: &Value, name: &str, age: String) -> Vec<Value> {
+    let subjects = o
+        .get("subjects")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let of = |kind: &str| {
+        subjects
+            .iter()
+            .filter(|s| str_at(s, "/kind") == kind)
+            .map(|s| match str_at(s, "/namespace") {
+                ns if kind == "ServiceAccount" => format!("{ns}/{}", str_at(s, "/name")),
+                _ => str_at(s, "/name").to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    vec![
+        json!(name),
+        json!(format!(
+            "{}/{}",
+            str_at(o, "/roleRef/kind"),
+            str_at(o, "/roleRef/name")
+        )),
+        json!(age),
+        json!(of("User")),
+        json!(of("Group")),
+        json!(of("ServiceAccount")),
+    ]
 }
 
 fn or_none(s: &str) -> String {
@@ -216,6 +277,17 @@ fn cells(kind: Kind, o: &Value) -> Vec<Value> {
             ]
         }
         Kind::Event => event_cells(o),
+        Kind::ServiceAccount => vec![json!(name), json!(count_at(o, "/secrets")), json!(age)],
+        Kind::Secret => vec![
+            json!(name),
+            json!(str_at(o, "/type")),
+            json!(count_at(o, "/data")),
+            json!(age),
+        ],
+        Kind::ClusterRole | Kind::Role => {
+            vec![json!(name), json!(str_at(o, "/metadata/creationTimestamp"))]
+        }
+        Kind::ClusterRoleBinding | Kind::RoleBinding => binding_cells(o, name, age),
     }
 }
 

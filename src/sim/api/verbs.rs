@@ -21,6 +21,12 @@ pub async fn dispatch(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let sub = rr.sub.as_deref();
+    if sub == Some("status") && !rr.kind.has_status() {
+        return Err(ApiError::not_found(format!(
+            "{} have no status subresource",
+            rr.kind.plural()
+        )));
+    }
     match (method.as_str(), rr.name.is_some(), sub) {
         ("GET", false, _) if matches!(rr.param("watch"), Some("true" | "1")) => {
             watch::serve(api.clone(), rr)
@@ -162,7 +168,6 @@ fn finish(rr: &ResourceRequest, stored: &Value, mut edited: Value) -> Result<Val
             rr.kind.name()
         )));
     }
-    let has_status = rr.kind != Kind::Event;
     match rr.sub.as_deref() {
         Some("status") => {
             let mut out = stored.clone();
@@ -171,13 +176,13 @@ fn finish(rr: &ResourceRequest, stored: &Value, mut edited: Value) -> Result<Val
             Ok(out)
         }
         _ => {
-            if has_status {
-                match stored.get("status") {
-                    Some(s) => edited["status"] = s.clone(),
-                    None => {
-                        if let Some(m) = edited.as_object_mut() {
-                            m.remove("status");
-                        }
+            // Kinds without a status drop one sent to them, as the API server drops
+            // fields its types do not have.
+            match stored.get("status").filter(|_| rr.kind.has_status()) {
+                Some(s) => edited["status"] = s.clone(),
+                None => {
+                    if let Some(m) = edited.as_object_mut() {
+                        m.remove("status");
                     }
                 }
             }
@@ -194,6 +199,7 @@ fn finish(rr: &ResourceRequest, stored: &Value, mut edited: Value) -> Result<Val
             }
             defaults::apply(rr.kind, &mut edited);
             objects::validate(rr.kind, &edited)?;
+            objects::check_update(rr.kind, stored, &edited)?;
             Ok(edited)
         }
     }
