@@ -127,6 +127,8 @@ pub struct Agent {
     /// Whether this process holds the lease, for the request server beside it.
     leading: watch::Sender<bool>,
     leader: bool,
+    /// Whether who holds the lease has been said once (a standby says so at start).
+    announced: bool,
     lease_checked: Option<Instant>,
 }
 
@@ -147,6 +149,7 @@ impl Agent {
             reports,
             events,
             leader: false,
+            announced: false,
             lease_checked: None,
         }
     }
@@ -288,7 +291,9 @@ impl Agent {
             }
         };
         let mine = holder == self.cfg.holder;
-        if mine != self.leader {
+        let first = !self.announced;
+        self.announced = true;
+        if mine != self.leader || first {
             tracing::info!(%holder, mine, "agent lease");
             let _ = self.events.send(AgentEvent::Leader { holder, mine });
             if !mine {

@@ -195,20 +195,7 @@ impl Flightdeck {
     pub async fn controller(&self) -> Controller {
         let mut cmd = self.command(&["agent", "--poll", "100ms", "--lease-ttl", "3s"]);
         cmd.stdout(Stdio::null());
-        let mut child = cmd.spawn().expect("start flightdeck agent");
-        let stderr = child.stderr.take().expect("agent stderr");
-        let (tx, rx) = tokio::sync::watch::channel(String::new());
-        tokio::spawn(async move {
-            use tokio::io::AsyncBufReadExt;
-            let mut lines = tokio::io::BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                tx.send_modify(|all| {
-                    all.push_str(&line);
-                    all.push('\n');
-                });
-            }
-        });
-        let c = Controller { child, said: rx };
+        let c = Controller::from_child(cmd.spawn().expect("start flightdeck agent"));
         c.wait_for("holding the lease", 15).await;
         c
     }
@@ -221,6 +208,23 @@ pub struct Controller {
 }
 
 impl Controller {
+    /// Follows a started `flightdeck agent` (stderr piped).
+    pub fn from_child(mut child: tokio::process::Child) -> Controller {
+        let stderr = child.stderr.take().expect("agent stderr");
+        let (tx, said) = tokio::sync::watch::channel(String::new());
+        tokio::spawn(async move {
+            use tokio::io::AsyncBufReadExt;
+            let mut lines = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                tx.send_modify(|all| {
+                    all.push_str(&line);
+                    all.push('\n');
+                });
+            }
+        });
+        Controller { child, said }
+    }
+
     /// Everything it wrote to stderr so far.
     pub fn stderr(&self) -> String {
         self.said.borrow().clone()
