@@ -6,8 +6,10 @@ pub mod group;
 pub mod labels;
 pub mod release;
 pub mod template;
+pub mod user;
 
 pub use audit::{AuditDraft, AuditEntry, AuditTarget, AuditUser, Outcome};
 pub use group::{GroupKey, GroupSpec, HealthSpec, InstanceGroup, Step, Strategy, TrafficRouter};
 pub use release::{Phase, Release, Revision, Track};
 pub use template::Template;
+pub use user::UserRecord;
