@@ -5,6 +5,7 @@
 mod admin;
 pub mod agent;
 pub mod audit;
+mod bootstrap;
 pub mod console;
 pub mod context;
 pub mod demo;
@@ -156,6 +157,9 @@ pub enum Command {
     Policy(policy::PolicyCommand),
     /// Headless: timed pauses, analysis steps, automatic abort, re-apply.
     Agent(agent::AgentArgs),
+    /// etcd roles and users for the controller and for people.
+    #[command(subcommand)]
+    Admin(bootstrap::AdminCommand),
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -188,5 +192,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Policy(cmd) => policy::run(g, cmd).await,
         Command::Logs(args) => logs::run(g, args).await,
         Command::Agent(args) => agent::run(g, args).await,
+        Command::Admin(cmd) => bootstrap::run(g, cmd).await,
     }
 }
