@@ -366,6 +366,22 @@ async fn client_certificates_are_identities() {
         &["put", "/flightdeck/requests/eve/x", "v"],
     );
     assert!(!ok, "{text}");
+    let as_eve = with_flags(
+        &fd,
+        &[
+            "--etcd-ca",
+            ca.to_str().unwrap(),
+            "--etcd-cert",
+            eve_cert.to_str().unwrap(),
+            "--etcd-key",
+            eve_key.to_str().unwrap(),
+        ],
+    );
+    let out = as_eve
+        .run(&["admin", "add-user", "mallory", "--cert-only"])
+        .await
+        .expect(1);
+    assert!(one_line(&out).contains("user eve"), "{}", out.stderr);
 }
 
 fn one_line(out: &Out) -> &str {

@@ -163,6 +163,17 @@ impl EtcdAdmin {
                     .to_string(),
             };
         }
+        if msg.contains("user name not found") {
+            // Only the caller can be missing here (a certificate's CN etcd does not know).
+            return StoreError::Denied {
+                user: self
+                    .user
+                    .as_ref()
+                    .map_or("the anonymous user".to_string(), |u| format!("user {u}")),
+                detail: "etcd has no such user; admin commands must run as etcd's root user (--etcd-user root)"
+                    .to_string(),
+            };
+        }
         map_error(e, &self.at, self.user.as_deref(), self.tls)
     }
 
