@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod audit;
 pub mod clusters;
+mod bootstrap;
 pub mod console;
 pub mod context;
 pub mod demo;
@@ -172,6 +173,9 @@ pub enum Command {
     /// Registered clusters: add (public facts only), list.
     #[command(subcommand)]
     Clusters(clusters::ClustersCommand),
+    /// etcd roles and users for the controller and for people.
+    #[command(subcommand)]
+    Admin(bootstrap::AdminCommand),
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -205,5 +209,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Logs(args) => logs::run(g, args).await,
         Command::Agent(args) => agent::run(g, args).await,
         Command::Clusters(cmd) => clusters::run(g, cmd).await,
+        Command::Admin(cmd) => bootstrap::run(g, cmd).await,
     }
 }

@@ -12,15 +12,15 @@ pub const RELEASES: &str = "releases/";
 pub const AUDIT: &str = "audit/";
 pub const AUDIT_HEAD: &str = "audit-head";
 pub const POLICY: &str = "policy";
+/// `users/<name>`: a person `flightdeck admin add-user` made (their groups; no secrets).
 pub const USERS: &str = "users/";
+/// The controller's record (its etcd user and public key); the lease key lives beside it.
 pub const CONTROLLER: &str = "controller";
+/// `requests/<user>/<id>`: writable by `<user>` only (etcd role `flightdeck-user-<user>`).
 pub const REQUESTS: &str = "requests/";
+/// `responses/<user>/<id>`: the controller's answers.
 pub const RESPONSES: &str = "responses/";
 pub const LEASES: &str = "leases/";
-
-pub fn user(name: &str) -> String {
-    format!("{USERS}{name}")
-}
 
 /// A name used as one key segment: not empty, no `/`, no control characters.
 pub fn check_segment(kind: &str, s: &str) -> Result<(), StoreError> {
@@ -61,6 +61,10 @@ pub fn revisions(k: &GroupKey) -> String {
 
 pub fn revision(k: &GroupKey, n: u64) -> String {
     format!("{}{n:010}", revisions(k))
+}
+
+pub fn user(name: &str) -> String {
+    format!("{USERS}{name}")
 }
 
 pub fn audit(seq: u64) -> String {

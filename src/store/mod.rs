@@ -29,7 +29,9 @@ use crate::domain::{AuditDraft, AuditEntry, GroupKey, InstanceGroup, Release, Re
 pub use backend::{Backend, Cond, Fence, Kv, LeaseState, RawEvent, Write};
 pub use config::{Backend as BackendKind, DEFAULT_PREFIX, StoreConfig, StoreOptions};
 pub use error::StoreError;
-pub use etcd::EtcdStore;
+pub use etcd::{
+    Access, EtcdAdmin, EtcdStore, ROOT, cert_common_name, group_of_role, group_role, user_role,
+};
 pub use layout::Scope;
 pub use memory::MemoryStore;
 pub use types::{AuditFilter, Change, Committed, ReleaseChange, Snapshot, StoreEvent, Versioned};

@@ -257,24 +257,86 @@ fn openssl(dir: &std::path::Path, args: &[&str]) {
     );
 }
 
+/// A new EC P-256 key (PKCS#8) in `dir/name`.
+fn make_key(dir: &std::path::Path, name: &str) {
+    openssl(
+        dir,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            name,
+        ],
+    )
+}
+
+/// `dir/<name>.pem` and `dir/<name>.key`: a certificate for `cn` signed by `dir/ca.pem`.
+fn sign(dir: &std::path::Path, name: &str, cn: &str, ext: &str) -> (PathBuf, PathBuf) {
+    make_key(dir, &format!("{name}.key"));
+    std::fs::write(dir.join(format!("{name}.ext")), ext).expect("write extfile");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-key",
+            &format!("{name}.key"),
+            "-subj",
+            &format!("/CN={cn}"),
+            "-out",
+            &format!("{name}.csr"),
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            &format!("{name}.pem"),
+            "-extfile",
+            &format!("{name}.ext"),
+        ],
+    );
+    (
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}.key")),
+    )
+}
+
+impl Etcd {
+    /// Another client certificate (and key) from the test CA, for the user `cn`
+    /// (etcd's `--client-cert-auth` logs a certificate in as its common name).
+    pub fn client_cert(&self, cn: &str) -> (PathBuf, PathBuf) {
+        assert!(
+            self.tls.is_some(),
+            "client certificates need Etcd::start_tls()"
+        );
+        sign(
+            self.dir.path(),
+            &format!("client-{cn}"),
+            cn,
+            "extendedKeyUsage=clientAuth\n",
+        )
+    }
+}
+
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, made with the
 /// openssl command (EC P-256 keys in PKCS#8, which both etcd and rustls read).
 fn make_pki(dir: &std::path::Path) -> Pki {
-    let key = |name: &str| {
-        openssl(
-            dir,
-            &[
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-out",
-                name,
-            ],
-        )
-    };
-    key("ca.key");
+    make_key(dir, "ca.key");
     openssl(
         dir,
         &[
@@ -295,49 +357,13 @@ fn make_pki(dir: &std::path::Path) -> Pki {
             "keyUsage=critical,keyCertSign,cRLSign",
         ],
     );
-    let sign = |name: &str, cn: &str, ext: &str| {
-        key(&format!("{name}.key"));
-        std::fs::write(dir.join(format!("{name}.ext")), ext).expect("write extfile");
-        openssl(
-            dir,
-            &[
-                "req",
-                "-new",
-                "-key",
-                &format!("{name}.key"),
-                "-subj",
-                &format!("/CN={cn}"),
-                "-out",
-                &format!("{name}.csr"),
-            ],
-        );
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &format!("{name}.csr"),
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-out",
-                &format!("{name}.pem"),
-                "-extfile",
-                &format!("{name}.ext"),
-            ],
-        );
-    };
     sign(
+        dir,
         "server",
         "etcd",
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n",
     );
-    sign("client", "alice", "extendedKeyUsage=clientAuth\n");
+    sign(dir, "client", "alice", "extendedKeyUsage=clientAuth\n");
     Pki {
         ca: dir.join("ca.pem"),
         server_cert: dir.join("server.pem"),

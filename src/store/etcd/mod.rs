@@ -1,8 +1,11 @@
 //! The etcd backend: etcd-client with the prefix, timeouts, login and TLS of
 //! [`StoreConfig`]. Watches live in `watch.rs`.
 
+mod admin;
 mod lease;
 mod watch;
+
+pub use admin::{Access, EtcdAdmin, ROOT, cert_common_name, group_of_role, group_role, user_role};
 
 use std::time::Duration;
 
@@ -29,6 +32,8 @@ pub struct EtcdStore {
     prefix: String,
     endpoints: Vec<String>,
     user: Option<String>,
+    /// The client certificate's common name: etcd's user when there is no login.
+    cert_user: Option<String>,
     tls: bool,
     request_timeout: Duration,
     /// The etcd lease behind each lease name this process holds.
@@ -69,12 +74,19 @@ impl EtcdStore {
         let watch_client = bounded(timeout, &at, Client::connect(endpoints, Some(base)))
             .await?
             .map_err(unavailable)?;
+        let cert_user = match (&o.user, &o.cert) {
+            (None, Some(cert)) => Some(cert_common_name(&std::fs::read(cert).map_err(|e| {
+                StoreError::Invalid(format!("cannot read --etcd-cert {}: {e}", cert.display()))
+            })?)?),
+            _ => None,
+        };
         let store = EtcdStore {
             client,
             watch_client,
             prefix: o.prefix.clone(),
             endpoints: endpoints.clone(),
             user: o.user.clone(),
+            cert_user,
             tls,
             request_timeout: timeout,
             leases: Default::default(),
@@ -237,7 +249,7 @@ impl Backend for EtcdStore {
     }
 
     fn login(&self) -> Option<String> {
-        self.user.clone()
+        self.user.clone().or_else(|| self.cert_user.clone())
     }
 
     async fn hold_lease(
