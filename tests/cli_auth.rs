@@ -1,5 +1,7 @@
-//! etcd auth on: the etcd user is the identity. alice (admin) releases; carol (viewer) is
-//! refused with the policy's reason and her attempt is audited under her etcd name.
+//! etcd auth on, set up by `admin init` and `admin add-user`: the etcd user is the identity,
+//! the controller is the one writer. alice (admin) releases; carol (viewer) is refused with
+//! the policy's reason and audited under her etcd name; people cannot run the controller;
+//! a binding to a group lets that etcd role's members act.
 
 #[path = "support/cli.rs"]
 mod cli_support;
@@ -8,22 +10,44 @@ mod etcd_support;
 mod support;
 
 use cli_support::*;
-use etcd_support::{Etcd, ROOT_PASSWORD};
-use flightdeck::domain::Outcome;
-use support::Sim;
+use etcd_support::Etcd;
+use flightdeck::domain::{GroupKey, Outcome, Phase};
+use support::{Sim, eventually};
+
+/// alice admin, carol viewer, dave deployer through his etcd role `payments`, erin nothing.
+const POLICY: &str = r#"apiVersion: flightdeck/v1
+kind: Policy
+bindings:
+  - role: admin
+    users: [alice]
+  - role: releaser
+    users: ["system:agent"]
+  - role: viewer
+    users: [carol]
+  - role: deployer
+    groups: [payments]
+    scope: { namespace: shop }
+"#;
+
+async fn estate(alice: &Flightdeck) {
+    let p = alice.file("policy.yaml", POLICY);
+    alice.run(&["policy", "apply", "-f", &p]).await.expect(0);
+    alice.run(&["clusters", "add", "sim"]).await.expect(0);
+    let t = alice.file("template.yaml", TEMPLATE);
+    alice.run(&["templates", "apply", "-f", &t]).await.expect(0);
+    let g = alice.file("group.yaml", GROUP);
+    alice.run(&["groups", "apply", "-f", &g]).await.expect(0);
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_is_refused_and_audited_an_admin_is_not() {
     let etcd = Etcd::start().await;
     let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
     let setup = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    // The estate goes in before auth is on, with the policy binding the etcd users.
-    setup.estate(&[&me(), "alice"], &["carol"]).await;
-    etcd.enable_auth(PREFIX, &[("alice", "alice-pw"), ("carol", "carol-pw")])
-        .await;
+    let s = secure(&setup, &["alice"], &[("alice", &[]), ("carol", &[])]).await;
+    let (alice, carol) = (s.user("alice"), s.user("carol"));
+    estate(alice).await;
 
-    let alice = setup.as_etcd_user("alice", "alice-pw");
-    let carol = setup.as_etcd_user("carol", "carol-pw");
     alice
         .run(&["deploy", "web", "--tag", "1.0.0"])
         .await
@@ -44,10 +68,13 @@ async fn a_viewer_is_refused_and_audited_an_admin_is_not() {
     let denied_login = wrong.run(&["status"]).await;
     assert_ne!(denied_login.code, 0);
     assert_eq!(denied_login.stderr.trim().lines().count(), 1);
+    // Without a login there is no identity, and no asking.
+    let nobody = setup.run(&["step", "web"]).await;
+    assert_ne!(nobody.code, 0, "{nobody:?}");
 
     alice.run(&["step", "web"]).await.expect(0);
 
-    let store = open_store(&etcd.url(), Some(("root", ROOT_PASSWORD))).await;
+    let store = open_store(&etcd.url(), Some(("carol", &password(carol)))).await;
     let entries = store.list_audit(&Default::default()).await.unwrap();
     let carols: Vec<_> = entries.iter().filter(|e| e.user.name == "carol").collect();
     assert_eq!(carols.len(), 1, "{carols:?}");
@@ -69,7 +96,7 @@ async fn a_viewer_is_refused_and_audited_an_admin_is_not() {
         entries
             .iter()
             .filter(|e| e.user.name == "alice")
-            .all(|e| e.user.source == "etcd-auth")
+            .all(|e| e.user.source == "etcd-auth" && e.via.is_some())
     );
 
     // Editing the estate is admin-only too, and a viewer's attempt is audited.
@@ -100,5 +127,118 @@ async fn a_viewer_is_refused_and_audited_an_admin_is_not() {
         ]
     );
     alice.run(&["audit", "verify"]).await.expect(0);
+    sim.handle.shutdown().await;
+}
+
+/// The password an etcd-user Flightdeck was made with.
+fn password(fd: &Flightdeck) -> String {
+    std::fs::read_to_string(fd.dir.path().join("password"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+const TIMED: &str = r#"apiVersion: flightdeck/v1
+kind: InstanceGroup
+metadata: { name: web, app: shop }
+spec:
+  cluster: sim
+  namespace: shop
+  template: web
+  params: { image: registry.local/shop/web, tag: "1.0.0", replicas: 4 }
+  strategy:
+    steps: [ { setWeight: 10 }, { pause: { duration: 3s } }, { setWeight: 50 }, { pause: {} } ]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_cannot_run_the_controller_and_the_real_one_keeps_driving() {
+    let etcd = Etcd::start().await;
+    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
+    let setup = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
+    let s = secure(
+        &setup,
+        &["alice"],
+        &[("alice", &[]), ("carol", &[]), ("erin", &[])],
+    )
+    .await;
+    let alice = s.user("alice");
+    estate(alice).await;
+    let g = alice.file("timed.yaml", TIMED);
+    alice.run(&["groups", "apply", "-f", &g]).await.expect(0);
+    alice
+        .run(&["deploy", "web", "--tag", "1.0.0"])
+        .await
+        .expect(0);
+    let store = open_store(&etcd.url(), Some(("carol", &password(s.user("carol"))))).await;
+    let holder = store.lease_holder("controller").await.unwrap().unwrap();
+
+    // A viewer, and a user no binding names: one line, exit 1, the lease untouched.
+    for who in ["carol", "erin"] {
+        let out = s.user(who).run(&["agent"]).await.expect(1);
+        assert!(
+            out.stderr.contains(&format!(
+                "runs only as the release controller's etcd user 'flightdeck-controller', not '{who}'"
+            )),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+        assert_eq!(
+            store.lease_holder("controller").await.unwrap().as_deref(),
+            Some(holder.as_str())
+        );
+    }
+
+    // The timed pause of a release started now is still driven, by the real controller.
+    alice
+        .run(&["deploy", "web", "--tag", "1.1.0"])
+        .await
+        .expect(0);
+    let key = GroupKey::new("sim", NAMESPACE, "web");
+    eventually(20, "the controller steps past the timed pause", || async {
+        let r = store.get_release(&key).await.ok()??.value;
+        (r.weight == 50 && r.phase == Phase::Paused).then_some(())
+    })
+    .await;
+    let entries = store.list_audit(&Default::default()).await.unwrap();
+    let step = entries.iter().rev().find(|e| e.action == "step").unwrap();
+    assert_eq!(step.user.name, "system:agent");
+    assert_eq!(step.via.as_deref(), Some(holder.as_str()));
+    sim.handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binding_to_a_group_lets_that_etcd_roles_members_act() {
+    let etcd = Etcd::start().await;
+    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
+    let setup = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
+    let s = secure(
+        &setup,
+        &["alice"],
+        &[("alice", &[]), ("dave", &["payments"]), ("erin", &[])],
+    )
+    .await;
+    estate(s.user("alice")).await;
+    s.user("alice")
+        .run(&["deploy", "web", "--tag", "1.0.0"])
+        .await
+        .expect(0);
+
+    // dave is a deployer through his etcd role payments.
+    s.user("dave")
+        .run(&["deploy", "web", "--tag", "1.1.0"])
+        .await
+        .expect(0);
+    s.user("dave").run(&["step", "web"]).await.expect(0);
+    // … but not a releaser.
+    let out = s.user("dave").run(&["promote", "web"]).await.expect(1);
+    assert!(
+        out.stderr.contains("deployer: may not promote"),
+        "{}",
+        out.stderr
+    );
+    // erin is in no group the policy names.
+    let out = s.user("erin").run(&["step", "web"]).await.expect(1);
+    assert!(out.stderr.contains("no role for erin"), "{}", out.stderr);
     sim.handle.shutdown().await;
 }

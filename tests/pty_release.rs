@@ -2,6 +2,8 @@
 //! simulated cluster. deploy → step → weight 50 → promote, then deploy → abort — checking
 //! the cluster's Deployments through kube-rs and the audit entries through the store.
 
+#[path = "support/cli.rs"]
+mod cli_support;
 #[path = "support/etcd.rs"]
 mod etcd_support;
 mod support;
@@ -280,26 +282,38 @@ async fn another_operators_action_shows_up_in_my_console() {
     seed_store(store.as_ref(), &seed, "alice")
         .await
         .expect("seed the store");
-    etcd.enable_auth(
-        "/flightdeck/",
-        &[("alice", "a-secret"), ("bob", "b-secret")],
-    )
-    .await;
-    let console = |who: &str, password: &str| {
+    let conn = flightdeck::kube::connect(Some(sim.kubeconfig.clone()), None)
+        .await
+        .unwrap();
+    flightdeck::demo::register_cluster(store.as_ref(), &conn)
+        .await
+        .unwrap();
+    // Then auth on, as a platform team would: alice and bob are etcd users, the
+    // controller runs as its own.
+    let fd = cli_support::Flightdeck::new(&etcd.url(), &sim.kubeconfig);
+    let secured = cli_support::secure(&fd, &[], &[("alice", &[]), ("bob", &[])]).await;
+    let password = |who: &str| {
+        std::fs::read_to_string(secured.user(who).dir.path().join("password"))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let console = |who: &str| {
         tmux::Tmux::start(
             who,
             150,
             45,
             &format!(
-                "env FLIGHTDECK_ETCD_PASSWORD={password} {} --kubeconfig {} --store {} --etcd-user {who}",
+                "env FLIGHTDECK_ETCD_PASSWORD={} {} --kubeconfig {} --store {} --etcd-user {who}",
+                password(who),
                 tmux::flightdeck().display(),
                 sim.kubeconfig.display(),
                 etcd.url()
             ),
         )
     };
-    let alice = console("alice", "a-secret");
-    let bob = console("bob", "b-secret");
+    let alice = console("alice");
+    let bob = console("bob");
     alice.wait_text("checkout-web", Duration::from_secs(30));
     bob.wait_text("checkout-web", Duration::from_secs(30));
     assert!(

@@ -91,6 +91,10 @@ pub enum AgentEvent {
     StaleLease {
         was: String,
     },
+    /// The lease could not be taken or renewed (the store is down, or refuses this user).
+    LeaseTrouble {
+        error: String,
+    },
     Judged {
         key: GroupKey,
         judgement: Judgement,
@@ -281,6 +285,9 @@ impl Agent {
                 state.holder
             }
             Err(e) => {
+                let _ = self.events.send(AgentEvent::LeaseTrouble {
+                    error: e.to_string(),
+                });
                 // Without the store we cannot know we still lead: stop acting.
                 if self.leader {
                     self.leader = false;

@@ -88,6 +88,9 @@ pub async fn run(global: &Global, args: AgentArgs) -> Result<(), CliError> {
                 Ok(AgentEvent::Leader { holder, mine: false }) => {
                     eprintln!("controller: {holder} holds the lease; standing by");
                 }
+                Ok(AgentEvent::LeaseTrouble { error }) => {
+                    eprintln!("controller: cannot take or keep the lease: {error}");
+                }
                 Ok(AgentEvent::StaleLease { was }) => {
                     eprintln!("controller: removed a stale lease key (held by {was:?}, no live etcd lease behind it)");
                 }

@@ -4,8 +4,8 @@
 
 pub mod agent;
 pub mod audit;
-pub mod clusters;
 mod bootstrap;
+pub mod clusters;
 pub mod console;
 pub mod context;
 pub mod demo;

@@ -196,7 +196,7 @@ impl Flightdeck {
         let mut cmd = self.command(&["agent", "--poll", "100ms", "--lease-ttl", "3s"]);
         cmd.stdout(Stdio::null());
         let c = Controller::from_child(cmd.spawn().expect("start flightdeck agent"));
-        c.wait_for("holding the lease", 15).await;
+        c.wait_for("holding the lease", 30).await;
         c
     }
 }
@@ -252,6 +252,15 @@ impl Controller {
         }
     }
 
+    /// SIGTERM, and wait for it to exit (it gives the lease back on the way out).
+    pub async fn terminate(&mut self) {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        }
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), self.child.wait()).await;
+    }
+
     /// SIGKILL: no goodbye, the lease stays until its TTL.
     pub async fn kill(&mut self) {
         let _ = self.child.kill().await;
@@ -282,4 +291,75 @@ pub async fn audit_trail(store: &dyn Store) -> Vec<(String, String)> {
         .into_iter()
         .map(|e| (e.action, e.outcome.to_string()))
         .collect()
+}
+
+/// An etcd made ready as a platform team would: `admin init` (auth on, the controller's
+/// user, the first policy with `admins`), `admin add-user` for each (name, groups), and the
+/// controller running as its own etcd user.
+pub struct Secured {
+    pub root: Flightdeck,
+    /// The binary logged in as the controller's etcd user.
+    pub controller_login: Flightdeck,
+    pub controller: Controller,
+    users: Vec<(String, Flightdeck)>,
+}
+
+impl Secured {
+    /// The binary logged in as `name`.
+    pub fn user(&self, name: &str) -> &Flightdeck {
+        &self
+            .users
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no user {name}"))
+            .1
+    }
+}
+
+pub async fn secure(fd: &Flightdeck, admins: &[&str], users: &[(&str, &[&str])]) -> Secured {
+    let root_file = fd.dir.path().join("root-password");
+    let controller_file = fd.dir.path().join("controller-password");
+    let mut init = vec![
+        "admin".to_string(),
+        "init".into(),
+        "--root-password-file".into(),
+        root_file.display().to_string(),
+        "--controller-password-file".into(),
+        controller_file.display().to_string(),
+    ];
+    for a in admins {
+        init.push("--admin".into());
+        init.push(a.to_string());
+    }
+    let init: Vec<&str> = init.iter().map(String::as_str).collect();
+    fd.run(&init).await.expect(0);
+    let read = |p: &Path| {
+        std::fs::read_to_string(p)
+            .expect("password file")
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let root = fd.as_etcd_user("root", &read(&root_file));
+    let mut made = Vec::new();
+    for (name, groups) in users {
+        let file = fd.dir.path().join(format!("{name}-password"));
+        let file_arg = file.display().to_string();
+        let groups = groups.join(",");
+        let mut args = vec!["admin", "add-user", name, "--password-file", &file_arg];
+        if !groups.is_empty() {
+            args.extend(["--groups", &groups]);
+        }
+        root.run(&args).await.expect(0);
+        made.push((name.to_string(), fd.as_etcd_user(name, &read(&file))));
+    }
+    let controller_login = fd.as_etcd_user("flightdeck-controller", &read(&controller_file));
+    let controller = controller_login.controller().await;
+    Secured {
+        root,
+        controller_login,
+        controller,
+        users: made,
+    }
 }
