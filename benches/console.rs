@@ -61,7 +61,7 @@ async fn main() {
         200,
         60,
         &format!(
-            "env FLIGHTDECK_BENCH_REPORT={} {} --kubeconfig {} --store {}",
+            "env FLIGHTDECK_BENCH_REPORT={} {} --kubeconfig {} --store {} --local",
             report.display(),
             tmux::flightdeck().display(),
             kubeconfig.display(),

@@ -352,3 +352,31 @@ async fn crafted_parameters_and_requests_are_refused_audited_and_store_nothing()
     fd.run(&["audit", "verify"]).await.expect(0);
     sim.handle.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_controller_whose_context_reaches_another_server_refuses_to_start() {
+    let etcd = Etcd::start().await;
+    let sim = Sim::start().await;
+    let mut raw = etcd.client().await;
+    raw.put(
+        "/flightdeck/clusters/sim",
+        r#"{"name":"sim","server":"https://203.0.113.7:6443","caSha256":""}"#,
+        None,
+    )
+    .await
+    .unwrap();
+    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
+    let out = fd
+        .run(&["agent", "--poll", "100ms", "--lease-ttl", "3s"])
+        .await
+        .expect(1);
+    assert!(
+        out.stderr.contains("cluster sim is registered at https://203.0.113.7:6443 but this controller's context sim reaches http://127.0.0.1:")
+            && out.stderr.contains("refusing to start"),
+        "{}",
+        out.stderr
+    );
+    let store = open_store(&etcd.url(), None).await;
+    assert_eq!(store.lease_holder("controller").await.unwrap(), None);
+    sim.handle.shutdown().await;
+}

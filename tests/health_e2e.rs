@@ -18,7 +18,7 @@ async fn a_canary_with_8_percent_5xx_fails_analysis_and_is_auto_aborted() {
     let r = h.deploy("v2-bad").await;
     assert_eq!((r.phase, r.step, r.weight), (Phase::Progressing, 1, 25));
 
-    let (action, reason, outcome) = next_action(&mut events, Duration::from_secs(15)).await;
+    let (action, reason, outcome) = next_action(&mut events, Duration::from_secs(30)).await;
     assert_eq!(action, "abort", "{reason} / {outcome}");
     assert!(
         reason.contains("autoAbort") && reason.contains("success-rate"),
@@ -54,7 +54,7 @@ async fn a_good_canary_passes_analysis_and_proceeds_to_the_next_step() {
     let (reports, mut events, stop) = h.spawn_agent(h.agent_config());
     h.deploy("v2").await;
 
-    let (action, reason, _) = next_action(&mut events, Duration::from_secs(15)).await;
+    let (action, reason, _) = next_action(&mut events, Duration::from_secs(30)).await;
     assert_eq!(action, "step", "{reason}");
     assert!(reason.contains("passed"), "{reason}");
     let r = h.release().await;
@@ -92,7 +92,7 @@ async fn prometheus_down_is_no_data_and_the_release_is_not_promoted() {
     );
     let (_reports, mut events, stop) = h.spawn_agent(cfg);
     h.deploy("v2").await;
-    let (action, reason, _) = next_action(&mut events, Duration::from_secs(15)).await;
+    let (action, reason, _) = next_action(&mut events, Duration::from_secs(30)).await;
     assert_eq!(action, "pause", "{reason}");
     assert!(
         reason.contains("Inconclusive") && reason.contains("no data"),
@@ -117,7 +117,7 @@ async fn a_timed_pause_is_stepped_by_the_agent() {
     let h = Harness::start(&yaml).await;
     let (_reports, mut events, stop) = h.spawn_agent(h.agent_config());
     h.deploy("v2").await;
-    let (action, reason, _) = next_action(&mut events, Duration::from_secs(10)).await;
+    let (action, reason, _) = next_action(&mut events, Duration::from_secs(20)).await;
     assert_eq!(action, "step");
     assert!(reason.contains("timed pause"), "{reason}");
     assert_eq!(h.release().await.step, 2);

@@ -33,7 +33,7 @@ async fn escape_sequences_in_a_log_line_never_reach_the_terminal() {
         150,
         45,
         &format!(
-            "{} --kubeconfig {} --store {}",
+            "{} --kubeconfig {} --store {} --local",
             tmux::flightdeck().display(),
             sim.kubeconfig.display(),
             etcd.url()

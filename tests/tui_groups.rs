@@ -385,3 +385,35 @@ fn a_live_sort_reorders_at_most_once_a_second() {
     app.on_tick(now() + jiff::SignedDuration::from_secs(1));
     assert!(!web_above_worker(&mut app), "then follows");
 }
+
+#[test]
+fn an_unproven_user_and_a_cluster_reached_elsewhere_are_said_loudly() {
+    let mut app = app();
+    shop(&mut app);
+    let buf = screen(&mut app);
+    assert!(!text(&buf).contains("unauthenticated"));
+    assert!(!text(&buf).contains('≠'));
+
+    app.mark_unauthenticated();
+    app.set_foreign_clusters(
+        [(
+            CLUSTER.to_string(),
+            "your context reaches https://10.0.0.9:6443, registered https://prod:6443".to_string(),
+        )]
+        .into(),
+    );
+    let buf = screen(&mut app);
+    let head = line_with(&buf, "context").unwrap();
+    assert!(head.contains("user alice unauthenticated"), "{head}");
+    let conn = line_with(&buf, "store").unwrap();
+    assert!(
+        conn.contains("≠ prod: your context reaches https://10.0.0.9:6443"),
+        "{conn}"
+    );
+    assert_eq!(style_at(&buf, "≠ prod").fg, Some(Color::LightRed));
+    // Every group of that cluster carries the mark.
+    for g in ["web", "worker", "invoicer"] {
+        let row = line_with(&buf, &format!("  {g} ")).unwrap();
+        assert!(row.trim_start_matches('│').starts_with('≠'), "{row}");
+    }
+}

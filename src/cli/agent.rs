@@ -66,8 +66,11 @@ pub async fn run(global: &Global, args: AgentArgs) -> Result<(), CliError> {
         Some(addr) => Some(serve_health(addr, store.clone()).await?),
         None => None,
     };
-    let handle = controller::spawn(store, conn, ControllerConfig { agent: cfg, trust });
-    let mut events = handle.agent.events.resubscribe();
+    let mut handle = controller::spawn(store, conn, ControllerConfig { agent: cfg, trust });
+    // The receiver made with the agent has every event since it started (a resubscribed
+    // one would miss the first lease decision).
+    let fresh = handle.agent.events.resubscribe();
+    let mut events = std::mem::replace(&mut handle.agent.events, fresh);
     let signals =
         |k| signal(k).map_err(|e| CliError::new(Exit::Unreachable, format!("signals: {e}")));
     let (mut int, mut term) = (

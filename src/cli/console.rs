@@ -49,6 +49,15 @@ pub async fn run_session(
         app.mark_unauthenticated();
     }
     let store = requester.store().clone();
+    if let Ok(Some(kv)) = store
+        .backend()
+        .get(&crate::store::layout::user(&me.name))
+        .await
+        && let Ok(record) = serde_json::from_slice::<crate::domain::UserRecord>(&kv.value)
+    {
+        app.set_user_groups(record.groups);
+    }
+    app.set_foreign_clusters(foreign_clusters(store.as_ref(), &conn).await);
     let (tx, rx) = mpsc::channel(UPDATE_QUEUE);
     let (ns_tx, ns_rx) = watch::channel(Vec::new());
     let (switch_tx, switch_rx) = mpsc::unbounded_channel();
@@ -78,6 +87,45 @@ pub async fn run_session(
     result
         .map(|_| ())
         .map_err(|e| CliError::new(Exit::Refused, format!("console: {e:#}")))
+}
+
+/// Registered clusters for which this console's context of the same name reaches another
+/// server (or trusts another CA) than the registered one. Loading a context does no I/O.
+async fn foreign_clusters(
+    store: &dyn crate::store::Store,
+    conn: &ClusterConn,
+) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(registered) = super::clusters::registered(store).await else {
+        return out;
+    };
+    for c in registered {
+        let mine = if c.name == conn.context {
+            conn.clone()
+        } else if conn.contexts.contains(&c.name) {
+            match conn.switch(&c.name).await {
+                Ok(m) => m,
+                Err(_) => continue,
+            }
+        } else {
+            continue;
+        };
+        if mine.server != c.server {
+            out.insert(
+                c.name.clone(),
+                format!(
+                    "your context reaches {}, registered {}",
+                    mine.server, c.server
+                ),
+            );
+        } else if mine.ca_sha256 != c.ca_sha256 {
+            out.insert(
+                c.name.clone(),
+                "your context trusts another CA than the registered one".to_string(),
+            );
+        }
+    }
+    out
 }
 
 /// Forwards the agent's reports into the app each time they change.

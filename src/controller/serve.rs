@@ -2,7 +2,8 @@
 //! (those waiting when it took over, then each new one from a watch), acted on once, and
 //! answered.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -39,6 +40,7 @@ pub(super) async fn serve(mut s: Server) {
         via: s.via.clone(),
         trust: s.trust,
         slots: Semaphore::new(PARALLEL),
+        in_flight: Mutex::new(HashSet::new()),
     });
     loop {
         // Only the lease holder takes requests.
@@ -60,6 +62,9 @@ struct Shared {
     via: String,
     trust: Trust,
     slots: Semaphore,
+    /// Requests being handled now: a key seen again (a re-read after a watch restart) is
+    /// not taken twice.
+    in_flight: Mutex<HashSet<String>>,
 }
 
 /// Serves until the lease is lost (Ok) or the store fails (Err).
@@ -96,14 +101,27 @@ async fn lead(server: &Arc<Shared>, leader: &mut watch::Receiver<bool>) -> Resul
 }
 
 fn take(server: &Arc<Shared>, kv: Kv) {
+    let fresh = server
+        .in_flight
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(kv.key.clone());
+    if !fresh {
+        return;
+    }
     let server = server.clone();
     tokio::spawn(async move {
-        let Ok(_slot) = server.slots.acquire().await else {
-            return;
-        };
-        if let Err(e) = handle(&server, kv).await {
+        let key = kv.key.clone();
+        if let Ok(_slot) = server.slots.acquire().await
+            && let Err(e) = handle(&server, kv).await
+        {
             tracing::warn!(error = %e, "request not answered");
         }
+        server
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key);
     });
 }
 

@@ -23,7 +23,6 @@ use tokio::sync::Mutex;
 use super::action::Action;
 use super::phases::{ClusterEffect, Context, desired_effects, transition};
 use super::render::render;
-use crate::authz::Identity;
 use crate::authz::policy::{Decision, Policy, Subject};
 use crate::domain::audit::{AuditDraft, AuditTarget, AuditUser, Outcome};
 use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Revision, Track, labels};
@@ -73,31 +72,6 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The etcd user when the store authenticated one (that is the hard identity), else the
-    /// OS user.
-    pub fn resolve(store: &dyn Store, os: &Identity) -> Actor {
-        let user = match store.authenticated_user() {
-            Some(name) => AuditUser {
-                name,
-                source: "etcd-auth".into(),
-                uid: os.uid,
-                host: Some(os.host.clone()),
-                ssh: os.ssh.clone(),
-            },
-            None => AuditUser {
-                name: os.name.clone(),
-                source: os.source.clone(),
-                uid: os.uid,
-                host: Some(os.host.clone()),
-                ssh: os.ssh.clone(),
-            },
-        };
-        Actor {
-            user,
-            groups: Vec::new(),
-        }
-    }
-
     /// An internal actor such as `system:agent`.
     pub fn system(name: &str) -> Actor {
         Actor {

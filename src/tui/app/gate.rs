@@ -24,7 +24,7 @@ impl App {
         };
         let who = Subject {
             user: &self.user,
-            groups: &[],
+            groups: &self.user_groups,
         };
         if let Decision::Deny { reason } = policy.decide(&who, verb, key, entry.group.app()) {
             return Err(reason);

@@ -70,6 +70,12 @@ pub struct App {
     /// The user is the OS user on a store without auth (the demo, `--local`): said so in
     /// the header, since nothing proved it.
     pub(crate) unauthenticated: bool,
+    /// The user's groups (their etcd roles, as `admin add-user` recorded them), so that
+    /// what a group binding allows is not dimmed.
+    pub(crate) user_groups: Vec<String>,
+    /// Registered clusters this console's own context for reaches another server than the
+    /// registered one: cluster → what it reaches.
+    pub(crate) foreign_clusters: std::collections::BTreeMap<String, String>,
     pub(crate) store: String,
     pub(crate) theme: Theme,
     pub(crate) keymap: Keymap,
@@ -106,12 +112,25 @@ impl App {
         self.unauthenticated = true;
     }
 
+    /// Clusters whose registered server is not the one this console's context reaches
+    /// (cluster → a one-line explanation): marked in the header and on their groups.
+    pub fn set_foreign_clusters(&mut self, clusters: std::collections::BTreeMap<String, String>) {
+        self.foreign_clusters = clusters;
+    }
+
+    /// The groups the policy matches this user by.
+    pub fn set_user_groups(&mut self, groups: Vec<String>) {
+        self.user_groups = groups;
+    }
+
     pub fn new(init: AppInit) -> App {
         App {
             context: init.context,
             contexts: init.contexts,
             user: init.user,
             unauthenticated: false,
+            user_groups: Vec::new(),
+            foreign_clusters: Default::default(),
             store: init.store,
             theme: init.theme,
             keymap: init.keymap,

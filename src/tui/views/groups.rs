@@ -129,7 +129,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
 }
 
 fn group_row<'a>(t: &Theme, s: &GroupSummary, app: &App) -> Row<'a> {
-    let mark = if s.has_warnings() {
+    let mark = if app.foreign_clusters.contains_key(&s.key.cluster) {
+        // What this console shows of the group comes from another server than the one
+        // the controller changes.
+        Cell::from(Span::styled("≠", t.error))
+    } else if s.has_warnings() {
         Cell::from(Span::styled("!", t.warning))
     } else {
         Cell::from("")

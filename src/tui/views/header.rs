@@ -34,6 +34,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     second.extend(conn(t, &app.estate.connection(Part::Store)));
     second.push(label("  cluster "));
     second.extend(conn(t, &app.estate.connection(Part::Cluster)));
+    if let Some((cluster, reaches)) = app.foreign_clusters.iter().next() {
+        second.push(Span::styled(format!("  ≠ {cluster}: {reaches}"), t.error));
+    }
     let [line1, line2] = ratatui::layout::Layout::vertical([
         ratatui::layout::Constraint::Length(1),
         ratatui::layout::Constraint::Length(1),
