@@ -9,7 +9,6 @@
 #[path = "../tests/support/etcd.rs"]
 mod etcd_support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use flightdeck::authz::Identity;
