@@ -138,18 +138,6 @@ fn password(fd: &Flightdeck) -> String {
         .to_string()
 }
 
-const TIMED: &str = r#"apiVersion: flightdeck/v1
-kind: InstanceGroup
-metadata: { name: web, app: shop }
-spec:
-  cluster: sim
-  namespace: shop
-  template: web
-  params: { image: registry.local/shop/web, tag: "1.0.0", replicas: 4 }
-  strategy:
-    steps: [ { setWeight: 10 }, { pause: { duration: 3s } }, { setWeight: 50 }, { pause: {} } ]
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn people_cannot_run_the_controller_and_the_real_one_keeps_driving() {
     let etcd = Etcd::start().await;
@@ -163,7 +151,7 @@ async fn people_cannot_run_the_controller_and_the_real_one_keeps_driving() {
     .await;
     let alice = s.user("alice");
     estate(alice).await;
-    let g = alice.file("timed.yaml", TIMED);
+    let g = alice.file("timed.yaml", TIMED_GROUP);
     alice.run(&["groups", "apply", "-f", &g]).await.expect(0);
     alice
         .run(&["deploy", "web", "--tag", "1.0.0"])

@@ -27,19 +27,6 @@ fn web() -> GroupKey {
     GroupKey::new("sim", NAMESPACE, "web")
 }
 
-/// The group with a timed pause after the first step, for the controller to drive.
-const TIMED: &str = r#"apiVersion: flightdeck/v1
-kind: InstanceGroup
-metadata: { name: web, app: shop }
-spec:
-  cluster: sim
-  namespace: shop
-  template: web
-  params: { image: registry.local/shop/web, tag: "1.0.0", replicas: 4 }
-  strategy:
-    steps: [ { setWeight: 10 }, { pause: { duration: 4s } }, { setWeight: 50 }, { pause: {} } ]
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_controller_a_request_times_out_with_exit_3_and_changes_nothing() {
     let etcd = Etcd::start().await;
@@ -100,7 +87,7 @@ async fn a_killed_controller_is_replaced_within_its_lease_and_its_late_write_is_
 
     // The controller's own steps are system:agent's, bound like anyone's.
     fd.estate(&[&me(), "system:agent"], &[]).await;
-    let g = fd.file("timed.yaml", TIMED);
+    let g = fd.file("timed.yaml", TIMED_GROUP);
     fd.run(&["groups", "apply", "-f", &g]).await.expect(0);
     fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
     fd.run(&["deploy", "web", "--tag", "1.1.0"]).await.expect(0);
@@ -378,5 +365,73 @@ async fn a_controller_whose_context_reaches_another_server_refuses_to_start() {
     );
     let store = open_store(&etcd.url(), None).await;
     assert_eq!(store.lease_holder("controller").await.unwrap(), None);
+    sim.handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_already_answered_is_never_acted_on_again() {
+    let etcd = Etcd::start().await;
+    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
+    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
+    let _controller = fd.controller().await;
+    fd.estate(&[&me()], &[]).await;
+    fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
+    fd.run(&["deploy", "web", "--tag", "1.1.0"]).await.expect(0);
+    let store = open_store(&etcd.url(), None).await;
+    let before = store.get_release(&web()).await.unwrap().unwrap();
+    let audit = store
+        .list_audit(&AuditFilter::default())
+        .await
+        .unwrap()
+        .len();
+
+    // What a controller that died after committing leaves: the request, and the
+    // "accepted" answer written in the same transaction as the change.
+    let id = "01JANSWERED000000000000000";
+    let mut raw = etcd.client().await;
+    raw.put(
+        format!("/flightdeck/responses/{}/{id}", me()),
+        r#"{"state":"accepted","exit":0,"message":"accepted","via":"controller@gone:1","time":"2026-11-30T00:00:00.000Z"}"#,
+        None,
+    )
+    .await
+    .unwrap();
+    let request = serde_json::json!({
+        "ask": {"kind": "act", "group": {"cluster": "sim", "namespace": NAMESPACE, "group": "web"},
+                "action": {"name": "weight", "args": 50}},
+    });
+    raw.put(
+        format!("/flightdeck/requests/{}/{id}", me()),
+        request.to_string(),
+        None,
+    )
+    .await
+    .unwrap();
+    eventually(10, "the controller drops the answered request", || async {
+        let (left, _) = store.backend().range("requests/").await.ok()?;
+        left.is_empty().then_some(())
+    })
+    .await;
+    assert_eq!(store.get_release(&web()).await.unwrap().unwrap(), before);
+    assert_eq!(
+        store
+            .list_audit(&AuditFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        audit
+    );
+    // The same request under a fresh id is acted on.
+    fd.run(&["weight", "web", "50"]).await.expect(0);
+    assert_eq!(
+        store
+            .get_release(&web())
+            .await
+            .unwrap()
+            .unwrap()
+            .value
+            .weight,
+        50
+    );
     sim.handle.shutdown().await;
 }

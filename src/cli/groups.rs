@@ -11,9 +11,8 @@ use super::files::SourceFile;
 use super::output::{print_json, table};
 use super::{CliError, Global};
 use crate::controller::Ask;
-use crate::controller::edits::check_group_shape;
-use crate::domain::{InstanceGroup, Track};
-use crate::engine::render::render;
+use crate::controller::edits::{check_group_renders, check_group_shape};
+use crate::domain::InstanceGroup;
 use crate::store::Scope;
 
 #[derive(Debug, clap::Subcommand)]
@@ -108,10 +107,7 @@ async fn apply(global: &Global, file: &SourceFile) -> Result<(), CliError> {
                     ),
                 )
             })?;
-        for track in [Track::Stable, Track::Canary] {
-            render(&template, g, track, &g.spec.params, g.replicas())
-                .map_err(|e| file.error(*line, format!("group {}: {e}", g.name())))?;
-        }
+        check_group_renders(g, &template).map_err(|why| file.error(*line, why))?;
     }
     let answer = requester
         .ask(Ask::ApplyGroups {

@@ -196,10 +196,7 @@ impl Editor<'_> {
                         g.spec.template
                     ))
                 })?;
-                for track in [Track::Stable, Track::Canary] {
-                    render(&template, g, track, &g.spec.params, g.replicas())
-                        .map_err(|e| Refusal::bad(format!("group {}: {e}", g.name())))?;
-                }
+                check_group_renders(g, &template).map_err(Refusal::bad)?;
                 let kv = self.store.backend().get(&layout::group(&g.key())).await?;
                 Ok::<_, Refusal>(kv)
             }
@@ -519,6 +516,15 @@ pub fn check_group_shape(g: &InstanceGroup) -> Result<(), String> {
             }
             Step::SetWeight(_) => {}
         }
+    }
+    Ok(())
+}
+
+/// Both tracks of `g` render with `template` (a trial render; nothing is stored).
+pub fn check_group_renders(g: &InstanceGroup, template: &Template) -> Result<(), String> {
+    for track in [Track::Stable, Track::Canary] {
+        render(template, g, track, &g.spec.params, g.replicas())
+            .map_err(|e| format!("group {}: {e}", g.name()))?;
     }
     Ok(())
 }

@@ -273,10 +273,12 @@ impl ReleaseEngine {
                 Err(e) => {
                     // A template that renders nothing usable (or out of bounds) is a
                     // refusal like any other: audited, with nothing stored.
-                    if matches!(e, EngineError::BadInput(_) | EngineError::NotFound(_)) {
-                        let mut d = draft(Outcome::Denied, e.to_string());
+                    if let EngineError::BadInput(m) | EngineError::NotFound(m) = e {
+                        let mut d = draft(Outcome::Denied, m.clone());
                         d.before = state_json(&release);
                         self.store.append_audit_with(d, vec![], also).await?;
+                        // Audited here: bad input, not an unknown group for the caller to audit.
+                        return Err(EngineError::BadInput(m));
                     }
                     return Err(e);
                 }

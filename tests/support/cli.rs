@@ -52,6 +52,19 @@ spec:
     steps: [ { setWeight: 10 }, { pause: {} }, { setWeight: 50 }, { pause: {} } ]
 "#;
 
+/// The group with a timed pause after the first step, for the controller to drive.
+pub const TIMED_GROUP: &str = r#"apiVersion: flightdeck/v1
+kind: InstanceGroup
+metadata: { name: web, app: shop }
+spec:
+  cluster: sim
+  namespace: shop
+  template: web
+  params: { image: registry.local/shop/web, tag: "1.0.0", replicas: 4 }
+  strategy:
+    steps: [ { setWeight: 10 }, { pause: { duration: 4s } }, { setWeight: 50 }, { pause: {} } ]
+"#;
+
 /// A policy making `admins` admin everywhere and `viewers` viewers.
 pub fn policy(admins: &[&str], viewers: &[&str]) -> String {
     let list = |v: &[&str]| format!("[{}]", v.join(", "));

@@ -384,20 +384,7 @@ impl Backend for EtcdStore {
         &self,
         from_revision: i64,
     ) -> Result<BoxStream<'static, RawEvent>, StoreError> {
-        let from = if from_revision > 0 {
-            from_revision
-        } else {
-            // Pin "from now" to a number, so a reconnect resumes from it and not from
-            // whatever "now" is then.
-            self.range(super::layout::AUDIT_HEAD).await?.1 + 1
-        };
-        Ok(watch::spawn(watch::Watch {
-            client: self.watch_client.clone(),
-            prefix: self.prefix.clone(),
-            key: self.prefix.clone(),
-            next: from,
-            relogin: self.user.is_some(),
-        }))
+        self.watch_prefix("", from_revision).await
     }
 
     async fn compact_history(&self, revision: i64) -> Result<(), StoreError> {
