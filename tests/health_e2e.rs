@@ -20,8 +20,11 @@ async fn a_canary_with_8_percent_5xx_fails_analysis_and_is_auto_aborted() {
 
     let (action, reason, outcome) = next_action(&mut events, Duration::from_secs(30)).await;
     assert_eq!(action, "abort", "{reason} / {outcome}");
+    // The scenario makes the canary both fail requests and answer slowly: either is the
+    // right reason, whichever the first judged window shows beyond its bound.
     assert!(
-        reason.contains("autoAbort") && reason.contains("success-rate"),
+        reason.contains("autoAbort")
+            && (reason.contains("success-rate") || reason.contains("latency-p99")),
         "{reason}"
     );
 
@@ -41,7 +44,7 @@ async fn a_canary_with_8_percent_5xx_fails_analysis_and_is_auto_aborted() {
         .find(|e| e.user.name == AGENT_USER && e.action == "abort")
         .expect("an abort by the agent");
     assert!(
-        entry.reason.contains("below min 99.00%"),
+        entry.reason.contains("below min 99.00%") || entry.reason.contains("above max 500ms"),
         "{}",
         entry.reason
     );

@@ -1,5 +1,6 @@
 //! The whole binary in a real terminal: `flightdeck demo` shows the groups, a group's pods
-//! and the crash-loop warning from the scenario, and leaves the terminal as it found it.
+//! and the crash-loop warning from the scenario, takes an action through its release
+//! controller, and leaves the terminal as it found it.
 
 mod tmux;
 
@@ -84,7 +85,14 @@ fn demo_shows_groups_pods_and_crash_loop_warning_then_quits_cleanly() {
         "the crash-looping canary pod shows its last termination:\n{screen}"
     );
 
+    // An action goes to the demo's release controller over the request path, and its
+    // answer comes back to the list: the canary's weight moves from 10% to 50%.
+    t.send(&["w"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.send_text("50");
+    t.send(&["Enter"]);
     t.send(&["Escape"]);
+    t.wait_text("2.8.0-crash 50%", Duration::from_secs(20));
     t.wait_text("search-indexer", Duration::from_secs(5));
     t.send(&["q"]);
     assert_terminal_restored(&t, "0");
