@@ -218,13 +218,70 @@ async fn a_binding_to_a_group_lets_that_etcd_roles_members_act() {
         .await
         .expect(0);
     s.user("dave").run(&["step", "web"]).await.expect(0);
-    // … but not a releaser.
+    // … but not a releaser: neither promote, nor a step past the last step, which
+    // amounts to one.
     let out = s.user("dave").run(&["promote", "web"]).await.expect(1);
     assert!(
         out.stderr.contains("deployer: may not promote"),
         "{}",
         out.stderr
     );
+    let out = s.user("dave").run(&["step", "web"]).await.expect(1);
+    assert!(
+        out.stderr.contains("this step finishes the release (the canary becomes stable), which needs promote: deployer: may not promote in sim/shop"),
+        "{}",
+        out.stderr
+    );
+    // The group's image policy: only the shop's registry, and a new image needs a releaser.
+    let alice = s.user("alice");
+    let guarded = GROUP.replace(
+        "  strategy:",
+        "  imagePolicy: { allowed: [\"registry.local/shop/*\"], change: releaser }\n  strategy:",
+    );
+    let g = alice.file("guarded.yaml", &guarded);
+    alice.run(&["groups", "apply", "-f", &g]).await.expect(0);
+    s.user("dave").run(&["abort", "web"]).await.expect(0);
+    let out = s
+        .user("dave")
+        .run(&[
+            "deploy",
+            "web",
+            "--tag",
+            "2.0.0",
+            "--set",
+            "image=evil.example/miner",
+        ])
+        .await
+        .expect(1);
+    assert!(
+        out.stderr
+            .contains("image \"evil.example/miner\" is not allowed for web"),
+        "{}",
+        out.stderr
+    );
+    let out = s
+        .user("dave")
+        .run(&[
+            "deploy",
+            "web",
+            "--tag",
+            "2.0.0",
+            "--set",
+            "image=registry.local/shop/web-next",
+        ])
+        .await
+        .expect(1);
+    assert!(
+        out.stderr.contains("changes the image of web to \"registry.local/shop/web-next\", which needs promote: deployer: may not promote"),
+        "{}",
+        out.stderr
+    );
+    // The group's own image needs nothing more than deploy.
+    s.user("dave")
+        .run(&["deploy", "web", "--tag", "2.0.0"])
+        .await
+        .expect(0);
+
     // erin is in no group the policy names.
     let out = s.user("erin").run(&["step", "web"]).await.expect(1);
     assert!(out.stderr.contains("no role for erin"), "{}", out.stderr);

@@ -1,6 +1,7 @@
 //! Two operators racing on one release: two `flightdeck weight` processes started at the
 //! same moment, many times over. The store's compare-and-swap lets at most one win per
-//! release version; the loser is told who changed it and when; no audit entry is lost.
+//! release version; the loser is told who changed it and when, and is audited as refused;
+//! no audit entry is lost.
 
 #[path = "support/cli.rs"]
 mod cli_support;
@@ -92,7 +93,17 @@ async fn racing_weights_never_both_win() {
     };
     assert_eq!(count("allowed"), wins);
     assert_eq!(count("applied") + count("failed"), wins);
-    assert_eq!(weights.len(), 2 * wins);
+    // Each loser is audited too, as refused, naming who won.
+    assert_eq!(count("denied"), conflicts);
+    assert!(
+        weights
+            .iter()
+            .filter(|e| e.outcome.to_string() == "denied")
+            .all(|e| e
+                .reason
+                .starts_with("lost a race: release sim/shop/web was changed by"))
+    );
+    assert_eq!(weights.len(), 2 * wins + conflicts);
     fd.run(&["audit", "verify"]).await.expect(0);
 
     // The cluster ends at the store's last word, whatever order the applies ran in: an

@@ -435,3 +435,33 @@ async fn a_request_already_answered_is_never_acted_on_again() {
     );
     sim.handle.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dimmed_key_the_console_refused_is_audited_and_changes_nothing() {
+    let etcd = Etcd::start().await;
+    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
+    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
+    let _controller = fd.controller().await;
+    fd.estate(&[&me()], &[]).await;
+    let store = open_store(&etcd.url(), None).await;
+    // What the console's action worker sends for a dimmed key.
+    let requester = flightdeck::controller::Requester::new(store.clone(), me());
+    let answer = requester
+        .ask(flightdeck::controller::Ask::Refused {
+            group: web(),
+            verb: flightdeck::authz::Verb::Promote,
+            reason: "cannot promote: web has never been deployed; deploy first\u{1b}[2J".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(answer.exit, 1);
+    let entries = store.list_audit(&AuditFilter::default()).await.unwrap();
+    let e = entries.last().unwrap();
+    assert_eq!((e.action.as_str(), e.outcome), ("promote", Outcome::Denied));
+    assert_eq!(
+        e.reason,
+        "refused in the console: cannot promote: web has never been deployed; deploy first"
+    );
+    assert_eq!(store.get_release(&web()).await.unwrap(), None);
+    sim.handle.shutdown().await;
+}

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use ratatui::style::{Color, Modifier};
 use serde_json::json;
 
-use flightdeck::authz::policy::{Binding, Policy, Role, Scope};
+use flightdeck::authz::policy::{Binding, Policy, Role, Scope, Verb};
 use flightdeck::domain::audit::{AuditDraft, AuditEntry, AuditTarget, AuditUser, Outcome};
 use flightdeck::domain::{GroupKey, InstanceGroup, Phase, Release};
 use flightdeck::engine::Action as Act;
@@ -260,7 +260,7 @@ fn rollback_takes_an_optional_revision() {
 }
 
 #[test]
-fn a_viewer_sees_actions_dimmed_and_is_told_why_without_an_effect() {
+fn a_viewer_sees_actions_dimmed_and_is_told_why_and_the_refusal_is_reported() {
     let mut app = estate(Some(Role::Viewer), false);
     command(&mut app, "group user-info-grpc");
     let buf = screen(&mut app);
@@ -270,7 +270,15 @@ fn a_viewer_sees_actions_dimmed_and_is_told_why_without_an_effect() {
     }
     let step = style_at(&buf, "n step");
     assert!(step.add_modifier.contains(Modifier::DIM), "{step:?}");
-    assert_eq!(press(&mut app, &["n"]), None);
+    // Nothing runs; the refusal goes to the controller, for the audit log.
+    assert_eq!(
+        press(&mut app, &["n"]),
+        Some(Effect::Refused {
+            key: key_of("user-info-grpc", "user"),
+            verb: Verb::Step,
+            reason: format!("viewer: may not step in {CLUSTER}/user"),
+        })
+    );
     assert_eq!(
         status_line(&mut app),
         format!("viewer: may not step in {CLUSTER}/user")
@@ -279,7 +287,13 @@ fn a_viewer_sees_actions_dimmed_and_is_told_why_without_an_effect() {
         !text(&screen(&mut app)).contains("optional, one line"),
         "no dialog opened"
     );
-    assert_eq!(press(&mut app, &["shift-p"]), None);
+    assert!(matches!(
+        press(&mut app, &["shift-p"]),
+        Some(Effect::Refused {
+            verb: Verb::Promote,
+            ..
+        })
+    ));
     assert_eq!(
         status_line(&mut app),
         format!("viewer: may not promote in {CLUSTER}/user")
@@ -301,14 +315,26 @@ fn actions_that_do_not_fit_the_phase_are_dimmed_with_the_phase_reason() {
             .add_modifier
             .contains(Modifier::DIM)
     );
-    assert_eq!(press(&mut app, &["shift-p"]), None);
+    assert!(matches!(
+        press(&mut app, &["shift-p"]),
+        Some(Effect::Refused {
+            verb: Verb::Promote,
+            ..
+        })
+    ));
     assert_eq!(
         status_line(&mut app),
         "cannot promote: worker has never been deployed; deploy first"
     );
     app.apply(Update::ReleaseApplied(design_release(Phase::Stable, 0, 0)));
     command(&mut app, "group user-info-grpc");
-    assert_eq!(press(&mut app, &["shift-a"]), None);
+    assert!(matches!(
+        press(&mut app, &["shift-a"]),
+        Some(Effect::Refused {
+            verb: Verb::Abort,
+            ..
+        })
+    ));
     assert_eq!(
         status_line(&mut app),
         "cannot abort: user-info-grpc is Stable (no release in flight)"

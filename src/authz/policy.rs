@@ -107,6 +107,25 @@ impl Verb {
         Verb::EditPolicy,
     ];
 
+    /// The verb's name, as the audit log's action.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::View => "view",
+            Verb::Deploy => "deploy",
+            Verb::Step => "step",
+            Verb::Weight => "weight",
+            Verb::Pause => "pause",
+            Verb::Resume => "resume",
+            Verb::Abort => "abort",
+            Verb::Restart => "restart",
+            Verb::Promote => "promote",
+            Verb::Rollback => "rollback",
+            Verb::EditGroups => "groups.apply",
+            Verb::EditTemplates => "templates.apply",
+            Verb::EditPolicy => "policy.apply",
+        }
+    }
+
     /// The verb as it reads after "may not" in a refusal.
     pub fn phrase(self) -> &'static str {
         match self {
@@ -435,7 +454,7 @@ impl Policy {
 }
 
 /// `*` matches any run of characters (also none); everything else matches itself.
-fn glob(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
     let mut parts = pattern.split('*');
     let Some(first) = parts.next() else {
         return text.is_empty();

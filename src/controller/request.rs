@@ -97,6 +97,12 @@ pub enum Ask {
     AddCluster {
         cluster: ClusterRecord,
     },
+    /// An action the console refused before asking (a dimmed key): recorded as refused.
+    Refused {
+        group: GroupKey,
+        verb: crate::authz::Verb,
+        reason: String,
+    },
 }
 
 impl Ask {
@@ -108,6 +114,7 @@ impl Ask {
             Ask::ApplyTemplates { .. } => "templates.apply",
             Ask::ApplyPolicy { .. } => "policy.apply",
             Ask::AddCluster { .. } => "clusters.add",
+            Ask::Refused { verb, .. } => verb.as_str(),
         }
     }
 }

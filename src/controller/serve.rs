@@ -179,15 +179,15 @@ async fn handle(server: &Shared, kv: Kv) -> Result<(), StoreError> {
                 "request",
                 AuditTarget::default(),
             );
-            d.outcome = Outcome::Denied;
-            d.reason = crate::model::sanitize::clean(&why);
             d.request_id = trace.request_id.clone();
-            d.via = trace.via.clone();
-            server
-                .store
-                .append_audit_with(d, vec![], trace.also)
-                .await?;
-            Answer::done(&server.via, 2, why)
+            refuse(
+                server,
+                d,
+                trace.also,
+                2,
+                crate::model::sanitize::clean(&why),
+            )
+            .await?
         }
     };
     backend
@@ -275,6 +275,22 @@ async fn answer(
             edited(editor.apply_policy(&policy, file.as_deref()).await)
         }
         Ask::AddCluster { cluster } => edited(editor.add_cluster(&cluster).await),
+        Ask::Refused {
+            group,
+            verb,
+            reason,
+        } => {
+            let why: String = reason.chars().take(1024).collect();
+            let why = format!(
+                "refused in the console: {}",
+                crate::model::sanitize::clean(&why)
+            );
+            let mut d =
+                AuditDraft::new(actor.user.clone(), verb.as_str(), AuditTarget::from(&group));
+            d.request_id = editor.trace.request_id.clone();
+            let also = std::mem::take(&mut editor.trace.also);
+            refuse(server, d, also, 1, why).await?
+        }
     };
     Ok(a)
 }
@@ -309,12 +325,8 @@ async fn act(
         );
         let mut d = AuditDraft::new(actor.user.clone(), &name, AuditTarget::from(&key));
         d.request = request;
-        d.outcome = Outcome::Denied;
-        d.reason = m.clone();
         d.request_id = request_id;
-        d.via = Some(via.to_string());
-        server.store.append_audit_with(d, vec![], also).await?;
-        return Ok(Answer::done(via, 1, m));
+        return refuse(server, d, also, 1, m).await;
     }
     match server
         .engine
@@ -352,16 +364,27 @@ async fn act(
         Err(EngineError::NotFound(m)) => {
             let mut d = AuditDraft::new(actor.user.clone(), &name, AuditTarget::from(&key));
             d.request = request;
-            d.outcome = Outcome::Denied;
-            d.reason = m.clone();
             d.request_id = request_id;
-            d.via = Some(via.to_string());
-            server.store.append_audit_with(d, vec![], also).await?;
-            Ok(Answer::done(via, 2, m))
+            refuse(server, d, also, 2, m).await
         }
         Err(EngineError::Store(e @ StoreError::Fenced { .. })) => Err(e),
         Err(e) => Ok(Answer::done(via, e.exit_code(), e.to_string())),
     }
+}
+
+/// Audits `draft` as a refusal (with the accepted marker `also`) and answers `exit`.
+async fn refuse(
+    server: &Shared,
+    mut draft: AuditDraft,
+    also: Vec<Write>,
+    exit: u8,
+    why: String,
+) -> Result<Answer, StoreError> {
+    draft.outcome = Outcome::Denied;
+    draft.reason = why.clone();
+    draft.via = Some(server.via.clone());
+    server.store.append_audit_with(draft, vec![], also).await?;
+    Ok(Answer::done(&server.via, exit, why))
 }
 
 fn encode(a: &Answer) -> Vec<u8> {

@@ -194,6 +194,7 @@ fn generated_group(cluster: &str, i: usize, pods: u32) -> (InstanceGroup, Option
             strategy: Default::default(),
             health: None,
             protected: false,
+            image_policy: None,
         },
     };
     let canary = if (i + 1).is_multiple_of(37) {

@@ -64,6 +64,22 @@ pub struct GroupSpec {
     /// Promote, abort and rollback ask the user to type the group's name first.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protected: bool,
+    /// Who may deploy another image than the group's own, and which.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_policy: Option<ImagePolicy>,
+}
+
+/// `imagePolicy: { allowed: ["registry.local/shop/*"], change: releaser }`: a deploy whose
+/// `image` parameter differs from the group's needs the `change` role (deployer when not
+/// said), and the image must match one of `allowed` (`*` matches any run of characters;
+/// any image when the list is empty).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImagePolicy {
+    #[serde(default)]
+    pub allowed: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<crate::authz::policy::Role>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -23,7 +23,7 @@ use tokio::sync::Mutex;
 use super::action::Action;
 use super::phases::{ClusterEffect, Context, desired_effects, transition};
 use super::render::render;
-use crate::authz::policy::{Decision, Policy, Subject};
+use crate::authz::policy::{Decision, Policy, Role, Subject, Verb};
 use crate::domain::audit::{AuditDraft, AuditTarget, AuditUser, Outcome};
 use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Revision, Track, labels};
 use crate::kube::ClusterConn;
@@ -266,6 +266,30 @@ impl ReleaseEngine {
             }
         };
 
+        // 2b. authorise by effect: what the transition amounts to may need more than the
+        // action's own verb (a step that finishes the strategy is a promote).
+        let by_effect = match image_effect(&group, &action) {
+            Err(why) => Some(why),
+            Ok(image) => effect_verb(&action, &tr, never_deployed)
+                .into_iter()
+                .chain(image)
+                .find_map(|(verb, what)| {
+                    match policy.decide(&subject(actor), verb, key, group.app()) {
+                        Decision::Deny { reason: denial } => {
+                            Some(format!("{what}, which needs {}: {denial}", verb.phrase()))
+                        }
+                        Decision::Allow { .. } => None,
+                    }
+                }),
+        };
+        if let Some(why) = by_effect {
+            let mut d = draft(Outcome::Denied, why.clone());
+            d.before = state_json(&release);
+            d.after = state_json(&tr.release);
+            self.store.append_audit_with(d, vec![], also).await?;
+            return Err(EngineError::Denied(why));
+        }
+
         // 3. commit, with the new revision of a deploy
         let revision = match tr.new_revision {
             Some(n) => match self.new_revision(&group, &action, n, actor).await {
@@ -295,7 +319,7 @@ impl ReleaseEngine {
         );
         d.before = state_json(&release);
         d.after = state_json(&tr.release);
-        let committed = self
+        let committed = match self
             .store
             .commit_release_with(
                 ReleaseChange {
@@ -305,13 +329,22 @@ impl ReleaseEngine {
                     revision: revision.clone(),
                     audit: d,
                 },
-                also,
+                also.clone(),
             )
             .await
-            .map_err(|e| match e {
-                StoreError::Conflict { .. } => EngineError::Conflict(e.to_string()),
-                other => EngineError::Store(other),
-            })?;
+        {
+            Ok(c) => c,
+            // Lost to another operator: nothing of ours was written; the attempt is
+            // audited all the same, with who won.
+            Err(e @ StoreError::Conflict { .. }) => {
+                let why = e.to_string();
+                let mut d = draft(Outcome::Denied, format!("lost a race: {why}"));
+                d.before = state_json(&release);
+                self.store.append_audit_with(d, vec![], also).await?;
+                return Err(EngineError::Conflict(why));
+            }
+            Err(other) => return Err(EngineError::Store(other)),
+        };
 
         // 4. apply, 5. record
         let applied = self
@@ -647,12 +680,75 @@ pub fn objects_for(revision: &Revision, track: Track, replicas: u32) -> Vec<Valu
         .collect()
 }
 
-fn decide(policy: &Policy, actor: &Actor, action: &Action, group: &InstanceGroup) -> Decision {
-    let subject = Subject {
+fn subject(actor: &Actor) -> Subject<'_> {
+    Subject {
         user: &actor.user.name,
         groups: &actor.groups,
+    }
+}
+
+fn decide(policy: &Policy, actor: &Actor, action: &Action, group: &InstanceGroup) -> Decision {
+    policy.decide(&subject(actor), action.verb(), &group.key(), group.app())
+}
+
+/// A deploy of another image than the group's: refused when the group's image policy
+/// does not allow that image, else the verb its `change` role stands for (if above deploy).
+fn image_effect(group: &InstanceGroup, action: &Action) -> Result<Option<(Verb, String)>, String> {
+    let Action::Deploy { params, .. } = action else {
+        return Ok(None);
     };
-    policy.decide(&subject, action.verb(), &group.key(), group.app())
+    let (Some(policy), Some(image)) = (&group.spec.image_policy, params.get("image")) else {
+        return Ok(None);
+    };
+    if group.spec.params.get("image") == Some(image) {
+        return Ok(None);
+    }
+    let text = image.as_str().unwrap_or_default();
+    if !policy.allowed.is_empty()
+        && !policy
+            .allowed
+            .iter()
+            .any(|p| crate::authz::policy::glob(p, text))
+    {
+        return Err(format!(
+            "image {text:?} is not allowed for {} (its image policy allows {})",
+            group.name(),
+            policy.allowed.join(", ")
+        ));
+    }
+    let verb = match policy.change {
+        Some(Role::Admin) => Verb::EditGroups,
+        Some(Role::Releaser) => Verb::Promote,
+        _ => return Ok(None),
+    };
+    Ok(Some((
+        verb,
+        format!(
+            "this deploy changes the image of {} to {text:?}",
+            group.name()
+        ),
+    )))
+}
+
+/// A verb the transition amounts to beyond the action's own, and what makes it so. A
+/// group's first deploy goes straight to stable by design and is only a deploy.
+fn effect_verb(
+    action: &Action,
+    tr: &super::Transition,
+    first_deploy: bool,
+) -> Option<(Verb, String)> {
+    let finishes = tr.release.phase == Phase::Promoted
+        && !first_deploy
+        && !matches!(action, Action::Promote | Action::Rollback { .. });
+    finishes.then(|| {
+        (
+            Verb::Promote,
+            format!(
+                "this {} finishes the release (the canary becomes stable)",
+                action.name()
+            ),
+        )
+    })
 }
 
 /// The part of a release the audit log's before/after shows.

@@ -150,12 +150,32 @@ pub fn spawn_action_worker(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         while let Some(req) = rx.recv().await {
-            let action = req.action.name().to_string();
+            let (key, action, reason) = match req {
+                ActRequest::Act {
+                    key,
+                    action,
+                    reason,
+                } => (key, action, reason),
+                // The console already said why; the controller only records it.
+                ActRequest::Refused { key, verb, reason } => {
+                    let ask = Ask::Refused {
+                        group: key,
+                        verb,
+                        reason,
+                    };
+                    if let Err(e) = requester.ask(ask).await {
+                        tracing::warn!(error = %e, "a refusal was not recorded");
+                    }
+                    continue;
+                }
+            };
+            let req_key = key.clone();
+            let action_name = action.name().to_string();
             let asked = requester
                 .ask(Ask::Act {
-                    group: req.key.clone(),
-                    action: req.action,
-                    reason: req.reason,
+                    group: key,
+                    action,
+                    reason,
                 })
                 .await;
             let result = match asked {
@@ -165,8 +185,8 @@ pub fn spawn_action_worker(
             };
             if tx
                 .send(Update::ActionFinished {
-                    key: req.key,
-                    action,
+                    key: req_key,
+                    action: action_name,
                     result,
                 })
                 .await

@@ -31,12 +31,21 @@ pub struct Wiring {
     pub logs_client: Option<kube::Client>,
 }
 
-/// A release action the user asked for.
+/// What the action worker sends to the release controller.
 #[derive(Debug)]
-pub struct ActRequest {
-    pub key: crate::domain::GroupKey,
-    pub action: crate::engine::Action,
-    pub reason: Option<String>,
+pub enum ActRequest {
+    /// A release action the user asked for.
+    Act {
+        key: crate::domain::GroupKey,
+        action: crate::engine::Action,
+        reason: Option<String>,
+    },
+    /// A dimmed key the user pressed: refused here, reported for the audit log.
+    Refused {
+        key: crate::domain::GroupKey,
+        verb: crate::authz::Verb,
+        reason: String,
+    },
 }
 
 /// How the console ended.
@@ -98,7 +107,10 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
                             let _ = wiring.switch_context.send(ctx);
                         }
                         Some(Effect::Act { key, action, reason }) => {
-                            let _ = wiring.actions.send(ActRequest { key, action, reason });
+                            let _ = wiring.actions.send(ActRequest::Act { key, action, reason });
+                        }
+                        Some(Effect::Refused { key, verb, reason }) => {
+                            let _ = wiring.actions.send(ActRequest::Refused { key, verb, reason });
                         }
                         Some(Effect::OpenLogs(source)) => {
                             let (tx, rx) = mpsc::channel(1024);

@@ -44,6 +44,7 @@ pub fn group(cluster: &str, namespace: &str, name: &str) -> InstanceGroup {
             strategy: Default::default(),
             health: None,
             protected: false,
+            image_policy: None,
         },
     }
 }

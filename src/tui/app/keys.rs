@@ -61,8 +61,7 @@ impl App {
 
     fn on_action(&mut self, action: Action) -> Option<Effect> {
         if let Some(verb) = action.release_verb() {
-            self.start_release_action(verb);
-            return None;
+            return self.start_release_action(verb);
         }
         match action {
             Action::Quit => return Some(Effect::Quit),
@@ -275,18 +274,23 @@ impl App {
         }
     }
 
-    /// A release key: refused at once with the reason, or its dialog opens.
-    fn start_release_action(&mut self, verb: Verb) {
-        let Some(key) = self.target_group() else {
-            return;
-        };
+    /// A release key: refused at once with the reason (and the refusal reported for the
+    /// audit log), or its dialog opens.
+    fn start_release_action(&mut self, verb: Verb) -> Option<Effect> {
+        let key = self.target_group()?;
         if let Err(why) = self.gate(&key, verb) {
-            self.show_error(why);
-            return;
+            self.show_error(why.clone());
+            // Not while the policy is still loading: that is a wait, not a refusal.
+            return (why != super::gate::CHECKING).then_some(Effect::Refused {
+                key,
+                verb,
+                reason: why,
+            });
         }
         if let Some(entry) = self.estate.group(&key) {
             self.dialog = Some(Dialog::new(&entry.group, entry.release.as_ref(), verb));
         }
+        None
     }
 
     fn on_dialog_key(&mut self, event: KeyEvent, key: Key) -> Option<Effect> {

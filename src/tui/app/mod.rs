@@ -57,6 +57,12 @@ pub enum Effect {
         action: crate::engine::Action,
         reason: Option<String>,
     },
+    /// A release key that was dimmed was pressed: the refusal goes to the audit log.
+    Refused {
+        key: crate::domain::GroupKey,
+        verb: crate::authz::Verb,
+        reason: String,
+    },
     /// Start streaming logs into the (just opened) log viewer; replaces earlier streams.
     OpenLogs(crate::logs::LogSource),
     /// The log viewer closed: stop its streams.
