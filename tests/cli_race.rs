@@ -94,7 +94,15 @@ async fn racing_weights_never_both_win() {
     assert_eq!(count("allowed"), wins);
     assert_eq!(count("applied") + count("failed"), wins);
     // Each loser is audited too, as refused, naming who won.
-    assert_eq!(count("denied"), conflicts);
+    assert_eq!(
+        count("denied"),
+        conflicts,
+        "{:#?}",
+        entries[audit_before..]
+            .iter()
+            .map(|e| (&e.action, e.outcome, &e.reason))
+            .collect::<Vec<_>>()
+    );
     assert!(
         weights
             .iter()

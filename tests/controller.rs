@@ -201,7 +201,7 @@ async fn without_a_login_the_controller_needs_local_and_never_touches_the_lease(
     let etcd = Etcd::start().await;
     let sim = Sim::start().await;
     let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_flightdeck"));
+    let mut cmd = tokio::process::Command::new(bin());
     let out = cmd
         .args(["agent", "--store", &etcd.url(), "--kubeconfig"])
         .arg(&sim.kubeconfig)

@@ -4,13 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use thiserror::Error;
 
 use super::request::{
     Answer, AnswerState, Ask, ClientInfo, REQUEST_TTL, Request, request_key, response_key,
 };
-use crate::store::{RawEvent, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// How long to wait for an answer before saying no controller answered.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(15);
@@ -79,43 +78,36 @@ impl Requester {
         let backend = self.store.backend();
         let req_key = request_key(&self.user, &id);
         let answer_key = response_key(&self.user, &id);
-        let rev = backend
+        backend
             .put_leased(&req_key, body, REQUEST_TTL)
             .await
             .map_err(|e| self.explain(e))?;
-        let mut answers = backend.watch_prefix(&answer_key, rev).await?;
-        let wait = tokio::time::sleep(self.wait);
-        tokio::pin!(wait);
-        loop {
-            tokio::select! {
-                ev = answers.next() => match ev {
-                    Some(RawEvent::Put(kv)) if kv.key == answer_key => {
-                        match serde_json::from_slice::<Answer>(&kv.value) {
-                            Ok(a) if a.state == AnswerState::Done => return Ok(a),
-                            Ok(_) => continue,
-                            Err(e) => {
-                                return Err(StoreError::Corrupt {
-                                    key: answer_key,
-                                    detail: e.to_string(),
-                                }
-                                .into())
-                            }
+        // Polled, not watched: a watch opened at a revision already past is served by
+        // etcd's 100 ms catch-up loop, which would be most of an action's time. Quick
+        // polls while an answer is likely, slower ones after.
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(1);
+        while started.elapsed() < self.wait {
+            if let Some(kv) = backend.get(&answer_key).await? {
+                match serde_json::from_slice::<Answer>(&kv.value) {
+                    Ok(a) if a.state == AnswerState::Done => return Ok(a),
+                    Ok(_) => {}
+                    Err(e) => {
+                        return Err(StoreError::Corrupt {
+                            key: answer_key,
+                            detail: e.to_string(),
                         }
+                        .into());
                     }
-                    Some(RawEvent::Compacted { .. }) | None => {
-                        // History gone under us: the answer may already be there.
-                        if let Some(kv) = backend.get(&answer_key).await?
-                            && let Ok(a) = serde_json::from_slice::<Answer>(&kv.value)
-                            && a.state == AnswerState::Done
-                        {
-                            return Ok(a);
-                        }
-                        answers = backend.watch_prefix(&answer_key, 0).await?;
-                    }
-                    Some(_) => continue,
-                },
-                _ = &mut wait => break,
+                }
             }
+            tokio::time::sleep(pause).await;
+            let cap = if started.elapsed() < Duration::from_millis(500) {
+                Duration::from_millis(2)
+            } else {
+                Duration::from_millis(50)
+            };
+            pause = (pause * 2).min(cap);
         }
         // Take the request back so a controller that comes later does not act on
         // something its asker was told failed (best effort: it may be underway).

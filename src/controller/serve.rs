@@ -17,7 +17,9 @@ use super::request::{
 };
 use crate::domain::audit::{AuditDraft, AuditTarget, AuditUser, Outcome};
 use crate::domain::{Phase, UserRecord};
-use crate::engine::release_engine::{Actor, EngineError, ReleaseEngine, Trace};
+use crate::engine::release_engine::{
+    ActionReport, Actor, EngineError, Finish, ReleaseEngine, Trace,
+};
 use crate::store::{Cond, Kv, RawEvent, Store, StoreError, Write, layout};
 
 /// Requests handled at once; more wait their turn.
@@ -155,10 +157,22 @@ async fn handle(server: &Shared, kv: Kv) -> Result<(), StoreError> {
         return Ok(());
     }
     let accepted = Write::Put(answer_key.clone(), encode(&Answer::accepted(&server.via)));
+    // The final answer of an action goes with its recorded outcome, in one write.
+    let finish = {
+        let (via, answer_key, request_key) =
+            (server.via.clone(), answer_key.clone(), kv.key.clone());
+        Finish(Arc::new(move |report: &ActionReport| {
+            vec![
+                Write::Put(answer_key.clone(), encode(&report_answer(&via, report))),
+                Write::Delete(request_key.clone()),
+            ]
+        }))
+    };
     let trace = Trace {
         request_id: Some(id.clone()),
         via: Some(server.via.clone()),
         also: vec![accepted],
+        finish: Some(finish),
     };
     let parsed = if kv.value.len() > MAX_REQUEST_BYTES {
         Err(format!(
@@ -171,7 +185,11 @@ async fn handle(server: &Shared, kv: Kv) -> Result<(), StoreError> {
     let answer = match parsed {
         Ok(request) => {
             let actor = actor(server, &user, &request).await?;
-            answer(server, &actor, request.ask, trace).await?
+            match answer(server, &actor, request.ask, trace).await? {
+                Some(a) => a,
+                // Already written with the action's recorded outcome.
+                None => return Ok(()),
+            }
         }
         Err(why) => {
             let mut d = AuditDraft::new(
@@ -235,12 +253,13 @@ async fn actor(server: &Shared, user: &str, request: &Request) -> Result<Actor, 
     })
 }
 
+/// The answer to write, or `None` when it was written with the action's outcome.
 async fn answer(
     server: &Shared,
     actor: &Actor,
     ask: Ask,
     trace: Trace,
-) -> Result<Answer, StoreError> {
+) -> Result<Option<Answer>, StoreError> {
     let via = server.via.as_str();
     let edited = |r: Result<super::edits::Edited, Refusal>| match r {
         Ok(e) => {
@@ -263,7 +282,7 @@ async fn answer(
             reason,
         } => {
             let trace = std::mem::take(&mut editor.trace);
-            act(server, actor, group, action, reason, trace).await?
+            return act(server, actor, group, action, reason, trace).await;
         }
         Ask::ApplyGroups { groups, file } => {
             edited(editor.apply_groups(&groups, file.as_deref()).await)
@@ -292,7 +311,7 @@ async fn answer(
             refuse(server, d, also, 1, why).await?
         }
     };
-    Ok(a)
+    Ok(Some(a))
 }
 
 async fn act(
@@ -302,7 +321,7 @@ async fn act(
     action: crate::engine::Action,
     reason: Option<String>,
     trace: Trace,
-) -> Result<Answer, StoreError> {
+) -> Result<Option<Answer>, StoreError> {
     let via = server.via.as_str();
     let also = trace.also.clone();
     let request_id = trace.request_id.clone();
@@ -326,49 +345,29 @@ async fn act(
         let mut d = AuditDraft::new(actor.user.clone(), &name, AuditTarget::from(&key));
         d.request = request;
         d.request_id = request_id;
-        return refuse(server, d, also, 1, m).await;
+        return refuse(server, d, also, 1, m).await.map(Some);
     }
     match server
         .engine
         .act_as(actor, &key, action, reason, trace)
         .await
     {
-        Ok(report) => {
-            let (exit, message) = match &report.apply_error {
-                None => (0, report.summary.clone()),
-                Some(e) if report.release.phase == Phase::Degraded => (
-                    1,
-                    format!(
-                        "{} — recorded, but the cluster refused it: {e}",
-                        report.summary
-                    ),
-                ),
-                Some(e) => (
-                    3,
-                    format!(
-                        "{} — recorded, but not applied (the cluster did not answer; it is re-applied later): {e}",
-                        report.summary
-                    ),
-                ),
-            };
-            let mut a = Answer::done(via, exit, message);
-            a.release = Some(report.release);
-            Ok(a)
-        }
+        // The answer went with the recorded outcome.
+        Ok(_) => Ok(None),
         // Refusals the engine audits itself (policy, phase, render).
         Err(e @ (EngineError::Denied(_) | EngineError::Refused(_) | EngineError::Conflict(_))) => {
-            Ok(Answer::done(via, e.exit_code(), e.to_string()))
+            Ok(Some(Answer::done(via, e.exit_code(), e.to_string())))
         }
-        Err(EngineError::BadInput(m)) => Ok(Answer::done(via, 2, m)),
+        Err(EngineError::BadInput(m)) => Ok(Some(Answer::done(via, 2, m))),
         // An unknown group is refused before the engine has anything to audit.
         Err(EngineError::NotFound(m)) => {
             let mut d = AuditDraft::new(actor.user.clone(), &name, AuditTarget::from(&key));
             d.request = request;
             d.request_id = request_id;
-            refuse(server, d, also, 2, m).await
+            refuse(server, d, also, 2, m).await.map(Some)
         }
         Err(EngineError::Store(e @ StoreError::Fenced { .. })) => Err(e),
-        Err(e) => Ok(Answer::done(via, e.exit_code(), e.to_string())),
+        Err(e) => Ok(Some(Answer::done(via, e.exit_code(), e.to_string()))),
     }
 }
 
@@ -385,6 +384,30 @@ async fn refuse(
     draft.via = Some(server.via.clone());
     server.store.append_audit_with(draft, vec![], also).await?;
     Ok(Answer::done(&server.via, exit, why))
+}
+
+/// How a finished action reads to its asker: the summary, or what the cluster said.
+fn report_answer(via: &str, report: &ActionReport) -> Answer {
+    let (exit, message) = match &report.apply_error {
+        None => (0, report.summary.clone()),
+        Some(e) if report.release.phase == Phase::Degraded => (
+            1,
+            format!(
+                "{} — recorded, but the cluster refused it: {e}",
+                report.summary
+            ),
+        ),
+        Some(e) => (
+            3,
+            format!(
+                "{} — recorded, but not applied (the cluster did not answer; it is re-applied later): {e}",
+                report.summary
+            ),
+        ),
+    };
+    let mut a = Answer::done(via, exit, message);
+    a.release = Some(report.release.clone());
+    a
 }
 
 fn encode(a: &Answer) -> Vec<u8> {

@@ -91,6 +91,19 @@ pub struct Trace {
     /// Written in the same transaction as the action's first audit entry (allowed or
     /// denied): the controller's "accepted" answer, which makes a request happen once.
     pub also: Vec<Write>,
+    /// Writes made from the finished report in the same transaction as the recorded
+    /// outcome: the controller's final answer (one etcd write fewer per action).
+    pub finish: Option<Finish>,
+}
+
+/// Turns a finished action's report into writes that go with its recorded outcome.
+#[derive(Clone)]
+pub struct Finish(pub Arc<dyn Fn(&ActionReport) -> Vec<Write> + Send + Sync>);
+
+impl std::fmt::Debug for Finish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Finish(..)")
+    }
 }
 
 /// What an action did.
@@ -139,6 +152,7 @@ impl ReleaseEngine {
             request_id: Some(crate::domain::audit::ulid(jiff::Timestamp::now())),
             via: self.via.clone(),
             also: Vec::new(),
+            finish: None,
         }
     }
 
@@ -461,29 +475,38 @@ impl ReleaseEngine {
             request_id: trace.request_id.clone(),
             via: trace.via.clone(),
         };
+        let report = ActionReport {
+            release,
+            summary,
+            apply_error,
+        };
+        let also = trace
+            .finish
+            .as_ref()
+            .map(|f| (f.0)(&report))
+            .unwrap_or_default();
         match self
             .store
-            .commit_release(ReleaseChange {
-                key: key.clone(),
-                expect_mod_revision: Some(mod_revision),
-                release: release.clone(),
-                revision: None,
-                audit: draft.clone(),
-            })
+            .commit_release_with(
+                ReleaseChange {
+                    key: key.clone(),
+                    expect_mod_revision: Some(mod_revision),
+                    release: report.release.clone(),
+                    revision: None,
+                    audit: draft.clone(),
+                },
+                also.clone(),
+            )
             .await
         {
             Ok(_) => {}
             // Someone acted after our commit: their state wins; our outcome is still audited.
             Err(StoreError::Conflict { .. }) => {
-                self.store.append_audit(draft).await?;
+                self.store.append_audit_with(draft, vec![], also).await?;
             }
             Err(e) => return Err(e.into()),
         }
-        Ok(ActionReport {
-            release,
-            summary,
-            apply_error,
-        })
+        Ok(report)
     }
 
     async fn policy(&self) -> Result<Policy, EngineError> {

@@ -78,6 +78,14 @@ pub fn policy(admins: &[&str], viewers: &[&str]) -> String {
     p
 }
 
+/// The binary under test: `FLIGHTDECK_TEST_BIN` when set (a copy, for checkouts that
+/// share a target dir), else cargo's.
+pub fn bin() -> PathBuf {
+    std::env::var_os("FLIGHTDECK_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_flightdeck")))
+}
+
 /// The OS user the tests run as: the identity flightdeck uses without etcd auth.
 pub fn me() -> String {
     flightdeck::authz::Identity::os().name
@@ -150,7 +158,7 @@ impl Flightdeck {
     }
 
     pub fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_flightdeck"));
+        let mut cmd = tokio::process::Command::new(bin());
         cmd.args(args)
             .arg("--store")
             .arg(&self.store)

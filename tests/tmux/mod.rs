@@ -156,5 +156,9 @@ fn rand_suffix() -> u64 {
 
 /// The flightdeck binary cargo built for this test run.
 pub fn flightdeck() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_flightdeck"))
+    // FLIGHTDECK_TEST_BIN: a copy of the binary under test, when other checkouts share
+    // the target dir (and may overwrite target/debug/flightdeck mid-run).
+    std::env::var_os("FLIGHTDECK_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_flightdeck")))
 }

@@ -40,6 +40,8 @@ pub struct EtcdStore {
     leases: tokio::sync::Mutex<std::collections::HashMap<String, i64>>,
     /// Set when this connection takes a lease: every transaction then carries it.
     fence: std::sync::Mutex<Option<Fence>>,
+    /// The etcd lease leased puts share while it is young: (id, granted, ttl).
+    put_lease: tokio::sync::Mutex<Option<(i64, std::time::Instant, Duration)>>,
 }
 
 impl EtcdStore {
@@ -91,6 +93,7 @@ impl EtcdStore {
             request_timeout: timeout,
             leases: Default::default(),
             fence: Default::default(),
+            put_lease: Default::default(),
         };
         Ok(store)
     }
@@ -341,11 +344,23 @@ impl Backend for EtcdStore {
         value: Vec<u8>,
         ttl: Duration,
     ) -> Result<i64, StoreError> {
-        let mut lc = self.client.lease_client();
-        let id = self
-            .call(lc.grant(ttl.as_secs().max(1) as i64, None))
-            .await?
-            .id();
+        // One lease serves every put while it has at least half its time left: granting
+        // is a raft write, and a console asks many times.
+        let id = {
+            let mut cached = self.put_lease.lock().await;
+            match *cached {
+                Some((id, at, t)) if t == ttl && at.elapsed() < ttl / 2 => id,
+                _ => {
+                    let mut lc = self.client.lease_client();
+                    let id = self
+                        .call(lc.grant(ttl.as_secs().max(1) as i64, None))
+                        .await?
+                        .id();
+                    *cached = Some((id, std::time::Instant::now(), ttl));
+                    id
+                }
+            }
+        };
         let mut kv = self.client.kv_client();
         let resp = self
             .call(kv.put(
