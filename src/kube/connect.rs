@@ -63,12 +63,22 @@ pub async fn connect(
     from_kubeconfig(kc, context).await
 }
 
+/// The longest a connection to an API server may take to open. Reads keep kube-rs's
+/// long default (watches stream for minutes); one-off calls bound themselves (see
+/// [`crate::kube::apply::REQUEST_TIMEOUT`]).
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn bounded(mut config: kube::Config) -> kube::Config {
+    config.connect_timeout = Some(CONNECT_TIMEOUT);
+    config
+}
+
 /// The in-cluster ServiceAccount's client; the context is named by `--context` (the
 /// cluster's registered name), else `in-cluster`.
 fn in_cluster(config: kube::Config, context: Option<String>) -> Result<ClusterConn, KubeError> {
     let context = context.unwrap_or_else(|| "in-cluster".to_string());
     let (server, ca_sha256) = facts(&config);
-    let client = kube::Client::try_from(config).map_err(|e| KubeError::Client {
+    let client = kube::Client::try_from(bounded(config)).map_err(|e| KubeError::Client {
         context: context.clone(),
         reason: e.to_string(),
     })?;
@@ -138,7 +148,7 @@ async fn from_kubeconfig(
             reason: e.to_string(),
         })?;
     let (server, ca_sha256) = facts(&config);
-    let client = kube::Client::try_from(config).map_err(|e| KubeError::Client {
+    let client = kube::Client::try_from(bounded(config)).map_err(|e| KubeError::Client {
         context: context.clone(),
         reason: e.to_string(),
     })?;
