@@ -29,6 +29,9 @@ pub struct ClusterConn {
     /// it trusts for it ("" when none): what `flightdeck clusters add` registers.
     pub server: String,
     pub ca_sha256: String,
+    /// The same cluster without kube-rs's own retries: for the release engine's applier,
+    /// which retries itself within its bound and must see each 429/503 to say why.
+    pub apply_client: kube::Client,
     kubeconfig: Kubeconfig,
 }
 
@@ -68,9 +71,12 @@ pub async fn connect(
 /// [`crate::kube::apply::REQUEST_TIMEOUT`]).
 pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-fn bounded(mut config: kube::Config) -> kube::Config {
+/// The client, and the applier's one without kube-rs's retries.
+fn clients(mut config: kube::Config) -> Result<(kube::Client, kube::Client), kube::Error> {
     config.connect_timeout = Some(CONNECT_TIMEOUT);
-    config
+    let client = kube::Client::try_from(config.clone())?;
+    config.default_retry = false;
+    Ok((client, kube::Client::try_from(config)?))
 }
 
 /// The in-cluster ServiceAccount's client; the context is named by `--context` (the
@@ -78,7 +84,7 @@ fn bounded(mut config: kube::Config) -> kube::Config {
 fn in_cluster(config: kube::Config, context: Option<String>) -> Result<ClusterConn, KubeError> {
     let context = context.unwrap_or_else(|| "in-cluster".to_string());
     let (server, ca_sha256) = facts(&config);
-    let client = kube::Client::try_from(bounded(config)).map_err(|e| KubeError::Client {
+    let (client, apply_client) = clients(config).map_err(|e| KubeError::Client {
         context: context.clone(),
         reason: e.to_string(),
     })?;
@@ -88,6 +94,7 @@ fn in_cluster(config: kube::Config, context: Option<String>) -> Result<ClusterCo
         context,
         server,
         ca_sha256,
+        apply_client,
         kubeconfig: Kubeconfig::default(),
     })
 }
@@ -148,7 +155,7 @@ async fn from_kubeconfig(
             reason: e.to_string(),
         })?;
     let (server, ca_sha256) = facts(&config);
-    let client = kube::Client::try_from(bounded(config)).map_err(|e| KubeError::Client {
+    let (client, apply_client) = clients(config).map_err(|e| KubeError::Client {
         context: context.clone(),
         reason: e.to_string(),
     })?;
@@ -158,6 +165,7 @@ async fn from_kubeconfig(
         contexts,
         server,
         ca_sha256,
+        apply_client,
         kubeconfig: kc,
     })
 }

@@ -47,7 +47,7 @@ impl ReleaseEngine {
                 ),
             });
         }
-        let a = Arc::new(Applier::new(conn.client));
+        let a = Arc::new(Applier::new(conn.apply_client));
         map.insert(cluster.to_string(), a.clone());
         Ok(a)
     }
