@@ -98,14 +98,17 @@ async fn a_stalled_api_server_gets_a_bounded_answer_and_a_re_apply_later() {
 async fn a_burst_of_503_and_429_is_retried_and_never_degrades() {
     let w = world().await;
     // A short burst is ridden out inside the action's bound.
-    w.sim.handle.inject_fault(
-        Fault::on_writes("deployments", 503, "etcdserver: leader changed").times(2),
-    );
+    w.sim
+        .handle
+        .inject_fault(Fault::on_writes("deployments", 503, "etcdserver: leader changed").times(2));
     w.sim
         .handle
         .inject_fault(Fault::on_writes("deployments", 429, "slow down").times(1));
     let out = w.fd.run(&["weight", "web", "50"]).await.expect(0);
-    assert!(out.stdout.contains("cluster: stable 2, canary 2"), "{out:?}");
+    assert!(
+        out.stdout.contains("cluster: stable 2, canary 2"),
+        "{out:?}"
+    );
     let r = release(w.store.as_ref()).await;
     assert_eq!((r.phase, r.applied), (Phase::Paused, r.desired));
 
@@ -120,7 +123,10 @@ async fn a_burst_of_503_and_429_is_retried_and_never_degrades() {
     let out = w.fd.run(&["weight", "web", "25"]).await;
     assert!(started.elapsed() < Duration::from_secs(35));
     assert_eq!(out.code, 3, "{out:?}");
-    assert!(said(&out).contains("unable to handle the request"), "{out:?}");
+    assert!(
+        said(&out).contains("unable to handle the request"),
+        "{out:?}"
+    );
     let r = release(w.store.as_ref()).await;
     assert_eq!(r.phase, Phase::Paused, "{r:?}");
     assert_ne!(r.applied, r.desired);
@@ -161,7 +167,10 @@ async fn a_422_degrades_with_the_apis_message_and_abort_reads_back_the_cluster()
     // Abort (allowed when Degraded) puts everything back and says what is really there.
     w.sim.handle.clear_faults();
     let out = w.fd.run(&["abort", "web"]).await.expect(0);
-    assert!(out.stdout.contains("cluster: stable 4, canary 0"), "{out:?}");
+    assert!(
+        out.stdout.contains("cluster: stable 4, canary 0"),
+        "{out:?}"
+    );
     let r = release(w.store.as_ref()).await;
     assert_eq!((r.phase, r.applied), (Phase::Aborted, r.desired));
     let last = w
@@ -172,7 +181,11 @@ async fn a_422_degrades_with_the_apis_message_and_abort_reads_back_the_cluster()
         .pop()
         .unwrap();
     assert_eq!(last.outcome, Outcome::Applied);
-    assert!(last.reason.contains("cluster: stable 4, canary 0"), "{}", last.reason);
+    assert!(
+        last.reason.contains("cluster: stable 4, canary 0"),
+        "{}",
+        last.reason
+    );
 }
 
 const BAD_BODY: &str = r#"
@@ -192,11 +205,16 @@ async fn a_deployment_spec_that_is_not_an_object_is_refused_and_others_go_on() {
     // `templates apply` renders it for the groups using it, and refuses it.
     let bad_web = w.fd.file(
         "bad-web.yaml",
-        &format!("apiVersion: flightdeck/v1\nkind: Template\nmetadata: {{ name: web }}\nspec:{BAD_BODY}"),
+        &format!(
+            "apiVersion: flightdeck/v1\nkind: Template\nmetadata: {{ name: web }}\nspec:{BAD_BODY}"
+        ),
     );
     let out = w.fd.run(&["templates", "apply", "-f", &bad_web]).await;
     assert_ne!(out.code, 0, "{out:?}");
-    assert!(said(&out).contains("spec is a number, not an object"), "{out:?}");
+    assert!(
+        said(&out).contains("spec is a number, not an object"),
+        "{out:?}"
+    );
 
     // One that got into the store anyway (written behind the controller's back): the
     // deploy is refused with the reason, and the engine goes on.
@@ -214,7 +232,13 @@ async fn a_deployment_spec_that_is_not_an_object_is_refused_and_others_go_on() {
     w.store.put_group(&group).await.unwrap();
     let out = w.fd.run(&["deploy", "api", "--tag", "1.0.0"]).await;
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(said(&out).contains("spec is a number, not an object"), "{out:?}");
+    assert!(
+        said(&out).contains("spec is a number, not an object"),
+        "{out:?}"
+    );
     let out = w.fd.run(&["weight", "web", "50"]).await.expect(0);
-    assert!(out.stdout.contains("cluster: stable 2, canary 2"), "{out:?}");
+    assert!(
+        out.stdout.contains("cluster: stable 2, canary 2"),
+        "{out:?}"
+    );
 }

@@ -163,7 +163,14 @@ mod tests {
         let err = objects_for(&revision(vec![json!(5)]), Track::Stable, 1).unwrap_err();
         assert!(err.contains("not an object"), "{err}");
         // The other track's broken object is not this track's business.
-        assert!(objects_for(&revision(vec![deployment("canary", json!(5))]), Track::Stable, 1).is_ok());
+        assert!(
+            objects_for(
+                &revision(vec![deployment("canary", json!(5))]),
+                Track::Stable,
+                1
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -177,7 +184,13 @@ mod tests {
         };
         assert!(check_group(&group("")).is_ok());
         assert!(check_group(&group("replicas: 10")).is_ok());
-        for bad in ["replicas: 5000000000", "replicas: -1", "replicas: 2.5", "replicas: ten", "replicas: 1e300"] {
+        for bad in [
+            "replicas: 5000000000",
+            "replicas: -1",
+            "replicas: 2.5",
+            "replicas: ten",
+            "replicas: 1e300",
+        ] {
             let err = check_group(&group(bad)).unwrap_err();
             assert!(err.contains("not a replica count"), "{bad}: {err}");
         }
@@ -197,8 +210,14 @@ mod tests {
     #[test]
     fn the_last_scaling_is_what_was_asked() {
         let effects = [
-            ClusterEffect::ScaleTracks { stable: 9, canary: 1 },
-            ClusterEffect::ScaleTracks { stable: 10, canary: 0 },
+            ClusterEffect::ScaleTracks {
+                stable: 9,
+                canary: 1,
+            },
+            ClusterEffect::ScaleTracks {
+                stable: 10,
+                canary: 0,
+            },
         ];
         assert_eq!(asked_replicas(&effects), Some((10, 0)));
         assert_eq!(asked_replicas(&[]), None);

@@ -21,13 +21,13 @@ use thiserror::Error;
 use tokio::sync::Mutex;
 
 use super::action::Action;
+use super::objects::{ReadBack, asked_replicas, check_group};
 use super::phases::{ClusterEffect, Context, desired_effects, transition};
 use super::render::render;
 use crate::authz::policy::{Decision, Policy, Subject};
 use crate::domain::audit::{AuditDraft, AuditTarget, AuditUser, Outcome};
 use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Revision, Track};
 use crate::kube::ClusterConn;
-use super::objects::{ReadBack, asked_replicas, check_group};
 use crate::kube::apply::{Applier, ApplyError, Deadline};
 use crate::store::{ReleaseChange, Store, StoreError, Versioned, Write};
 

@@ -313,8 +313,7 @@ impl Applier {
         let patch = Patch::Merge(serde_json::json!({ "spec": { "replicas": replicas } }));
         let params = PatchParams::default();
         let what = format!("scale Deployment {namespace}/{deployment}");
-        match with_retry(deadline, &what, || api.patch(deployment, &params, &patch)).await
-        {
+        match with_retry(deadline, &what, || api.patch(deployment, &params, &patch)).await {
             Ok(_) => Ok(()),
             Err(RetryError::Permanent(kube::Error::Api(s))) if s.code == 404 && replicas == 0 => {
                 Ok(())
@@ -338,8 +337,8 @@ impl Applier {
         let what = format!("restart Deployment {namespace}/{deployment}");
         with_retry(deadline, &what, || api.patch(deployment, &params, &patch))
             .await
-        .map(|_| ())
-        .map_err(|e| e.into_apply("Deployment", namespace, deployment, "restart"))
+            .map(|_| ())
+            .map_err(|e| e.into_apply("Deployment", namespace, deployment, "restart"))
     }
 
     /// Reads `spec.replicas` of a Deployment back from the cluster (`None`: it does not
@@ -416,6 +415,10 @@ mod tests {
             panic!("{out:?}")
         };
         assert!(why.contains("no answer within"), "{why}");
-        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

@@ -116,5 +116,8 @@ pub enum Update {
     HealthReports(Arc<Reports>),
     /// A background task of the console (the action worker, the store feed) failed and
     /// was started again: shown on the status line, so nothing is dropped silently.
-    TaskFailed { task: String, error: String },
+    TaskFailed {
+        task: String,
+        error: String,
+    },
 }

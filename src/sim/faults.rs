@@ -136,7 +136,10 @@ mod tests {
         f.add(Fault::on_writes("deployments", 503, "busy").times(2));
         let path = "/apis/apps/v1/namespaces/shop/deployments/web";
         assert!(f.take("GET", path).is_none());
-        assert!(f.take("PATCH", "/api/v1/namespaces/shop/services/web").is_none());
+        assert!(
+            f.take("PATCH", "/api/v1/namespaces/shop/services/web")
+                .is_none()
+        );
         assert_eq!(f.take("PATCH", path).map(|e| e.code), Some(503));
         assert_eq!(f.take("PATCH", path).map(|e| e.code), Some(503));
         assert!(f.take("PATCH", path).is_none());

@@ -44,7 +44,11 @@ impl Drop for AbortOnDrop {
 /// Runs the task `make` builds. When it panics, the console is told
 /// ([`Update::TaskFailed`]: "… failed: …; restarted") and a fresh one is started after a
 /// short pause; when it returns, supervision ends. Aborting the returned handle stops both.
-pub fn supervise<F, Fut>(name: &'static str, tx: mpsc::Sender<Update>, mut make: F) -> JoinHandle<()>
+pub fn supervise<F, Fut>(
+    name: &'static str,
+    tx: mpsc::Sender<Update>,
+    mut make: F,
+) -> JoinHandle<()>
 where
     F: FnMut() -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,

@@ -62,8 +62,7 @@ impl ReleaseEngine {
         deadline: Deadline,
     ) -> Result<(), ApplyError> {
         let limit = deadline.remaining() + std::time::Duration::from_secs(1);
-        match tokio::time::timeout(limit, self.apply_effects(group, effects, fresh, deadline))
-            .await
+        match tokio::time::timeout(limit, self.apply_effects(group, effects, fresh, deadline)).await
         {
             Ok(r) => r,
             Err(_) => Err(ApplyError::Transient {
