@@ -65,13 +65,14 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// The number a deploy gives its revision: one above every number in use.
+    /// The number a deploy gives its revision: one above every number in use (`u64::MAX`,
+    /// which a deploy refuses, when the numbers are used up).
     pub fn next_revision(&self, current: &Release) -> u64 {
         let highest = self.revisions.iter().copied().max().unwrap_or(0);
         highest
             .max(current.stable_revision)
             .max(current.canary_revision.unwrap_or(0))
-            + 1
+            .saturating_add(1)
     }
 }
 
@@ -111,6 +112,16 @@ pub fn transition(
             "the release of {} does not belong to {}",
             current.group,
             group.key()
+        ));
+    }
+    // Numbers from the store are outside data: a generation or step at the end of its
+    // range is refused rather than overflowed.
+    if current.desired == u64::MAX || current.step == usize::MAX {
+        return refuse(format!(
+            "cannot {}: the release of {name} is at the end of its counters (generation {}, step {}); an admin must repair it",
+            action.verb().phrase(),
+            current.desired,
+            current.step
         ));
     }
     let allowed_when_degraded = matches!(action, Action::Abort | Action::Rollback { .. });
@@ -341,6 +352,12 @@ impl Machine<'_> {
             return refuse("cannot deploy: the tag is empty".to_string());
         }
         let revision = self.ctx.next_revision(self.current);
+        if revision == u64::MAX {
+            return refuse(format!(
+                "cannot deploy: {} has used up its revision numbers",
+                self.name()
+            ));
+        }
         let by = self.ctx.by;
         let mut t = if self.steps().is_empty() {
             let summary = format!(

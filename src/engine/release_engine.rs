@@ -13,7 +13,7 @@
 //! A crash between 3 and 5 leaves desired ≠ applied, which every console shows and
 //! [`ReleaseEngine::reapply`] repairs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -21,14 +21,17 @@ use thiserror::Error;
 use tokio::sync::Mutex;
 
 use super::action::Action;
+use super::objects::{ReadBack, asked_replicas, check_group};
 use super::phases::{ClusterEffect, Context, desired_effects, transition};
 use super::render::render;
 use crate::authz::policy::{Decision, Policy, Role, Subject, Verb};
 use crate::domain::audit::{AuditDraft, AuditTarget, AuditUser, Outcome};
-use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Revision, Track, labels};
+use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Revision, Track};
 use crate::kube::ClusterConn;
-use crate::kube::apply::{Applier, ApplyError};
+use crate::kube::apply::{Applier, ApplyError, Deadline};
 use crate::store::{ReleaseChange, Store, StoreError, Versioned, Write};
+
+mod cluster;
 
 /// How many earlier stable revisions a release remembers for rollback.
 const STABLE_HISTORY: usize = 20;
@@ -118,7 +121,7 @@ pub struct ActionReport {
 pub struct ReleaseEngine {
     store: Arc<dyn Store>,
     cluster: ClusterConn,
-    appliers: Mutex<HashMap<String, Arc<Mutex<Applier>>>>,
+    appliers: Mutex<HashMap<String, Arc<Applier>>>,
     actor: Actor,
     /// The controller instance this engine runs in, for every audit entry's `via`.
     via: Option<String>,
@@ -253,7 +256,9 @@ impl ReleaseEngine {
             revisions: &revisions,
             previous_stable: release.stable_history.last().copied(),
         };
-        let mut tr = if never_deployed {
+        let mut tr = if let Err(why) = check_group(&group) {
+            Err(why)
+        } else if never_deployed {
             first_deploy(&group, &release, &action, &ctx)
         } else {
             transition(&group, &release, &action, &ctx).map_err(|r| r.reason)
@@ -360,10 +365,12 @@ impl ReleaseEngine {
             Err(other) => return Err(EngineError::Store(other)),
         };
 
-        // 4. apply, 5. record
+        // 4. apply (bounded: one deadline for every call of this action), 5. record
+        let deadline = Deadline::action();
         let applied = self
-            .apply_effects(&group, &tr.effects, revision.as_ref())
+            .apply_bounded(&group, &tr.effects, revision.as_ref(), deadline)
             .await;
+        let mut asked = asked_replicas(&tr.effects);
         // Someone committed after us: their apply may have reached the cluster before ours
         // and been overwritten by it. Converge the cluster on the newest desired state.
         if applied.is_ok()
@@ -372,10 +379,15 @@ impl ReleaseEngine {
         {
             tracing::info!(group = %key, "release changed during apply; re-applying the newest desired state");
             let newest = desired_effects(&group, &latest.value);
-            if let Err(e) = self.apply_effects(&group, &newest, None).await {
+            asked = asked_replicas(&newest);
+            if let Err(e) = self.apply_bounded(&group, &newest, None, deadline).await {
                 tracing::warn!(group = %key, error = %e, "re-applying the newest desired state failed");
             }
         }
+        let applied = match applied {
+            Ok(()) => Ok(self.read_back(&group, asked, deadline).await),
+            Err(e) => Err(e),
+        };
         self.record(
             actor,
             &trace,
@@ -407,8 +419,17 @@ impl ReleaseEngine {
                 key.group
             )));
         };
-        let effects = desired_effects(&group, &release);
-        let applied = self.apply_effects(&group, &effects, None).await;
+        let effects = match check_group(&group) {
+            Ok(()) => desired_effects(&group, &release),
+            Err(why) => return Err(EngineError::Refused(why)),
+        };
+        let deadline = Deadline::action();
+        let applied = match self.apply_bounded(&group, &effects, None, deadline).await {
+            Ok(()) => Ok(self
+                .read_back(&group, asked_replicas(&effects), deadline)
+                .await),
+            Err(e) => Err(e),
+        };
         let summary = format!("re-applied desired generation {}", release.desired);
         let mut release = release;
         if release.phase == Phase::Degraded && applied.is_ok() {
@@ -442,23 +463,33 @@ impl ReleaseEngine {
         mut release: Release,
         mod_revision: i64,
         action: &str,
-        applied: Result<(), ApplyError>,
-        summary: String,
+        applied: Result<Option<ReadBack>, ApplyError>,
+        mut summary: String,
     ) -> Result<ActionReport, EngineError> {
         let before = state_json(&release);
         let (outcome, why, apply_error) = match &applied {
-            Ok(()) => {
+            Ok(read) => {
                 release.applied = release.desired;
                 release.message = None;
+                if let Some(read) = read {
+                    summary = format!("{summary} — {}", read.text);
+                    if read.mismatch {
+                        release.message = Some(read.text.clone());
+                    }
+                }
                 (Outcome::Applied, summary.clone(), None)
             }
+            Err(e) if e.is_transient() => {
+                // A blip (timeouts, connection errors, 429, 5xx) is not a verdict on the
+                // release: it keeps its phase and desired stays ahead of applied, to be
+                // re-applied.
+                let m = format!("not applied yet, re-applied later: {e}");
+                release.message = Some(m.clone());
+                (Outcome::Failed, m, Some(e.to_string()))
+            }
             Err(e) => {
-                // The API refused the objects: the release cannot go on as it is. An
-                // unreachable cluster is not a verdict on the release: desired stays ahead
-                // of applied, to be re-applied.
-                if !e.is_unreachable() {
-                    release.phase = Phase::Degraded;
-                }
+                // The API refused the objects: the release cannot go on as it is.
+                release.phase = Phase::Degraded;
                 release.message = Some(e.to_string());
                 (Outcome::Failed, e.to_string(), Some(e.to_string()))
             }
@@ -560,147 +591,6 @@ impl ReleaseEngine {
             created_by: actor.user.name.clone(),
         })
     }
-
-    async fn applier(&self, cluster: &str) -> Result<Arc<Mutex<Applier>>, ApplyError> {
-        let mut map = self.appliers.lock().await;
-        if let Some(a) = map.get(cluster) {
-            return Ok(a.clone());
-        }
-        let conn = if cluster == self.cluster.context {
-            self.cluster.clone()
-        } else {
-            self.cluster
-                .switch(cluster)
-                .await
-                .map_err(|e| ApplyError::Unreachable {
-                    kind: "cluster".into(),
-                    namespace: String::new(),
-                    name: cluster.into(),
-                    reason: e.to_string(),
-                })?
-        };
-        // The registered facts are the contract: never change a server other than the one
-        // the cluster's name was registered for.
-        if let Ok(Some(kv)) = self
-            .store
-            .backend()
-            .get(&crate::controller::edits::cluster_key(cluster))
-            .await
-            && let Ok(rec) = serde_json::from_slice::<crate::controller::ClusterRecord>(&kv.value)
-            && (rec.server != conn.server || rec.ca_sha256 != conn.ca_sha256)
-        {
-            return Err(ApplyError::Refused {
-                kind: "cluster".into(),
-                namespace: String::new(),
-                name: cluster.into(),
-                reason: format!(
-                    "cluster {cluster} is registered at {}, but this controller's context {} reaches {}",
-                    rec.server, conn.context, conn.server
-                ),
-            });
-        }
-        let a = Arc::new(Mutex::new(Applier::new(conn.client)));
-        map.insert(cluster.to_string(), a.clone());
-        Ok(a)
-    }
-
-    async fn apply_effects(
-        &self,
-        group: &InstanceGroup,
-        effects: &[ClusterEffect],
-        fresh: Option<&Revision>,
-    ) -> Result<(), ApplyError> {
-        let applier = self.applier(&group.spec.cluster).await?;
-        let mut applier = applier.lock().await;
-        let ns = &group.spec.namespace;
-        let mut cache: BTreeMap<u64, Revision> = BTreeMap::new();
-        if let Some(r) = fresh {
-            cache.insert(r.number, r.clone());
-        }
-        for effect in effects {
-            match effect {
-                ClusterEffect::ApplyRevision {
-                    track,
-                    revision,
-                    replicas,
-                } => {
-                    if !cache.contains_key(revision) {
-                        let r = self
-                            .store
-                            .get_revision(&group.key(), *revision)
-                            .await
-                            .ok()
-                            .flatten()
-                            .ok_or_else(|| ApplyError::Refused {
-                                kind: "Revision".into(),
-                                namespace: ns.clone(),
-                                name: revision.to_string(),
-                                reason: format!(
-                                    "revision {revision} of {} is not in the store",
-                                    group.name()
-                                ),
-                            })?;
-                        cache.insert(*revision, r);
-                    }
-                    for obj in objects_for(&cache[revision], *track, *replicas) {
-                        applier.apply(&obj).await?;
-                    }
-                }
-                ClusterEffect::ScaleTracks { stable, canary } => {
-                    applier
-                        .scale(ns, &group.stable_deployment(), *stable)
-                        .await?;
-                    applier
-                        .scale(ns, &group.canary_deployment(), *canary)
-                        .await?;
-                }
-                ClusterEffect::RouteTraffic { router, .. } => {
-                    return Err(ApplyError::Refused {
-                        kind: "TrafficRouter".into(),
-                        namespace: ns.clone(),
-                        name: group.name().into(),
-                        reason: format!(
-                            "the {router:?} router is not available yet; use router: replicas"
-                        ),
-                    });
-                }
-                ClusterEffect::RestartTrack { track, at } => {
-                    let name = match track {
-                        Track::Stable => group.stable_deployment(),
-                        Track::Canary => group.canary_deployment(),
-                    };
-                    applier.restart(ns, &name, &at.to_string()).await?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The objects of one track in a revision, with the track's replica count. Objects without
-/// a track label (a Service selecting both tracks) go with the stable track.
-pub fn objects_for(revision: &Revision, track: Track, replicas: u32) -> Vec<Value> {
-    revision
-        .rendered
-        .iter()
-        .filter(|o| {
-            match o
-                .pointer("/metadata/labels")
-                .and_then(|l| l.get(labels::TRACK))
-                .and_then(|t| t.as_str())
-            {
-                Some(t) => t == track.as_str(),
-                None => track == Track::Stable,
-            }
-        })
-        .map(|o| {
-            let mut o = o.clone();
-            if o["kind"] == "Deployment" {
-                o["spec"]["replicas"] = json!(replicas);
-            }
-            o
-        })
-        .collect()
 }
 
 fn subject(actor: &Actor) -> Subject<'_> {

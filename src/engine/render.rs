@@ -621,16 +621,39 @@ fn check_object(
                 "the Deployment of this track must be named {deployment}"
             ));
         }
+        // The engine sets `spec.replicas` per track: `spec` must be an object to hold it.
+        match obj.get("spec") {
+            None | Some(Value::Object(_)) => {}
+            Some(other) => {
+                return refuse(format!(
+                    "the Deployment's spec is {}, not an object",
+                    json_type(other)
+                ));
+            }
+        }
     } else if name != group.name() && !name.starts_with(&format!("{}-", group.name())) {
         return refuse(format!(
             "the name must be {g} or start with {g}-",
             g = group.name()
         ));
     }
-    if namespace.is_none() {
-        obj["metadata"]["namespace"] = Value::String(ns.clone());
+    if namespace.is_none()
+        && let Some(metadata) = obj.get_mut("metadata").and_then(Value::as_object_mut)
+    {
+        metadata.insert("namespace".into(), Value::String(ns.clone()));
     }
     Ok(())
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
 }
 
 fn jinja_error(template: &str, e: minijinja::Error) -> RenderError {
@@ -1034,5 +1057,19 @@ mod tests {
             check_template(&template("{% if %}")),
             Err(RenderError::Template { line: 1, .. })
         ));
+    }
+
+    #[test]
+    fn a_deployment_whose_spec_is_not_an_object_is_refused() {
+        for spec in ["5", "[1, 2]", "\"x\""] {
+            let t = template(&format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{{{ name }}}}\nspec: {spec}\n"
+            ));
+            let err = render_err(&t, &group().spec.params);
+            assert!(
+                matches!(&err, RenderError::Object { reason, .. } if reason.contains("spec is") && reason.contains("not an object")),
+                "{err}"
+            );
+        }
     }
 }

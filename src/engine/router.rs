@@ -4,8 +4,9 @@
 /// Replicas per track for `weight`% of `total`: canary = ceil(total × w / 100), stable keeps
 /// the rest but never drops to zero while the canary takes less than all traffic.
 pub fn replica_split(total: u32, weight: u8) -> (u32, u32) {
-    let w = weight.min(100) as u32;
-    let canary = (total * w).div_ceil(100);
+    let w = u64::from(weight.min(100));
+    // In u64: total × 100 does not fit a u32 for huge totals. canary ≤ total.
+    let canary = u32::try_from((u64::from(total) * w).div_ceil(100)).unwrap_or(total);
     let stable = total - canary.min(total);
     if w < 100 && stable == 0 && total > 0 {
         return (1, canary.saturating_sub(1).max(1));
@@ -17,10 +18,11 @@ pub fn replica_split(total: u32, weight: u8) -> (u32, u32) {
 /// dialog shows as its granularity.
 pub fn effective_weight(total: u32, weight: u8) -> u8 {
     let (stable, canary) = replica_split(total, weight);
-    if stable + canary == 0 {
+    let all = u64::from(stable) + u64::from(canary);
+    if all == 0 {
         return 0;
     }
-    ((canary * 100) as f64 / (stable + canary) as f64).round() as u8
+    ((u64::from(canary) * 100) as f64 / all as f64).round() as u8
 }
 
 #[cfg(test)]
@@ -42,5 +44,13 @@ mod tests {
         assert_eq!(effective_weight(10, 5), 10);
         assert_eq!(effective_weight(4, 30), 50);
         assert_eq!(effective_weight(20, 5), 5);
+    }
+
+    #[test]
+    fn huge_totals_do_not_overflow() {
+        assert_eq!(replica_split(u32::MAX, 100), (0, u32::MAX));
+        let (s, c) = replica_split(u32::MAX, 50);
+        assert_eq!(u64::from(s) + u64::from(c), u64::from(u32::MAX));
+        assert_eq!(effective_weight(u32::MAX, 50), 50);
     }
 }

@@ -29,6 +29,9 @@ pub struct ClusterConn {
     /// it trusts for it ("" when none): what `flightdeck clusters add` registers.
     pub server: String,
     pub ca_sha256: String,
+    /// The same cluster without kube-rs's own retries: for the release engine's applier,
+    /// which retries itself within its bound and must see each 429/503 to say why.
+    pub apply_client: kube::Client,
     kubeconfig: Kubeconfig,
 }
 
@@ -63,12 +66,25 @@ pub async fn connect(
     from_kubeconfig(kc, context).await
 }
 
+/// The longest a connection to an API server may take to open. Reads keep kube-rs's
+/// long default (watches stream for minutes); one-off calls bound themselves (see
+/// [`crate::kube::apply::REQUEST_TIMEOUT`]).
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The client, and the applier's one without kube-rs's retries.
+fn clients(mut config: kube::Config) -> Result<(kube::Client, kube::Client), kube::Error> {
+    config.connect_timeout = Some(CONNECT_TIMEOUT);
+    let client = kube::Client::try_from(config.clone())?;
+    config.default_retry = false;
+    Ok((client, kube::Client::try_from(config)?))
+}
+
 /// The in-cluster ServiceAccount's client; the context is named by `--context` (the
 /// cluster's registered name), else `in-cluster`.
 fn in_cluster(config: kube::Config, context: Option<String>) -> Result<ClusterConn, KubeError> {
     let context = context.unwrap_or_else(|| "in-cluster".to_string());
     let (server, ca_sha256) = facts(&config);
-    let client = kube::Client::try_from(config).map_err(|e| KubeError::Client {
+    let (client, apply_client) = clients(config).map_err(|e| KubeError::Client {
         context: context.clone(),
         reason: e.to_string(),
     })?;
@@ -78,6 +94,7 @@ fn in_cluster(config: kube::Config, context: Option<String>) -> Result<ClusterCo
         context,
         server,
         ca_sha256,
+        apply_client,
         kubeconfig: Kubeconfig::default(),
     })
 }
@@ -138,7 +155,7 @@ async fn from_kubeconfig(
             reason: e.to_string(),
         })?;
     let (server, ca_sha256) = facts(&config);
-    let client = kube::Client::try_from(config).map_err(|e| KubeError::Client {
+    let (client, apply_client) = clients(config).map_err(|e| KubeError::Client {
         context: context.clone(),
         reason: e.to_string(),
     })?;
@@ -148,6 +165,7 @@ async fn from_kubeconfig(
         contexts,
         server,
         ca_sha256,
+        apply_client,
         kubeconfig: kc,
     })
 }

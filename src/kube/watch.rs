@@ -290,7 +290,7 @@ impl Health {
     }
 
     fn register(&self) -> usize {
-        let mut g = self.inner.lock().expect("health lock");
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         g.next += 1;
         g.next
     }
@@ -298,7 +298,7 @@ impl Health {
     fn has_transport_failures(&self) -> bool {
         self.inner
             .lock()
-            .expect("health lock")
+            .unwrap_or_else(|e| e.into_inner())
             .failing
             .values()
             .any(|f| f.transport)
@@ -306,7 +306,7 @@ impl Health {
 
     async fn clear_transport_failures(&self) {
         let changed = {
-            let mut g = self.inner.lock().expect("health lock");
+            let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
             g.failing.retain(|_, f| !f.transport);
             g.publish()
         };
@@ -315,7 +315,7 @@ impl Health {
 
     async fn set(&self, id: usize, failure: Option<Failure>) {
         let changed = {
-            let mut g = self.inner.lock().expect("health lock");
+            let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
             match failure {
                 Some(f) => {
                     g.failing.insert(id, f);

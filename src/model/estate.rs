@@ -196,6 +196,7 @@ impl Estate {
             | Update::AuditLoaded(_)
             | Update::AuditAppended(_)
             | Update::ActionFinished { .. }
+            | Update::TaskFailed { .. }
             | Update::HealthReports(_) => {}
         }
     }

@@ -114,4 +114,10 @@ pub enum Update {
     },
     /// The agent's latest health of every group it analyses (all of them, each time).
     HealthReports(Arc<Reports>),
+    /// A background task of the console (the action worker, the store feed) failed and
+    /// was started again: shown on the status line, so nothing is dropped silently.
+    TaskFailed {
+        task: String,
+        error: String,
+    },
 }

@@ -7,6 +7,7 @@ pub mod api;
 mod controller;
 mod defaults;
 mod events;
+pub mod faults;
 mod kubelet;
 pub mod logs;
 pub mod metrics;
@@ -28,6 +29,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use faults::Fault;
 pub use resource::Kind;
 pub use scenario::{Behaviour, Rule, Scenario, Timings};
 use store::Store;
@@ -92,6 +94,7 @@ pub struct SimHandle {
     server: server::ApiServer,
     scenario: watch::Sender<Arc<Scenario>>,
     logs: Arc<logs::LogHub>,
+    faults: Arc<faults::Faults>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -129,6 +132,7 @@ impl SimHandle {
             tokio::spawn(controllers.run(store.subscribe())),
             tokio::spawn(kubelet.run(store.subscribe())),
         ];
+        let faults = Arc::new(faults::Faults::default());
         let handle = SimHandle {
             addr,
             context: cfg.context,
@@ -136,7 +140,11 @@ impl SimHandle {
             server: server::ApiServer::start(
                 listener,
                 api::router(api::Api::new(store.clone(), addr, logs.clone()))
-                    .merge(metrics::routes(metrics::Traffic::new(store, scenario_rx))),
+                    .merge(metrics::routes(metrics::Traffic::new(store, scenario_rx)))
+                    .layer(axum::middleware::from_fn_with_state(
+                        faults.clone(),
+                        faults::inject,
+                    )),
             )
             .map_err(|source| SimError::Io {
                 what: "starting the API server".into(),
@@ -144,6 +152,7 @@ impl SimHandle {
             })?,
             scenario: scenario_tx,
             logs,
+            faults,
             tasks,
         };
         handle.preload(cfg.preload)?;
@@ -232,6 +241,23 @@ impl SimHandle {
             what: format!("listening again on {}", self.addr),
             source,
         })
+    }
+
+    /// From now on the API server answers requests that `fault` matches with its error
+    /// (a burst of 503s, a 422 for one resource) instead of serving them.
+    pub fn inject_fault(&self, fault: Fault) {
+        self.faults.add(fault);
+    }
+
+    /// The API server takes requests and never answers them, like a stopped process, until
+    /// [`Self::clear_faults`].
+    pub fn stall_api(&self) {
+        self.faults.stall();
+    }
+
+    /// Ends every injected fault and stall.
+    pub fn clear_faults(&self) {
+        self.faults.clear();
     }
 
     /// Forgets the watch history: a watch from any earlier resourceVersion gets 410 Gone.

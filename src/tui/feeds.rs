@@ -1,7 +1,10 @@
 //! Background tasks that feed the console: the store (snapshot, then watch; a resync or a
 //! lost store means a fresh snapshot) and the action worker that runs release actions
 //! as requests to the release controller. They only send [`Update`]s; the loop never waits on them.
+//! Each runs under [`supervise`]: a task that panics is reported on screen and started
+//! again, never silently dropped.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +22,70 @@ use crate::store::{AuditFilter, Change, Store};
 /// Audit entries a console loads when it starts.
 const AUDIT_BACKLOG: usize = 500;
 
+tokio::task_local! {
+    static SUPERVISED: &'static str;
+}
+
+/// The name of the supervised task running on this thread, if any: its panics are the
+/// supervisor's to report (the console's panic hook leaves the terminal alone for them).
+pub fn supervised_task() -> Option<&'static str> {
+    SUPERVISED.try_with(|name| *name).ok()
+}
+
+/// Aborts the task it holds when dropped, so aborting a supervisor stops what it runs.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs the task `make` builds. When it panics, the console is told
+/// ([`Update::TaskFailed`]: "… failed: …; restarted") and a fresh one is started after a
+/// short pause; when it returns, supervision ends. Aborting the returned handle stops both.
+pub fn supervise<F, Fut>(
+    name: &'static str,
+    tx: mpsc::Sender<Update>,
+    mut make: F,
+) -> JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let mut task = AbortOnDrop(tokio::spawn(SUPERVISED.scope(name, make())));
+            let error = match (&mut task.0).await {
+                Ok(()) => return,
+                Err(e) if e.is_cancelled() => return,
+                Err(e) => panic_text(e.into_panic()),
+            };
+            tracing::error!(task = name, %error, "console task failed; restarting it");
+            let failed = Update::TaskFailed {
+                task: name.to_string(),
+                error: clean(&error),
+            };
+            if tx.send(failed).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
+    })
+}
+
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panicked".to_string()
+    }
+}
+
 /// Follow the store: groups, releases, policy and audit. `namespaces` gets the (cluster,
 /// namespace) pairs in use, for the cluster watchers.
 pub fn spawn_store_feed(
@@ -26,7 +93,19 @@ pub fn spawn_store_feed(
     tx: mpsc::Sender<Update>,
     namespaces: watch::Sender<Vec<(String, String)>>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
+    let namespaces = Arc::new(namespaces);
+    let updates = tx.clone();
+    supervise("store feed", tx, move || {
+        store_feed(store.clone(), updates.clone(), namespaces.clone())
+    })
+}
+
+async fn store_feed(
+    store: Arc<dyn Store>,
+    tx: mpsc::Sender<Update>,
+    namespaces: Arc<watch::Sender<Vec<(String, String)>>>,
+) {
+    {
         let mut backoff = Duration::from_millis(200);
         loop {
             let snapshot = match store.snapshot().await {
@@ -118,7 +197,7 @@ pub fn spawn_store_feed(
             }
             tracing::info!("store watch ended; reloading");
         }
-    })
+    }
 }
 
 fn publish_namespaces(
@@ -142,13 +221,27 @@ fn publish_namespaces(
 }
 
 /// Sends the console's release actions to the controller one at a time, in the order
-/// asked, and reports each answer.
+/// asked, and reports each answer. The queue outlives a worker that fails: the next one
+/// takes the actions asked after.
 pub fn spawn_action_worker(
     requester: Requester,
-    mut rx: mpsc::UnboundedReceiver<ActRequest>,
+    rx: mpsc::UnboundedReceiver<ActRequest>,
     tx: mpsc::Sender<Update>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    let updates = tx.clone();
+    supervise("action worker", tx, move || {
+        action_worker(requester.clone(), rx.clone(), updates.clone())
+    })
+}
+
+async fn action_worker(
+    requester: Requester,
+    rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<ActRequest>>>,
+    tx: mpsc::Sender<Update>,
+) {
+    let mut rx = rx.lock().await;
+    {
         while let Some(req) = rx.recv().await {
             let (key, action, reason) = match req {
                 ActRequest::Act {
@@ -195,5 +288,43 @@ pub fn spawn_action_worker(
                 return;
             }
         }
-    })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_task_that_panics_is_reported_and_restarted_and_keeps_its_queue() {
+        let (tx, mut updates) = mpsc::channel(16);
+        let (work_tx, work_rx) = mpsc::unbounded_channel::<u32>();
+        let (done_tx, mut done) = mpsc::unbounded_channel::<u32>();
+        let work = Arc::new(tokio::sync::Mutex::new(work_rx));
+        let handle = supervise("test worker", tx, move || {
+            let (work, done_tx) = (work.clone(), done_tx.clone());
+            async move {
+                let mut rx = work.lock().await;
+                while let Some(n) = rx.recv().await {
+                    assert_ne!(n, 13, "unlucky {n}");
+                    let _ = done_tx.send(n);
+                }
+            }
+        });
+        for n in [1, 13, 2] {
+            work_tx.send(n).unwrap();
+        }
+        assert_eq!(done.recv().await, Some(1));
+        match updates.recv().await {
+            Some(Update::TaskFailed { task, error }) => {
+                assert_eq!(task, "test worker");
+                assert!(error.contains("unlucky 13"), "{error}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The next worker takes what was asked after.
+        assert_eq!(done.recv().await, Some(2));
+        assert_eq!(supervised_task(), None);
+        handle.abort();
+    }
 }

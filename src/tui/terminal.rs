@@ -75,6 +75,12 @@ fn install_panic_hook() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            // A supervised background task's panic is reported on screen and the task
+            // restarted: the console goes on, so the terminal is left as it is.
+            if let Some(task) = crate::tui::feeds::supervised_task() {
+                tracing::error!(task, %info, "panic in a console task");
+                return;
+            }
             restore();
             tracing::error!(%info, "panic");
             previous(info);

@@ -182,6 +182,10 @@ impl App {
                 self.health = reports;
                 return;
             }
+            U::TaskFailed { task, error } => {
+                self.show_error(format!("{task} failed: {error}; restarted"));
+                return;
+            }
             U::ActionFinished {
                 key,
                 action,
@@ -205,6 +209,7 @@ impl App {
             | U::AuditLoaded(_)
             | U::AuditAppended(_)
             | U::ActionFinished { .. }
+            | U::TaskFailed { .. }
             | U::HealthReports(_) => {}
             // The name sort reads nothing from the cluster; others (and the tag filter) do.
             _ => {

@@ -1,0 +1,186 @@
+//! Step 4 of the engine: applying a transition's effects to the cluster within one
+//! deadline, and reading back what the cluster then holds.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::ReleaseEngine;
+use crate::domain::{InstanceGroup, Revision, Track};
+use crate::engine::objects::{ReadBack, objects_for};
+use crate::engine::phases::ClusterEffect;
+use crate::kube::apply::{ACTION_TIMEOUT, Applier, ApplyError, Deadline};
+
+impl ReleaseEngine {
+    pub(super) async fn applier(&self, cluster: &str) -> Result<Arc<Applier>, ApplyError> {
+        let mut map = self.appliers.lock().await;
+        if let Some(a) = map.get(cluster) {
+            return Ok(a.clone());
+        }
+        let conn = if cluster == self.cluster.context {
+            self.cluster.clone()
+        } else {
+            self.cluster
+                .switch(cluster)
+                .await
+                .map_err(|e| ApplyError::Transient {
+                    what: format!("a connection to cluster {cluster}"),
+                    reason: e.to_string(),
+                })?
+        };
+        // The registered facts are the contract: never change a server other than the one
+        // the cluster's name was registered for.
+        if let Ok(Some(kv)) = self
+            .store
+            .backend()
+            .get(&crate::controller::edits::cluster_key(cluster))
+            .await
+            && let Ok(rec) = serde_json::from_slice::<crate::controller::ClusterRecord>(&kv.value)
+            && (rec.server != conn.server || rec.ca_sha256 != conn.ca_sha256)
+        {
+            return Err(ApplyError::Refused {
+                kind: "cluster".into(),
+                namespace: String::new(),
+                name: cluster.into(),
+                reason: format!(
+                    "cluster {cluster} is registered at {}, but this controller's context {} reaches {}",
+                    rec.server, conn.context, conn.server
+                ),
+            });
+        }
+        let a = Arc::new(Applier::new(conn.apply_client));
+        map.insert(cluster.to_string(), a.clone());
+        Ok(a)
+    }
+
+    /// [`Self::apply_effects`] within `deadline` (every cluster call has it too; this also
+    /// bounds the store reads in between).
+    pub(super) async fn apply_bounded(
+        &self,
+        group: &InstanceGroup,
+        effects: &[ClusterEffect],
+        fresh: Option<&Revision>,
+        deadline: Deadline,
+    ) -> Result<(), ApplyError> {
+        let limit = deadline.remaining() + std::time::Duration::from_secs(1);
+        match tokio::time::timeout(limit, self.apply_effects(group, effects, fresh, deadline)).await
+        {
+            Ok(r) => r,
+            Err(_) => Err(ApplyError::Transient {
+                what: format!("the changes to {}", group.name()),
+                reason: format!("not done within {}s", ACTION_TIMEOUT.as_secs()),
+            }),
+        }
+    }
+
+    /// What the two Deployments' `spec.replicas` really are after an apply that asked for
+    /// `asked` (stable, canary). Reading back is best effort: a cluster that does not
+    /// answer is said, not failed.
+    pub(super) async fn read_back(
+        &self,
+        group: &InstanceGroup,
+        asked: Option<(u32, u32)>,
+        deadline: Deadline,
+    ) -> Option<ReadBack> {
+        let asked = asked?;
+        // Even an action that used its time up gets a moment to look.
+        let deadline = if deadline.remaining() < std::time::Duration::from_secs(2) {
+            Deadline::after(std::time::Duration::from_secs(2))
+        } else {
+            deadline
+        };
+        let applier = match self.applier(&group.spec.cluster).await {
+            Ok(a) => a,
+            Err(e) => return Some(ReadBack::unread(&e)),
+        };
+        let ns = &group.spec.namespace;
+        let (stable, canary) = (group.stable_deployment(), group.canary_deployment());
+        let (s, c) = tokio::join!(
+            applier.replicas(ns, &stable, deadline),
+            applier.replicas(ns, &canary, deadline),
+        );
+        Some(match (s, c) {
+            (Ok(s), Ok(c)) => ReadBack::compare(asked, (s, c)),
+            (Err(e), _) | (_, Err(e)) => ReadBack::unread(&e),
+        })
+    }
+
+    async fn apply_effects(
+        &self,
+        group: &InstanceGroup,
+        effects: &[ClusterEffect],
+        fresh: Option<&Revision>,
+        deadline: Deadline,
+    ) -> Result<(), ApplyError> {
+        let applier = self.applier(&group.spec.cluster).await?;
+        let ns = &group.spec.namespace;
+        let mut cache: BTreeMap<u64, Revision> = BTreeMap::new();
+        if let Some(r) = fresh {
+            cache.insert(r.number, r.clone());
+        }
+        for effect in effects {
+            match effect {
+                ClusterEffect::ApplyRevision {
+                    track,
+                    revision,
+                    replicas,
+                } => {
+                    if !cache.contains_key(revision) {
+                        let r = self
+                            .store
+                            .get_revision(&group.key(), *revision)
+                            .await
+                            // The store not answering is no verdict on the release.
+                            .map_err(|e| ApplyError::Transient {
+                                what: format!("revision {revision} of {}", group.name()),
+                                reason: e.to_string(),
+                            })?
+                            .ok_or_else(|| ApplyError::Refused {
+                                kind: "Revision".into(),
+                                namespace: ns.clone(),
+                                name: revision.to_string(),
+                                reason: format!(
+                                    "revision {revision} of {} is not in the store",
+                                    group.name()
+                                ),
+                            })?;
+                        cache.insert(*revision, r);
+                    }
+                    let Some(r) = cache.get(revision) else {
+                        continue;
+                    };
+                    for obj in objects_for(r, *track, *replicas).map_err(ApplyError::Malformed)? {
+                        applier.apply(&obj, deadline).await?;
+                    }
+                }
+                ClusterEffect::ScaleTracks { stable, canary } => {
+                    applier
+                        .scale(ns, &group.stable_deployment(), *stable, deadline)
+                        .await?;
+                    applier
+                        .scale(ns, &group.canary_deployment(), *canary, deadline)
+                        .await?;
+                }
+                ClusterEffect::RouteTraffic { router, .. } => {
+                    return Err(ApplyError::Refused {
+                        kind: "TrafficRouter".into(),
+                        namespace: ns.clone(),
+                        name: group.name().into(),
+                        reason: format!(
+                            "the {router:?} router is not available yet; use router: replicas"
+                        ),
+                    });
+                }
+                ClusterEffect::RestartTrack { track, at } => {
+                    let name = match track {
+                        Track::Stable => group.stable_deployment(),
+                        Track::Canary => group.canary_deployment(),
+                    };
+                    applier
+                        .restart(ns, &name, &at.to_string(), deadline)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
