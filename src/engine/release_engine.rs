@@ -101,7 +101,10 @@ pub struct Trace {
 
 /// Turns a finished action's report into writes that go with its recorded outcome.
 #[derive(Clone)]
-pub struct Finish(pub Arc<dyn Fn(&ActionReport) -> Vec<Write> + Send + Sync>);
+pub struct Finish(pub Arc<FinishFn>);
+
+/// What a [`Finish`] runs.
+pub type FinishFn = dyn Fn(&ActionReport) -> Vec<Write> + Send + Sync;
 
 impl std::fmt::Debug for Finish {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
