@@ -114,4 +114,9 @@ pub enum Update {
     },
     /// The agent's latest health of every group it analyses (all of them, each time).
     HealthReports(Arc<Reports>),
+    /// The store keys (relative, e.g. `groups/sim/shop/bad`) whose values could not be
+    /// decoded when the store was (re)loaded: all of them, replacing what was known.
+    StoreUnreadable(Vec<String>),
+    /// One more key was written with a value that cannot be decoded (from the watch).
+    KeyUnreadable(String),
 }
