@@ -217,9 +217,9 @@ async fn oversized_input_is_refused_and_hostile_reasons_never_reach_the_terminal
         .await
         .expect(0);
     let mut draft = AuditDraft::new(
-        AuditUser::named(&format!("mallory{evil}"), "os"),
+        AuditUser::named(format!("mallory{evil}"), "os"),
         "step",
-        AuditTarget::from(&GroupKey::new("sim", NAMESPACE, &format!("web{evil}"))),
+        AuditTarget::from(&GroupKey::new("sim", NAMESPACE, format!("web{evil}"))),
     );
     draft.reason = evil.to_string();
     store.append_audit(draft).await.unwrap();
