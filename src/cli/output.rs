@@ -152,7 +152,7 @@ pub fn ago(t: jiff::Timestamp, now: jiff::Timestamp) -> String {
 
 /// A cell for text that may be long or span lines: one line, cut at `max` characters.
 pub fn cell(s: &str, max: usize) -> String {
-    let s = super::files::one_line(&clean(s));
+    let s = clean(&super::files::one_line(s));
     if s.chars().count() <= max {
         return s;
     }
