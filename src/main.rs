@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -10,6 +11,7 @@ fn main() -> ExitCode {
     // no measurable cost to a program this lightly threaded.
     // SAFETY: mallopt only tunes the allocator; called before any other thread exists.
     unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     let _log = match flightdeck::logging::init(&cli.global.log_level) {
         Ok(guard) => Some(guard),
@@ -31,10 +33,33 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(cli::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader closed stdout (`| head -1`): not an error (cli::output explains).
+        Err(e) if e.is_closed() => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(message = %e.message, "command failed");
-            eprintln!("flightdeck: {}", e.message);
+            // Messages may quote store or cluster text: never a raw control sequence.
+            let message = flightdeck::model::sanitize::clean(&e.message);
+            tracing::error!(%message, "command failed");
+            let _ = writeln!(std::io::stderr(), "flightdeck: {message}");
             ExitCode::from(e.exit as u8)
         }
     }
+}
+
+/// Commands write through `cli::output`, which ends quietly on a closed stdout. Should a
+/// stray `println!` meet one (Rust ignores SIGPIPE, so it panics instead), exit the same
+/// way — 0, nothing on stderr — rather than print a panic at whoever piped us into `head`.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let text = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if text.starts_with("failed printing to stdout") && text.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }

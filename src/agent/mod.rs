@@ -18,7 +18,7 @@
 
 mod analysis;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,7 +31,8 @@ use crate::engine::{Action, pause_ends_at};
 use crate::health::prometheus::PrometheusClient;
 use crate::health::{HealthReport, Judgement};
 use crate::kube::ClusterConn;
-use crate::store::{Scope, StoreError};
+use crate::model::sanitize::clean;
+use crate::store::{Scope, StoreError, Unreadable};
 
 pub use analysis::{REPORT_POINTS, RunId};
 
@@ -105,6 +106,12 @@ pub enum AgentEvent {
         reason: String,
         outcome: String,
     },
+    /// A group or release under the agent's scope cannot be decoded: it is skipped (the
+    /// rest of the estate goes on). Sent once per key and value.
+    Unreadable {
+        key: String,
+        detail: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +141,8 @@ pub struct Agent {
     /// Whether who holds the lease has been said once (a standby says so at start).
     announced: bool,
     lease_checked: Option<Instant>,
+    /// Unreadable keys (with why) seen by the last pass, so each is logged once.
+    unreadable: HashSet<(String, String)>,
 }
 
 impl Agent {
@@ -155,6 +164,7 @@ impl Agent {
             leader: false,
             announced: false,
             lease_checked: None,
+            unreadable: HashSet::new(),
         }
     }
 
@@ -207,13 +217,13 @@ impl Agent {
             return Ok(());
         }
         let store = self.engine.store().clone();
-        let groups: HashMap<GroupKey, InstanceGroup> = store
-            .list_groups(&self.cfg.scope)
-            .await?
-            .into_iter()
-            .map(|g| (g.key(), g))
-            .collect();
-        let releases = store.list_releases(&self.cfg.scope).await?;
+        // One undecodable value never stops the pass: it is reported and skipped.
+        let groups = store.read_groups(&self.cfg.scope).await?;
+        let releases = store.read_releases(&self.cfg.scope).await?;
+        self.report_unreadable(groups.unreadable.iter().chain(&releases.unreadable));
+        let groups: HashMap<GroupKey, InstanceGroup> =
+            groups.items.into_iter().map(|g| (g.key(), g)).collect();
+        let releases = releases.items;
         self.runs.retain(|_, r| !r.task.is_finished());
         let now = Instant::now();
         for v in releases {
@@ -262,6 +272,21 @@ impl Agent {
             }
         }
         Ok(())
+    }
+
+    /// Logs each unreadable key once (per value: a key rewritten badly is told again),
+    /// and forgets those that are readable again.
+    fn report_unreadable<'a>(&mut self, now: impl Iterator<Item = &'a Unreadable>) {
+        let now: HashSet<(String, String)> =
+            now.map(|u| (u.key.clone(), u.detail.clone())).collect();
+        for (key, detail) in now.difference(&self.unreadable) {
+            tracing::warn!(%key, %detail, "skipped an unreadable key; the rest of the estate goes on");
+            let _ = self.events.send(AgentEvent::Unreadable {
+                key: clean(key),
+                detail: clean(detail),
+            });
+        }
+        self.unreadable = now;
     }
 
     async fn elect(&mut self) -> Result<(), AgentError> {

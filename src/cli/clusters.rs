@@ -6,7 +6,7 @@
 //! reaches another server says so.
 
 use super::context::{ask_error, finish, store_error};
-use super::output::{print_json, table};
+use super::output::{out, print_json, table};
 use super::{CliError, Exit, Global};
 use crate::controller::edits::{CLUSTERS, check_cluster};
 use crate::controller::{Ask, ClusterRecord};
@@ -67,13 +67,13 @@ async fn list(global: &Global, json: bool) -> Result<(), CliError> {
                 if c.ca_sha256.is_empty() {
                     "-".to_string()
                 } else {
-                    c.ca_sha256[..16].to_string()
+                    // A record edited by hand may hold anything: never slice blindly.
+                    c.ca_sha256.chars().take(16).collect()
                 },
             ]
         })
         .collect();
-    print!("{}", table(&["NAME", "SERVER", "CA SHA256"], rows));
-    Ok(())
+    out(&table(&["NAME", "SERVER", "CA SHA256"], rows))
 }
 
 /// Every registered cluster; an unreadable record is skipped (and logged), not fatal.

@@ -117,15 +117,17 @@ pub fn ask_error(e: AskError) -> CliError {
 
 /// The controller's answer as this command's outcome: its lines on stdout, then 0 or the
 /// refusal with its exit code.
+///
+/// The answer decides the exit code, even when stdout was closed before all of it was
+/// printed (the change is committed either way).
 pub fn finish(answer: crate::controller::Answer) -> Result<(), CliError> {
-    for line in &answer.lines {
-        println!("{}", crate::model::sanitize::clean(line));
-    }
+    let printed = answer.lines.iter().try_for_each(|l| super::output::line(l));
     let message = crate::model::sanitize::clean(&answer.message);
     match answer.exit {
         0 => {
+            printed?;
             if answer.lines.is_empty() {
-                println!("{message}");
+                super::output::line(&message)?;
             }
             Ok(())
         }

@@ -23,14 +23,8 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn read(path: &Path) -> Result<SourceFile, CliError> {
-        let name = path.display().to_string();
-        let text = if name == "-" {
-            std::io::read_to_string(std::io::stdin())
-        } else {
-            std::fs::read_to_string(path)
-        }
-        .map_err(|e| CliError::new(Exit::BadInput, format!("cannot read {name}: {e}")))?;
-        Ok(SourceFile::from_text(name, &text))
+        let text = read_capped(path)?;
+        Ok(SourceFile::from_text(path.display().to_string(), &text))
     }
 
     pub fn from_text(name: impl Into<String>, text: &str) -> SourceFile {
@@ -76,6 +70,44 @@ impl SourceFile {
             })
             .collect()
     }
+}
+
+/// The most a group, template or policy file may hold (the controller's request cap is
+/// the same, so a file that passes here is never refused there for its size).
+pub const MAX_FILE_BYTES: usize = crate::controller::request::MAX_REQUEST_BYTES;
+
+/// A file given with `-f` (`-` is standard input), refused (exit 2) past
+/// [`MAX_FILE_BYTES`] without reading further.
+pub fn read_capped(path: &Path) -> Result<String, CliError> {
+    use std::io::Read;
+    let name = path.display().to_string();
+    let cant =
+        |e: std::io::Error| CliError::new(Exit::BadInput, format!("cannot read {name}: {e}"));
+    let reader: Box<dyn Read> = if name == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(cant)?)
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cant)?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(CliError::new(
+            Exit::BadInput,
+            format!(
+                "{name} is larger than {} KiB; split it into smaller files",
+                MAX_FILE_BYTES / 1024
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        CliError::new(
+            Exit::BadInput,
+            format!("cannot read {name}: it is not UTF-8 text"),
+        )
+    })
 }
 
 /// Splits at `---` lines in column 0 (a document marker also ends a block scalar there, so

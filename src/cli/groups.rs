@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use super::context::{ask_error, finish, store_error};
 use super::files::SourceFile;
-use super::output::{print_json, table};
+use super::output::{out, print_json, report_unreadable, table};
 use super::{CliError, Global};
 use crate::controller::Ask;
-use crate::controller::edits::{check_group_renders, check_group_shape};
+use crate::controller::edits::{check_document_count, check_group_renders, check_group_shape};
 use crate::domain::InstanceGroup;
 use crate::store::Scope;
 
@@ -38,10 +38,13 @@ pub async fn run(global: &Global, cmd: GroupsCommand) -> Result<(), CliError> {
 
 async fn list(global: &Global, json: bool) -> Result<(), CliError> {
     let store = global.connect_store().await?;
-    let groups = store
-        .list_groups(&Scope::all())
+    let listed = store
+        .read_groups(&Scope::all())
         .await
         .map_err(store_error)?;
+    // An unreadable group is named on stderr; the others are listed (exit 0).
+    report_unreadable(&listed.unreadable);
+    let groups = listed.items;
     if json {
         return print_json(&groups);
     }
@@ -60,27 +63,25 @@ async fn list(global: &Global, json: bool) -> Result<(), CliError> {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        table(
-            &[
-                "CLUSTER",
-                "NAMESPACE",
-                "GROUP",
-                "APP",
-                "TEMPLATE",
-                "TAG",
-                "REPLICAS",
-                "STEPS"
-            ],
-            rows
-        )
-    );
-    Ok(())
+    out(&table(
+        &[
+            "CLUSTER",
+            "NAMESPACE",
+            "GROUP",
+            "APP",
+            "TEMPLATE",
+            "TAG",
+            "REPLICAS",
+            "STEPS",
+        ],
+        rows,
+    ))
 }
 
 async fn apply(global: &Global, file: &SourceFile) -> Result<(), CliError> {
     let parsed = file.parse_all::<InstanceGroup>()?;
+    check_document_count("groups", parsed.len())
+        .map_err(|m| CliError::new(super::Exit::BadInput, format!("{}: {m}", file.name)))?;
     let requester = global.requester().await?;
     let store = requester.store().clone();
     // The controller checks all of it again; checking here first names the file's line.

@@ -18,6 +18,7 @@ use crate::logs::line::{GONE, JOINED, RESTARTED};
 use crate::logs::{
     LogEvent, LogOptions, LogSource, Pattern, Track, parse_duration, spawn_log_streams,
 };
+use crate::model::sanitize::clean;
 use crate::store::Scope;
 
 #[derive(Debug, Clone, Args)]
@@ -172,7 +173,7 @@ pub async fn print_logs(
                 if initial {
                     Ok(())
                 } else {
-                    writeln!(out, "{pod} {JOINED}")
+                    writeln!(out, "{} {JOINED}", clean(&pod))
                 }
             }
             LogEvent::Lines {
@@ -185,10 +186,12 @@ pub async fn print_logs(
                 } else {
                     pod
                 };
+                // Names and lines come from the cluster: nothing a terminal would act on.
+                let tag = clean(&tag);
                 let mut r = Ok(());
                 for (_, text) in lines {
                     if pattern.as_ref().is_none_or(|p| p.is_match(&text)) {
-                        r = writeln!(out, "{tag} {text}");
+                        r = writeln!(out, "{tag} {}", clean(&text));
                         if r.is_err() {
                             break;
                         }
@@ -197,18 +200,15 @@ pub async fn print_logs(
                 r.and_then(|_| out.flush())
             }
             LogEvent::Restarted { pod, container } => {
-                writeln!(out, "{pod}/{container} {RESTARTED}")
+                writeln!(out, "{} {RESTARTED}", clean(&format!("{pod}/{container}")))
             }
-            LogEvent::Gone { pod } => writeln!(out, "{pod} {GONE}"),
+            LogEvent::Gone { pod } => writeln!(out, "{} {GONE}", clean(&pod)),
             LogEvent::Finished => break,
             LogEvent::Failed { message, fatal } => {
                 if fatal {
                     return Err(CliError::new(Exit::Unreachable, message));
                 }
-                eprintln!(
-                    "flightdeck logs: {}",
-                    crate::model::sanitize::clean(&message)
-                );
+                super::output::warn(&format!("flightdeck logs: {message}"));
                 Ok(())
             }
         };

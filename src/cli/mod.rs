@@ -49,6 +49,16 @@ impl CliError {
             message: message.into(),
         }
     }
+
+    /// Stdout was closed by its reader (`| head -1`): stop writing, exit 0, say nothing
+    /// (see [`output`]).
+    pub fn closed() -> Self {
+        CliError::new(Exit::Done, "")
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.exit == Exit::Done && self.message.is_empty()
+    }
 }
 
 #[derive(Debug, Parser)]

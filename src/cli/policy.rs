@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use super::context::{ask_error, finish, store_error};
-use super::output::{print_json, table};
+use super::output::{out, print_json, table};
 use super::{CliError, Exit, Global};
 use crate::authz::policy::Policy;
 use crate::controller::Ask;
@@ -66,25 +66,20 @@ async fn show(global: &Global, json: bool) -> Result<(), CliError> {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        table(
-            &[
-                "ROLE",
-                "USERS",
-                "GROUPS",
-                "SCOPE (cluster/namespace/app/group)"
-            ],
-            rows
-        )
-    );
-    Ok(())
+    out(&table(
+        &[
+            "ROLE",
+            "USERS",
+            "GROUPS",
+            "SCOPE (cluster/namespace/app/group)",
+        ],
+        rows,
+    ))
 }
 
 async fn apply(global: &Global, path: &std::path::Path) -> Result<(), CliError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::new(Exit::BadInput, format!("cannot read {name}: {e}")))?;
+    let text = super::files::read_capped(path)?;
     let policy = Policy::from_yaml(&text).map_err(|e| {
         // "policy: line 3 column 5: …" becomes "FILE line 3 column 5: …".
         let msg = e.to_string();

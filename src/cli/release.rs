@@ -11,6 +11,7 @@ use super::context::{ask_error, finish};
 use super::target::resolve;
 use super::{CliError, Exit, Global};
 use crate::controller::Ask;
+use crate::controller::edits::check_reason;
 use crate::domain::Track;
 use crate::engine::{Action, parse_weight};
 
@@ -91,9 +92,15 @@ impl DeployArgs {
                 format!("--tag {:?} is not an image tag", self.tag),
             ));
         }
+        let params = parse_sets(&self.set)?;
+        // The controller checks again; checking here refuses before anything is contacted.
+        let mut all = params.clone();
+        all.insert("tag".into(), Value::String(tag.to_string()));
+        crate::engine::render::check_params(&all)
+            .map_err(|e| CliError::new(Exit::BadInput, e.to_string()))?;
         Ok(Action::Deploy {
             tag: tag.to_string(),
-            params: parse_sets(&self.set)?,
+            params,
         })
     }
 }
@@ -148,6 +155,7 @@ pub async fn act(
     action: Action,
     opts: &ActOptions,
 ) -> Result<(), CliError> {
+    check_reason(opts.reason.as_deref()).map_err(|e| CliError::new(Exit::BadInput, e))?;
     let requester = global.requester().await?;
     let target = resolve(requester.store().as_ref(), group).await?;
     let name = action.name();

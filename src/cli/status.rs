@@ -8,7 +8,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use super::context::store_error;
-use super::output::{ago, print_json, table, when};
+use super::output::{ago, out, print_json, report_unreadable, table, when};
 use super::{CliError, Global};
 use crate::domain::{GroupKey, InstanceGroup, Release, Step};
 use crate::store::{Scope, Store};
@@ -36,17 +36,27 @@ pub struct GroupStatus {
 
 pub async fn run(global: &Global, args: StatusArgs) -> Result<(), CliError> {
     let store = global.connect_store().await?;
+    // An unreadable group or release is named on stderr and left out; the rest is shown.
     let groups = match &args.group {
         Some(g) => vec![super::target::resolve(store.as_ref(), g).await?],
-        None => store
-            .list_groups(&Scope::all())
-            .await
-            .map_err(store_error)?,
+        None => {
+            let listed = store
+                .read_groups(&Scope::all())
+                .await
+                .map_err(store_error)?;
+            report_unreadable(&listed.unreadable);
+            listed.items
+        }
     };
-    let releases: BTreeMap<GroupKey, Release> = store
-        .list_releases(&Scope::all())
+    let releases = store
+        .read_releases(&Scope::all())
         .await
-        .map_err(store_error)?
+        .map_err(store_error)?;
+    if args.group.is_none() {
+        report_unreadable(&releases.unreadable);
+    }
+    let releases: BTreeMap<GroupKey, Release> = releases
+        .items
         .into_iter()
         .map(|v| (v.value.group.clone(), v.value))
         .collect();
@@ -64,10 +74,9 @@ pub async fn run(global: &Global, args: StatusArgs) -> Result<(), CliError> {
     }
     let now = jiff::Timestamp::now();
     match (&args.group, groups.first(), statuses.first()) {
-        (Some(_), Some(g), Some(s)) => print!("{}", detail(g, s, now)),
-        _ => print!("{}", overview(&statuses, now)),
+        (Some(_), Some(g), Some(s)) => out(&detail(g, s, now)),
+        _ => out(&overview(&statuses, now)),
     }
-    Ok(())
 }
 
 async fn status(

@@ -20,11 +20,19 @@ pub async fn resolve(store: &dyn Store, arg: &str) -> Result<InstanceGroup, CliE
                 .ok_or_else(|| unknown(arg))
         }
         [name] if !name.is_empty() => {
-            let groups = store
-                .list_groups(&Scope::all())
+            // An unreadable group elsewhere is named on stderr, never fatal here.
+            let listed = store
+                .read_groups(&Scope::all())
                 .await
                 .map_err(store_error)?;
-            pick(groups, name, arg)
+            super::output::report_unreadable(&listed.unreadable);
+            pick(listed.items, name, arg).map_err(|mut e| {
+                let suffix = format!("/{name}");
+                if let Some(u) = listed.unreadable.iter().find(|u| u.key.ends_with(&suffix)) {
+                    e.message = format!("{} ({u})", e.message);
+                }
+                e
+            })
         }
         _ => Err(CliError::new(
             Exit::BadInput,

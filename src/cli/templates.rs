@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use super::context::{ask_error, finish, store_error};
 use super::files::SourceFile;
-use super::output::{print_json, table};
+use super::output::{out, print_json, report_unreadable, table};
 use super::{CliError, Global};
 use crate::controller::Ask;
-use crate::controller::edits::{check_template_shape, check_template_syntax};
+use crate::controller::edits::{check_document_count, check_template_shape, check_template_syntax};
 use crate::domain::{Template, Track};
 use crate::engine::render::render;
 use crate::store::Scope;
@@ -37,7 +37,9 @@ pub async fn run(global: &Global, cmd: TemplatesCommand) -> Result<(), CliError>
 
 async fn list(global: &Global, json: bool) -> Result<(), CliError> {
     let store = global.connect_store().await?;
-    let templates = store.list_templates().await.map_err(store_error)?;
+    let listed = store.read_templates().await.map_err(store_error)?;
+    report_unreadable(&listed.unreadable);
+    let templates = listed.items;
     if json {
         return print_json(&templates);
     }
@@ -50,12 +52,13 @@ async fn list(global: &Global, json: bool) -> Result<(), CliError> {
             ]
         })
         .collect();
-    print!("{}", table(&["NAME", "LINES"], rows));
-    Ok(())
+    out(&table(&["NAME", "LINES"], rows))
 }
 
 async fn apply(global: &Global, file: &SourceFile) -> Result<(), CliError> {
     let parsed = file.parse_all::<Template>()?;
+    check_document_count("templates", parsed.len())
+        .map_err(|m| CliError::new(super::Exit::BadInput, format!("{}: {m}", file.name)))?;
     let requester = global.requester().await?;
     let groups = requester
         .store()

@@ -20,6 +20,64 @@ use crate::store::{Cond, Store, StoreError, Write, layout};
 /// Where registered clusters live (DESIGN.md §3).
 pub const CLUSTERS: &str = "clusters/";
 
+/// The most a `--reason` may hold: it is copied into the audit log, which everyone reads.
+pub const MAX_REASON_BYTES: usize = 1024;
+/// The most a template's body may hold.
+pub const MAX_TEMPLATE_BODY_BYTES: usize = 64 * 1024;
+/// The most documents a group or template file may hold: a file is written in one etcd
+/// transaction, and etcd allows 128 operations in one (`--max-txn-ops`), a few of which
+/// are the audit entry, its head and the controller's answer.
+pub const MAX_DOCUMENTS: usize = 100;
+/// Above this size an edit's audit entry names what changed without the parameters.
+const AUDIT_DETAIL_BYTES: usize = 64 * 1024;
+
+/// A file's number of documents fits one transaction.
+pub fn check_document_count(kind: &str, n: usize) -> Result<(), String> {
+    if n > MAX_DOCUMENTS {
+        return Err(format!(
+            "{n} {kind} in one file; a file holds at most {MAX_DOCUMENTS} (it is written as one transaction): split it"
+        ));
+    }
+    Ok(())
+}
+
+/// Where an edit of several groups is audited: the one group, or the cluster and
+/// namespace they share, or nothing more precise.
+fn common_target(keys: &[crate::domain::GroupKey]) -> AuditTarget {
+    match keys {
+        [] => AuditTarget::default(),
+        [one] => AuditTarget::from(one),
+        [first, rest @ ..] => AuditTarget {
+            cluster: if rest.iter().all(|k| k.cluster == first.cluster) {
+                first.cluster.clone()
+            } else {
+                String::new()
+            },
+            namespace: if rest
+                .iter()
+                .all(|k| k.cluster == first.cluster && k.namespace == first.namespace)
+            {
+                first.namespace.clone()
+            } else {
+                String::new()
+            },
+            ..AuditTarget::default()
+        },
+    }
+}
+
+/// A reason fits the audit log (checked by the command line first, by the controller
+/// again: a request can be hand-made).
+pub fn check_reason(reason: Option<&str>) -> Result<(), String> {
+    match reason {
+        Some(r) if r.len() > MAX_REASON_BYTES => Err(format!(
+            "the reason is {} bytes long; a reason holds at most {MAX_REASON_BYTES} bytes (1 KiB)",
+            r.len()
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub fn cluster_key(name: &str) -> String {
     format!("{CLUSTERS}{name}")
 }
@@ -170,7 +228,9 @@ impl Editor<'_> {
 
     /// Writes every group of a file, or none: each is checked (shape, template, a trial
     /// render of both tracks) and authorised where it will live *and* where it lives
-    /// now, before the first is written.
+    /// now; then all of them are written in ONE transaction with one audit entry naming
+    /// each, so an asker who disappears (or a controller that dies) never leaves a file
+    /// half applied.
     pub async fn apply_groups(
         &mut self,
         groups: &[InstanceGroup],
@@ -181,6 +241,11 @@ impl Editor<'_> {
         let target = |g: Option<&InstanceGroup>| {
             g.map_or_else(AuditTarget::default, |g| AuditTarget::from(&g.key()))
         };
+        if let Err(m) = check_document_count("groups", groups.len()) {
+            return Err(self
+                .refuse(ACTION, target(None), request, Refusal::bad(m))
+                .await);
+        }
         let mut seen = BTreeSet::new();
         let mut checked = Vec::new();
         for g in groups {
@@ -230,6 +295,8 @@ impl Editor<'_> {
             }
         }
         let mut out = Edited::default();
+        let (mut when, mut writes) = (Vec::new(), Vec::new());
+        let (mut keys, mut changes, mut said) = (Vec::new(), Vec::new(), Vec::new());
         for (g, kv) in checked {
             let key = g.key();
             let old = kv
@@ -242,26 +309,49 @@ impl Editor<'_> {
             let verb = if kv.is_some() { "updated" } else { "created" };
             let store_key = layout::group(&key);
             let value = serde_json::to_vec(g).map_err(|e| Refusal::bad(e.to_string()))?;
-            self.commit(
-                ACTION,
-                AuditTarget::from(&key),
-                json!({ "file": file, "template": g.spec.template, "params": g.spec.params }),
-                format!("group {} {verb}", g.name()),
-                vec![Cond::ModRevision(
-                    store_key.clone(),
-                    kv.as_ref().map_or(0, |kv| kv.mod_revision),
-                )],
-                vec![Write::Put(store_key, value)],
-            )
-            .await?;
+            // Each group must still be as it was checked, or nothing is written.
+            when.push(Cond::ModRevision(
+                store_key.clone(),
+                kv.as_ref().map_or(0, |kv| kv.mod_revision),
+            ));
+            writes.push(Write::Put(store_key, value));
+            changes.push(json!({
+                "group": key.to_string(),
+                "change": verb,
+                "template": g.spec.template,
+                "params": g.spec.params,
+            }));
+            said.push(format!("group {} {verb}", g.name()));
             out.lines.push(format!("group {key} {verb}"));
+            keys.push(key);
+        }
+        if !writes.is_empty() {
+            let mut request = json!({ "file": file, "groups": changes });
+            if request.to_string().len() > AUDIT_DETAIL_BYTES {
+                for c in changes.iter_mut() {
+                    if let Some(o) = c.as_object_mut() {
+                        o.remove("params");
+                    }
+                }
+                request = json!({ "file": file, "groups": changes, "paramsOmitted": true });
+            }
+            let mut reason = said.join("; ");
+            if reason.len() > MAX_REASON_BYTES {
+                reason = format!(
+                    "{} groups created or updated (each named in the request)",
+                    keys.len()
+                );
+            }
+            self.commit(ACTION, common_target(&keys), request, reason, when, writes)
+                .await?;
         }
         out.message = format!("{} group(s) applied", groups.len());
         Ok(out)
     }
 
     /// Writes every template of a file, or none: each checked for shape and syntax and
-    /// rendered for every group that uses it.
+    /// rendered for every group that uses it, then all written in one transaction with
+    /// one audit entry naming each.
     pub async fn apply_templates(
         &mut self,
         templates: &[Template],
@@ -271,6 +361,8 @@ impl Editor<'_> {
         let names: Vec<&str> = templates.iter().map(|t| t.metadata.name.as_str()).collect();
         let request = json!({ "templates": names, "file": file });
         let checked = async {
+            check_document_count("templates", templates.len()).map_err(Refusal::bad)?;
+            // An unreadable group cannot be rendered for; it is logged and left out.
             let groups = self.store.list_groups(&crate::store::Scope::all()).await?;
             let mut seen = BTreeSet::new();
             for t in templates {
@@ -304,20 +396,35 @@ impl Editor<'_> {
                 .await);
         }
         let mut out = Edited::default();
+        let mut writes = Vec::new();
         for t in templates {
             let key = layout::template(&t.metadata.name);
             let value = serde_json::to_vec(t).map_err(|e| Refusal::bad(e.to_string()))?;
+            writes.push(Write::Put(key, value));
+            out.lines
+                .push(format!("template {} applied", t.metadata.name));
+        }
+        if !writes.is_empty() {
+            let said: Vec<String> = names
+                .iter()
+                .map(|n| format!("template {n} written"))
+                .collect();
+            let mut reason = said.join("; ");
+            if reason.len() > MAX_REASON_BYTES {
+                reason = format!(
+                    "{} templates written (each named in the request)",
+                    names.len()
+                );
+            }
             self.commit(
                 ACTION,
                 AuditTarget::default(),
-                json!({ "template": t.metadata.name, "file": file }),
-                format!("template {} written", t.metadata.name),
+                json!({ "templates": names, "file": file }),
+                reason,
                 vec![],
-                vec![Write::Put(key, value)],
+                writes,
             )
             .await?;
-            out.lines
-                .push(format!("template {} applied", t.metadata.name));
         }
         out.message = format!("{} template(s) applied", templates.len());
         Ok(out)
@@ -545,6 +652,14 @@ pub fn check_template_shape(t: &Template) -> Result<(), String> {
         return Err(format!(
             "template {} has an empty spec.body",
             t.metadata.name
+        ));
+    }
+    if t.spec.body.len() > MAX_TEMPLATE_BODY_BYTES {
+        return Err(format!(
+            "template {}: spec.body is {} bytes long; a template body holds at most {} KiB",
+            t.metadata.name,
+            t.spec.body.len(),
+            MAX_TEMPLATE_BODY_BYTES / 1024
         ));
     }
     Ok(())

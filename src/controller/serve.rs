@@ -326,6 +326,14 @@ async fn act(
     let also = trace.also.clone();
     let request_id = trace.request_id.clone();
     let name = action.name().to_string();
+    // A reason past the cap is refused before anything is read or acted on; the entry
+    // records its size, not its text (the log is everyone's to read).
+    if let Err(m) = super::edits::check_reason(reason.as_deref()) {
+        let mut d = AuditDraft::new(actor.user.clone(), &name, AuditTarget::from(&key));
+        d.request = json!({ "reasonBytes": reason.as_deref().map_or(0, str::len) });
+        d.request_id = request_id;
+        return refuse(server, d, also, 2, m).await.map(Some);
+    }
     let request = action.request_json();
     // A group in a cluster nobody registered: the controller does not know which server
     // that name means, so it changes nothing there.

@@ -2,12 +2,13 @@
 //! namespace the pods, deployments and events the watchers report, indexed by group so
 //! that a frame over hundreds of groups and thousands of pods stays cheap.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use jiff::{SignedDuration, Timestamp};
 
 use super::{Conn, DeploymentRow, EventKind, EventRow, Part, PodRow, Update};
 use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Track};
+use crate::store::layout;
 
 /// Events kept per namespace; the oldest go first. Enough for hours of a busy namespace.
 const EVENTS_PER_NAMESPACE: usize = 20_000;
@@ -78,6 +79,8 @@ pub struct Estate {
     /// cluster → namespace → what the watchers reported there.
     namespaces: HashMap<String, HashMap<String, Namespace>>,
     connections: HashMap<Part, Conn>,
+    /// Store keys whose values could not be decoded (shown as a count in the header).
+    unreadable: BTreeSet<String>,
 }
 
 impl Estate {
@@ -101,13 +104,17 @@ impl Estate {
             }
             Update::GroupApplied(g) => {
                 let key = g.key();
+                self.unreadable.remove(&layout::group(&key));
                 let release = self.groups.remove(&key).and_then(|e| e.release);
                 self.groups.insert(key, GroupEntry { group: g, release });
             }
             Update::GroupDeleted(key) => {
+                self.unreadable.remove(&layout::group(&key));
+                self.unreadable.remove(&layout::release(&key));
                 self.groups.remove(&key);
             }
             Update::ReleaseApplied(r) => {
+                self.unreadable.remove(&layout::release(&r.group));
                 if let Some(e) = self.groups.get_mut(&r.group) {
                     e.release = Some(r);
                 }
@@ -190,6 +197,12 @@ impl Estate {
             Update::Connection { part, state } => {
                 self.connections.insert(part, state);
             }
+            Update::StoreUnreadable(keys) => {
+                self.unreadable = keys.into_iter().collect();
+            }
+            Update::KeyUnreadable(key) => {
+                self.unreadable.insert(key);
+            }
             // Not about the estate: the console keeps these itself.
             Update::ContextSwitched(_)
             | Update::PolicyLoaded(_)
@@ -215,6 +228,16 @@ impl Estate {
 
     pub fn connection(&self, part: Part) -> Conn {
         self.connections.get(&part).cloned().unwrap_or_default()
+    }
+
+    /// How many store keys could not be decoded (left out of what the console shows).
+    pub fn unreadable_count(&self) -> usize {
+        self.unreadable.len()
+    }
+
+    /// A key that was unreadable now holds a readable value (or is gone).
+    pub fn key_readable(&mut self, key: &str) {
+        self.unreadable.remove(key);
     }
 
     pub fn group_count(&self) -> usize {

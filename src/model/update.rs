@@ -120,4 +120,9 @@ pub enum Update {
         task: String,
         error: String,
     },
+    /// The store keys (relative, e.g. `groups/sim/shop/bad`) whose values could not be
+    /// decoded when the store was (re)loaded: all of them, replacing what was known.
+    StoreUnreadable(Vec<String>),
+    /// One more key was written with a value that cannot be decoded (from the watch).
+    KeyUnreadable(String),
 }

@@ -3,10 +3,12 @@
 use super::backend::{Kv, RawEvent};
 use super::layout::{self, KeyKind};
 use super::platform::{decode, versioned};
-use super::{Change, StoreError, StoreEvent};
+use super::{Change, StoreError, StoreEvent, Unreadable};
 
-/// `None` for keys nobody follows (audit-head, unknown keys) and for values that cannot
-/// be read: a bad value written by hand must not stop every console's live view.
+/// `None` for keys nobody follows (audit-head, unknown keys). A value that cannot be read
+/// must not stop every console's live view: a bad template, group, release or policy is
+/// [`Change::Unreadable`] (the console counts it), a bad revision or audit entry is
+/// skipped and logged.
 pub(super) fn to_store_event(ev: RawEvent) -> Option<StoreEvent> {
     match ev {
         RawEvent::Compacted { compact_revision } => Some(StoreEvent {
@@ -30,7 +32,25 @@ pub(super) fn to_store_event(ev: RawEvent) -> Option<StoreEvent> {
             }),
             Err(e) => {
                 tracing::warn!("store watch skipped a change: {e}");
-                None
+                let followed = matches!(
+                    layout::parse(&kv.key),
+                    Some(
+                        KeyKind::Template(_)
+                            | KeyKind::Group(_)
+                            | KeyKind::Release(_)
+                            | KeyKind::Policy
+                    )
+                );
+                followed.then(|| StoreEvent {
+                    revision: kv.mod_revision,
+                    change: Change::Unreadable(Unreadable {
+                        detail: match e {
+                            StoreError::Corrupt { detail, .. } => detail,
+                            other => other.to_string(),
+                        },
+                        key: kv.key,
+                    }),
+                })
             }
         },
     }

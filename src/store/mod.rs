@@ -34,7 +34,10 @@ pub use etcd::{
 };
 pub use layout::Scope;
 pub use memory::MemoryStore;
-pub use types::{AuditFilter, Change, Committed, ReleaseChange, Snapshot, StoreEvent, Versioned};
+pub use types::{
+    AuditFilter, Change, Committed, Listed, ReleaseChange, Snapshot, StoreEvent, Unreadable,
+    Versioned,
+};
 
 /// Opens the store a config names. For etcd this logs in when a user is given, so a
 /// wrong password fails here; without a login the connection is made lazily, so a store
@@ -57,12 +60,23 @@ pub trait Store: Send + Sync {
 
     async fn put_template(&self, template: &Template) -> Result<i64, StoreError>;
     async fn get_template(&self, name: &str) -> Result<Option<Template>, StoreError>;
-    async fn list_templates(&self) -> Result<Vec<Template>, StoreError>;
+    /// Every template that can be read; unreadable ones are skipped (and logged).
+    async fn list_templates(&self) -> Result<Vec<Template>, StoreError> {
+        Ok(self.read_templates().await?.logged("template"))
+    }
+    /// Every template, and the keys under `templates/` that could not be decoded.
+    async fn read_templates(&self) -> Result<Listed<Template>, StoreError>;
     async fn delete_template(&self, name: &str) -> Result<(), StoreError>;
 
     async fn put_group(&self, group: &InstanceGroup) -> Result<i64, StoreError>;
     async fn get_group(&self, key: &GroupKey) -> Result<Option<InstanceGroup>, StoreError>;
-    async fn list_groups(&self, scope: &Scope) -> Result<Vec<InstanceGroup>, StoreError>;
+    /// The groups in `scope` that can be read; unreadable ones are skipped (and logged),
+    /// so one bad value never stops the estate.
+    async fn list_groups(&self, scope: &Scope) -> Result<Vec<InstanceGroup>, StoreError> {
+        Ok(self.read_groups(scope).await?.logged("group"))
+    }
+    /// The groups in `scope`, and the keys there that could not be decoded.
+    async fn read_groups(&self, scope: &Scope) -> Result<Listed<InstanceGroup>, StoreError>;
     async fn delete_group(&self, key: &GroupKey) -> Result<(), StoreError>;
 
     /// One more than the highest revision number the group has (1 for none).
@@ -73,7 +87,12 @@ pub trait Store: Send + Sync {
     async fn list_revisions(&self, key: &GroupKey) -> Result<Vec<Revision>, StoreError>;
 
     async fn get_release(&self, key: &GroupKey) -> Result<Option<Versioned<Release>>, StoreError>;
-    async fn list_releases(&self, scope: &Scope) -> Result<Vec<Versioned<Release>>, StoreError>;
+    /// The releases in `scope` that can be read; unreadable ones are skipped (and logged).
+    async fn list_releases(&self, scope: &Scope) -> Result<Vec<Versioned<Release>>, StoreError> {
+        Ok(self.read_releases(scope).await?.logged("release"))
+    }
+    /// The releases in `scope`, and the keys there that could not be decoded.
+    async fn read_releases(&self, scope: &Scope) -> Result<Listed<Versioned<Release>>, StoreError>;
 
     /// THE transaction (DESIGN.md §2): if the release is still at the expected
     /// mod_revision, write it, the revision (if any) and the audit entry, and move the

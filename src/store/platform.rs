@@ -12,8 +12,8 @@ use crate::domain::{AuditDraft, AuditEntry, GroupKey, InstanceGroup, Release, Re
 
 use super::backend::{Backend, Cond, Kv, LeaseState, Write};
 use super::{
-    AuditFilter, Committed, ReleaseChange, Scope, Snapshot, Store, StoreError, StoreEvent,
-    Versioned, chain, events, layout,
+    AuditFilter, Committed, Listed, ReleaseChange, Scope, Snapshot, Store, StoreError, StoreEvent,
+    Unreadable, Versioned, chain, events, layout,
 };
 
 pub(super) fn encode<T: Serialize>(key: &str, v: &T) -> Result<Vec<u8>, StoreError> {
@@ -44,6 +44,33 @@ async fn list_json<B: Backend + ?Sized, T: DeserializeOwned>(
 ) -> Result<Vec<T>, StoreError> {
     let (kvs, _) = b.range(prefix).await?;
     kvs.iter().map(decode).collect()
+}
+
+/// Decodes every value; one that does not decode is set aside with its key, never fatal
+/// for the rest (a value put with etcdctl must not stop the estate).
+fn decode_all<T>(kvs: &[Kv], one: impl Fn(&Kv) -> Result<T, StoreError>) -> Listed<T> {
+    let mut listed = Listed {
+        items: Vec::with_capacity(kvs.len()),
+        unreadable: Vec::new(),
+    };
+    for kv in kvs {
+        match one(kv) {
+            Ok(v) => listed.items.push(v),
+            Err(e) => listed.unreadable.push(unreadable(&kv.key, e)),
+        }
+    }
+    listed
+}
+
+fn unreadable(key: &str, e: StoreError) -> Unreadable {
+    let detail = match e {
+        StoreError::Corrupt { detail, .. } => detail,
+        other => other.to_string(),
+    };
+    Unreadable {
+        key: key.to_string(),
+        detail,
+    }
 }
 
 async fn put_json<B: Backend + ?Sized, T: Serialize>(
@@ -103,8 +130,9 @@ impl<B: Backend> Store for B {
         get_json(self, &layout::template(name)).await
     }
 
-    async fn list_templates(&self) -> Result<Vec<Template>, StoreError> {
-        list_json(self, layout::TEMPLATES).await
+    async fn read_templates(&self) -> Result<Listed<Template>, StoreError> {
+        let (kvs, _) = self.range(layout::TEMPLATES).await?;
+        Ok(decode_all(&kvs, decode))
     }
 
     async fn delete_template(&self, name: &str) -> Result<(), StoreError> {
@@ -123,10 +151,10 @@ impl<B: Backend> Store for B {
         get_json(self, &layout::group(key)).await
     }
 
-    async fn list_groups(&self, scope: &Scope) -> Result<Vec<InstanceGroup>, StoreError> {
+    async fn read_groups(&self, scope: &Scope) -> Result<Listed<InstanceGroup>, StoreError> {
         let prefix = scope.prefix(layout::GROUPS)?;
         let (kvs, _) = self.range(&prefix).await?;
-        in_scope(kvs, layout::GROUPS).iter().map(decode).collect()
+        Ok(decode_all(&in_scope(kvs, layout::GROUPS), decode))
     }
 
     async fn delete_group(&self, key: &GroupKey) -> Result<(), StoreError> {
@@ -181,13 +209,10 @@ impl<B: Backend> Store for B {
             .transpose()
     }
 
-    async fn list_releases(&self, scope: &Scope) -> Result<Vec<Versioned<Release>>, StoreError> {
+    async fn read_releases(&self, scope: &Scope) -> Result<Listed<Versioned<Release>>, StoreError> {
         let prefix = scope.prefix(layout::RELEASES)?;
         let (kvs, _) = self.range(&prefix).await?;
-        in_scope(kvs, layout::RELEASES)
-            .iter()
-            .map(versioned)
-            .collect()
+        Ok(decode_all(&in_scope(kvs, layout::RELEASES), versioned))
     }
 
     async fn commit_release_with(
@@ -243,15 +268,21 @@ impl<B: Backend> Store for B {
             releases: vec![],
             policy: None,
             audit_head: AuditHead::default(),
+            unreadable: Vec::new(),
         };
         for kv in &kvs {
-            match layout::parse(&kv.key) {
-                Some(layout::KeyKind::Template(_)) => snap.templates.push(decode(kv)?),
-                Some(layout::KeyKind::Group(_)) => snap.groups.push(decode(kv)?),
-                Some(layout::KeyKind::Release(_)) => snap.releases.push(versioned(kv)?),
-                Some(layout::KeyKind::Policy) => snap.policy = Some(decode(kv)?),
-                Some(layout::KeyKind::AuditHead) => snap.audit_head = decode(kv)?,
-                _ => {}
+            // A value that does not decode is left out and named, never fatal: the
+            // console shows the rest and counts what it could not read.
+            let read = match layout::parse(&kv.key) {
+                Some(layout::KeyKind::Template(_)) => decode(kv).map(|t| snap.templates.push(t)),
+                Some(layout::KeyKind::Group(_)) => decode(kv).map(|g| snap.groups.push(g)),
+                Some(layout::KeyKind::Release(_)) => versioned(kv).map(|r| snap.releases.push(r)),
+                Some(layout::KeyKind::Policy) => decode(kv).map(|p| snap.policy = Some(p)),
+                Some(layout::KeyKind::AuditHead) => decode(kv).map(|h| snap.audit_head = h),
+                _ => Ok(()),
+            };
+            if let Err(e) = read {
+                snap.unreadable.push(unreadable(&kv.key, e));
             }
         }
         Ok(snap)

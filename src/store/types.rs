@@ -53,6 +53,50 @@ pub struct Snapshot {
     pub releases: Vec<Versioned<Release>>,
     pub policy: Option<Value>,
     pub audit_head: AuditHead,
+    /// Keys whose values could not be decoded (written by hand or by another version):
+    /// left out of the lists above, never fatal for the rest.
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A key whose value flightdeck cannot decode. Lists skip it and name it; a `get` of
+/// exactly that key still fails with [`super::StoreError::Corrupt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The key relative to the store's prefix (`groups/sim/shop/bad`).
+    pub key: String,
+    /// Why it could not be decoded (the decoder's message).
+    pub detail: String,
+}
+
+impl std::fmt::Display for Unreadable {
+    /// `groups/sim/shop/bad: unreadable (expected value at line 1 column 1)`, cleaned of
+    /// anything a terminal would act on (the key and the decoder's words may quote the value).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::model::sanitize::clean;
+        write!(
+            f,
+            "{}: unreadable ({})",
+            clean(&self.key),
+            clean(&self.detail)
+        )
+    }
+}
+
+/// What a list read: the values it could decode, and the keys it skipped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+impl<T> Listed<T> {
+    /// The items, with every skipped key logged (for callers with nobody to tell).
+    pub fn logged(self, what: &str) -> Vec<T> {
+        for u in &self.unreadable {
+            tracing::warn!(key = %u.key, detail = %u.detail, "skipped an unreadable {what}");
+        }
+        self.items
+    }
 }
 
 /// A change seen by [`super::Store::watch`], at the store revision that made it.
@@ -74,6 +118,9 @@ pub enum Change {
     PolicyPut(Value),
     PolicyDeleted,
     AuditAppended(AuditEntry),
+    /// A template, group, release or policy was written with a value flightdeck cannot
+    /// decode: nothing else changed, and a console counts it as unreadable.
+    Unreadable(Unreadable),
     /// History since the watch's revision is gone (etcd compacted it): reload with
     /// `snapshot()` and watch again from its revision. This is the stream's last item.
     Resync,

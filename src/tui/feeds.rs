@@ -133,6 +133,8 @@ async fn store_feed(
                     releases,
                 })
                 .await;
+            let unreadable = snapshot.unreadable.into_iter().map(|u| u.key).collect();
+            let _ = tx.send(Update::StoreUnreadable(unreadable)).await;
             if let Some(p) = snapshot
                 .policy
                 .and_then(|v| serde_json::from_value::<Policy>(v).ok())
@@ -188,6 +190,7 @@ async fn store_feed(
                     },
                     Change::PolicyDeleted => Update::PolicyLoaded(Policy::new(Vec::new())),
                     Change::AuditAppended(e) => Update::AuditAppended(e),
+                    Change::Unreadable(u) => Update::KeyUnreadable(u.key),
                     Change::Resync => break,
                     _ => continue,
                 };

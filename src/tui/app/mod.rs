@@ -165,6 +165,7 @@ impl App {
         use model::Update as U;
         match u {
             U::PolicyLoaded(p) => {
+                self.estate.key_readable(crate::store::layout::POLICY);
                 self.policy = Some(p);
                 return;
             }
@@ -205,6 +206,8 @@ impl App {
             | U::GroupDeleted(_)
             | U::ReleaseApplied(_) => self.rows_stale = true,
             U::Connection { .. }
+            | U::StoreUnreadable(_)
+            | U::KeyUnreadable(_)
             | U::PolicyLoaded(_)
             | U::AuditLoaded(_)
             | U::AuditAppended(_)

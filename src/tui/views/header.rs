@@ -34,6 +34,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     second.extend(conn(t, &app.estate.connection(Part::Store)));
     second.push(label("  cluster "));
     second.extend(conn(t, &app.estate.connection(Part::Cluster)));
+    match app.estate.unreadable_count() {
+        0 => {}
+        1 => second.push(Span::styled("  1 unreadable key", t.warning)),
+        n => second.push(Span::styled(format!("  {n} unreadable keys"), t.warning)),
+    }
     if let Some((cluster, reaches)) = app.foreign_clusters.iter().next() {
         second.push(Span::styled(format!("  ≠ {cluster}: {reaches}"), t.error));
     }
