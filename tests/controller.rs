@@ -242,8 +242,30 @@ async fn crafted_parameters_and_requests_are_refused_audited_and_store_nothing()
             &format!("image={injected}"),
         ])
         .await;
+    // The command line refuses it before asking …
     assert!([1, 2].contains(&out.code), "{out:?}");
     assert!(out.stderr.contains("control character"), "{}", out.stderr);
+    assert_eq!(store.list_revisions(&web()).await.unwrap().len(), revisions);
+    // … and the controller refuses it from a binary of one's own, audited.
+    let mut params = std::collections::BTreeMap::new();
+    params.insert("image".to_string(), serde_json::json!(injected));
+    let answer = flightdeck::controller::Requester::new(store.clone(), me())
+        .ask(flightdeck::controller::Ask::Act {
+            group: web(),
+            action: flightdeck::engine::Action::Deploy {
+                tag: "1.1.0".into(),
+                params,
+            },
+            reason: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(answer.exit, 2, "{}", answer.message);
+    assert!(
+        answer.message.contains("control character"),
+        "{}",
+        answer.message
+    );
     assert_eq!(store.list_revisions(&web()).await.unwrap().len(), revisions);
     let last = store.list_audit(&AuditFilter::default()).await.unwrap();
     let last = last.last().unwrap();
