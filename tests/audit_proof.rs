@@ -418,3 +418,113 @@ async fn an_empty_store_verifies_and_a_bad_head_or_key_is_bad_input() {
     );
     sim.handle.shutdown().await;
 }
+
+fn first_line(p: &std::path::Path) -> String {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_etcd_auth_admin_init_records_the_key_and_the_controller_signs_with_it() {
+    let etcd = Etcd::start().await;
+    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
+    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
+    let dir = fd.dir.path();
+    let (root_pw, ctl_pw, key) = (
+        dir.join("root.pw"),
+        dir.join("controller.pw"),
+        dir.join("controller.key"),
+    );
+    let init = |key: &std::path::Path| {
+        [
+            "admin".to_string(),
+            "init".into(),
+            "--root-password-file".into(),
+            root_pw.display().to_string(),
+            "--controller-password-file".into(),
+            ctl_pw.display().to_string(),
+            "--admin".into(),
+            "alice".into(),
+            "--signing-key-file".into(),
+            key.display().to_string(),
+        ]
+    };
+    let args = init(&key);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = fd.run(&args).await.expect(0);
+    assert!(
+        out.stdout.contains("signing key ed25519:") && out.stdout.contains("new key written"),
+        "{}",
+        out.stdout
+    );
+    let root = fd.as_etcd_user("root", &first_line(&root_pw));
+    let head = root.run(&["audit", "head"]).await.expect(0);
+    let public = head.stdout.lines().nth(1).unwrap().to_string();
+    assert!(public.starts_with("public key ed25519:"), "{}", head.stdout);
+    // The private key is in the file only.
+    let mut c = Client::connect(
+        [etcd.endpoint()],
+        Some(etcd_client::ConnectOptions::new().with_user("root", first_line(&root_pw))),
+    )
+    .await
+    .unwrap();
+    // ring's PKCS#8 v2 document: a 16-byte header, then the 32-byte private seed.
+    let seed = std::fs::read(&key).unwrap()[16..48].to_vec();
+    for (k, v) in save(&mut c).await {
+        let text = String::from_utf8_lossy(&v).to_lowercase();
+        assert!(
+            !text.contains(&hex::encode(&seed)) && !v.windows(32).any(|w| w == seed),
+            "{}",
+            String::from_utf8_lossy(&k)
+        );
+    }
+
+    // Again with another key: refused before anything changes.
+    let args = init(&dir.join("other.key"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = root.run(&args).await.expect(1);
+    assert!(out.stderr.contains("already records"), "{}", out.stderr);
+
+    // The controller signs with the recorded key; another key does not start.
+    let ctl = fd.as_etcd_user("flightdeck-controller", &first_line(&ctl_pw));
+    let other = dir.join("other.key").display().to_string();
+    let out = ctl
+        .run(&["agent", "--signing-key-file", &other])
+        .await
+        .expect(1);
+    assert!(out.stderr.contains("refusing to start"), "{}", out.stderr);
+    let key_arg = key.display().to_string();
+    let controller = ctl
+        .controller_with(&["--signing-key-file", &key_arg, "--checkpoint-after", "1s"])
+        .await;
+    assert!(
+        controller
+            .stderr()
+            .contains("audit checkpoints on: signing with"),
+        "{}",
+        controller.stderr()
+    );
+    let exported = checkpointed_head(&root, &c).await;
+    let pub_file = root.file("controller.pub", &public);
+    let ok = root
+        .run(&[
+            "audit",
+            "verify",
+            "--public-key",
+            &pub_file,
+            "--expect-head",
+            exported.lines().next().unwrap(),
+        ])
+        .await
+        .expect(0);
+    assert!(
+        ok.stdout.contains(" verified with ed25519:") && !ok.stdout.contains("0 checkpoints"),
+        "{}",
+        ok.stdout
+    );
+    sim.handle.shutdown().await;
+}
