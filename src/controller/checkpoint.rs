@@ -326,3 +326,120 @@ async fn links(
     }
     Ok(Ok(()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    async fn append(store: &dyn Store, n: usize) {
+        for _ in 0..n {
+            let draft = AuditDraft::new(
+                AuditUser::named("alice", "os"),
+                "weight",
+                AuditTarget::default(),
+            );
+            store.append_audit(draft).await.unwrap();
+        }
+    }
+
+    async fn checkpoints(store: &dyn Store) -> Vec<u64> {
+        let (kvs, _) = store
+            .backend()
+            .range(layout::AUDIT_CHECKPOINTS)
+            .await
+            .unwrap();
+        kvs.iter()
+            .map(|kv| {
+                serde_json::from_slice::<audit::Checkpoint>(&kv.value)
+                    .unwrap()
+                    .seq
+            })
+            .collect()
+    }
+
+    async fn settle() {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    #[tokio::test]
+    async fn every_n_entries_only_while_leading_and_never_over_a_rewritten_history() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let key = SigningKey::generate().unwrap().0;
+        let public = key.public_key();
+        let mut cfg = Checkpointing::new(key).with_cadence(3, Duration::from_secs(3600));
+        cfg.tick = Duration::from_millis(20);
+        let (leader, rx) = watch::channel(false);
+        let task = tokio::spawn(run(store.clone(), cfg, rx));
+
+        append(store.as_ref(), 3).await;
+        settle().await;
+        assert_eq!(checkpoints(store.as_ref()).await, Vec::<u64>::new());
+        leader.send_replace(true);
+        settle().await;
+        assert_eq!(checkpoints(store.as_ref()).await, vec![3]);
+        append(store.as_ref(), 2).await;
+        settle().await;
+        assert_eq!(checkpoints(store.as_ref()).await, vec![3], "2 < N");
+        append(store.as_ref(), 1).await;
+        settle().await;
+        assert_eq!(checkpoints(store.as_ref()).await, vec![3, 6]);
+
+        // An entry the checkpoint would cover is edited behind the controller's back.
+        append(store.as_ref(), 2).await;
+        let k = layout::audit(7);
+        let mut v: Value =
+            serde_json::from_slice(&store.backend().get(&k).await.unwrap().unwrap().value).unwrap();
+        v["reason"] = Value::String("nothing to see".into());
+        store
+            .backend()
+            .txn(vec![], vec![Write::Put(k, serde_json::to_vec(&v).unwrap())])
+            .await
+            .unwrap();
+        append(store.as_ref(), 1).await;
+        settle().await;
+        assert_eq!(checkpoints(store.as_ref()).await, vec![3, 6]);
+
+        // With its key, verify names the edited entry.
+        let proof = crate::store::prove_audit(store.as_ref(), Some(public), None)
+            .await
+            .unwrap();
+        let err = proof.verdict.unwrap_err();
+        assert!(err.contains("entry 7"), "{err}");
+        leader.send_replace(false);
+        drop(leader);
+        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+    }
+
+    #[tokio::test]
+    async fn a_key_is_recorded_once_and_another_is_refused() {
+        let store = MemoryStore::new();
+        let a = SigningKey::generate().unwrap().0.public_key();
+        let b = SigningKey::generate().unwrap().0.public_key();
+        let first = adopt_key(&store, &a, Trust::Local, "controller@test:1")
+            .await
+            .unwrap();
+        assert!(
+            matches!(first, Ok(Adopted::Recorded { seq: 1 })),
+            "{first:?}"
+        );
+        assert_eq!(
+            adopt_key(&store, &a, Trust::Local, "x").await.unwrap(),
+            Ok(Adopted::Matches)
+        );
+        let refused = adopt_key(&store, &b, Trust::Local, "x")
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(refused.contains("refusing to start"), "{refused}");
+        let empty = MemoryStore::new();
+        let refused = adopt_key(&empty, &a, Trust::EtcdAuth, "x")
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            refused.contains("admin init --signing-key-file"),
+            "{refused}"
+        );
+    }
+}
