@@ -88,6 +88,7 @@ async fn controller(store: &Arc<dyn Store>, sim: &Sim) -> ControllerHandle {
         ControllerConfig {
             agent,
             trust: Trust::Local,
+            checkpoints: None,
         },
     );
     let mut leader = handle.agent.leader.clone();

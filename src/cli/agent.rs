@@ -4,6 +4,7 @@
 //! the others stand by to take over. It runs only as the controller's own etcd identity.
 //! What it does goes to the log file and, one line per action, to standard error.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use super::context::store_error;
 use super::{CliError, Exit, Global};
 use crate::agent::{AgentConfig, AgentEvent};
-use crate::controller::{self, ControllerConfig, Trust};
+use crate::controller::{self, Adopted, Checkpointing, ControllerConfig, Trust};
+use crate::domain::audit::SigningKey;
 use crate::domain::user::{CONTROLLER_USER, ControllerRecord};
 use crate::health::analysis::parse_duration;
 use crate::health::prometheus::PrometheusClient;
@@ -36,6 +38,18 @@ pub struct AgentArgs {
     /// Serve /livez and /readyz here (for a Deployment's probes), e.g. 0.0.0.0:8080.
     #[arg(long, value_name = "ADDR")]
     pub health_listen: Option<String>,
+    /// The controller's ed25519 private key (PKCS#8 DER) for signing audit checkpoints;
+    /// never stored in etcd. Its public key must be the one the store records (`admin init
+    /// --signing-key-file`); on a store without auth a missing FILE is made (0600) and its
+    /// key recorded. Without it no checkpoints are written.
+    #[arg(long, env = "FLIGHTDECK_SIGNING_KEY_FILE", value_name = "FILE")]
+    pub signing_key_file: Option<PathBuf>,
+    /// Sign a checkpoint at least every N audit entries.
+    #[arg(long, hide = true, default_value_t = controller::checkpoint::EVERY, value_name = "N")]
+    pub checkpoint_every: u64,
+    /// …and once the oldest entry without one is this old.
+    #[arg(long, hide = true, default_value = "60s", value_name = "DURATION")]
+    pub checkpoint_after: String,
 }
 
 fn duration(flag: &str, s: &str) -> Result<Duration, CliError> {
@@ -62,11 +76,30 @@ pub async fn run(global: &Global, args: AgentArgs) -> Result<(), CliError> {
     let trust = principal(global, store.as_ref()).await?;
     let conn = global.connect_cluster().await?;
     check_clusters(store.as_ref(), &conn).await?;
+    let checkpoints = match &args.signing_key_file {
+        None => {
+            eprintln!("audit checkpoints off: no --signing-key-file");
+            None
+        }
+        Some(file) => {
+            let after = duration("checkpoint-after", &args.checkpoint_after)?;
+            let key = signing_key(store.as_ref(), file, trust, &cfg.holder).await?;
+            Some(Checkpointing::new(key).with_cadence(args.checkpoint_every, after))
+        }
+    };
     let health = match &args.health_listen {
         Some(addr) => Some(serve_health(addr, store.clone()).await?),
         None => None,
     };
-    let mut handle = controller::spawn(store, conn, ControllerConfig { agent: cfg, trust });
+    let mut handle = controller::spawn(
+        store,
+        conn,
+        ControllerConfig {
+            agent: cfg,
+            trust,
+            checkpoints,
+        },
+    );
     // The receiver made with the agent has every event since it started (a resubscribed
     // one would miss the first lease decision).
     let fresh = handle.agent.events.resubscribe();
@@ -143,6 +176,35 @@ async fn principal(global: &Global, store: &dyn Store) -> Result<Trust, CliError
             ),
         )),
     }
+}
+
+/// Loads (or, on a store without auth, makes) the signing key and checks its public key
+/// against the controller record; a different recorded key stops the controller.
+async fn signing_key(
+    store: &dyn Store,
+    file: &std::path::Path,
+    trust: Trust,
+    holder: &str,
+) -> Result<SigningKey, CliError> {
+    let (key, made) = super::bootstrap::signing_key(file, trust == Trust::Local)?;
+    let public = key.public_key();
+    if made {
+        eprintln!(
+            "controller: new signing key written to {} ({public})",
+            file.display()
+        );
+    }
+    match controller::adopt_key(store, &public, trust, holder)
+        .await
+        .map_err(store_error)?
+    {
+        Ok(Adopted::Matches) => eprintln!("audit checkpoints on: signing with {public}"),
+        Ok(Adopted::Recorded { seq }) => eprintln!(
+            "audit checkpoints on: signing with {public} (recorded in the store, audit entry {seq})"
+        ),
+        Err(why) => return Err(CliError::new(Exit::Refused, why)),
+    }
+    Ok(key)
 }
 
 /// Every registered cluster this controller has a context for must be the same server

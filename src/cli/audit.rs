@@ -1,11 +1,15 @@
-//! `flightdeck audit [--group G] [--user U] [--since 10m|RFC3339] [--json]` and
-//! `flightdeck audit verify` (DESIGN.md §4).
+//! `flightdeck audit [--group G] [--user U] [--since 10m|RFC3339] [--json]`,
+//! `flightdeck audit head [--json]` and
+//! `flightdeck audit verify [--expect-head SEQ:HASH] [--public-key FILE]` (DESIGN.md §4).
+
+use std::path::PathBuf;
 
 use super::context::store_error;
 use super::output::{cell, print_json, table};
 use super::{CliError, Exit, Global};
+use crate::domain::audit::{AuditHead, PublicKey};
 use crate::domain::{AuditEntry, GroupKey};
-use crate::store::{AuditFilter, StoreError};
+use crate::store::{AuditFilter, audit_head, prove_audit};
 
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
@@ -29,13 +33,35 @@ pub struct AuditArgs {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hash chain and name the first entry that does not belong.
-    Verify,
+    /// Walk the hash chain, check the signed checkpoints (and a head exported earlier), and
+    /// name the first thing that does not belong.
+    Verify(VerifyArgs),
+    /// The newest entry as SEQ:HASH (keep it somewhere the store's admins cannot write,
+    /// for `audit verify --expect-head`) and the controller's public key.
+    Head {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// A head `flightdeck audit head` printed earlier: it must still be in the log, with
+    /// the same hash (a shorter or rewritten log fails).
+    #[arg(long, value_name = "SEQ:HASH")]
+    pub expect_head: Option<String>,
+    /// The controller's public key as `audit head` prints it (hex, with or without
+    /// `ed25519:`), from a file the store's admins cannot write; without it the key the
+    /// store records is used.
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
 }
 
 pub async fn run(global: &Global, args: AuditArgs) -> Result<(), CliError> {
-    if let Some(AuditCommand::Verify) = args.command {
-        return verify(global).await;
+    match args.command {
+        Some(AuditCommand::Verify(v)) => return verify(global, v).await,
+        Some(AuditCommand::Head { json }) => return head(global, json).await,
+        None => {}
     }
     let since = args
         .since
@@ -105,16 +131,83 @@ fn row(e: &AuditEntry) -> Vec<String> {
     ]
 }
 
-async fn verify(global: &Global) -> Result<(), CliError> {
+async fn head(global: &Global, json: bool) -> Result<(), CliError> {
     let store = global.connect_store().await?;
-    match store.verify_audit().await {
-        Ok(n) => {
-            println!("{n} entries, chain intact");
-            Ok(())
-        }
-        Err(e @ StoreError::ChainBroken { .. }) => Err(CliError::new(Exit::Refused, e.to_string())),
-        Err(e) => Err(store_error(e)),
+    let (head, key) = audit_head(store.as_ref()).await.map_err(store_error)?;
+    // The record is the store's word; a malformed key is shown as such, not trusted.
+    let key = key.map(|k| PublicKey::parse(&k).map_err(|_| k));
+    if json {
+        return print_json(&serde_json::json!({
+            "seq": head.seq,
+            "hash": head.hash,
+            "head": head.export(),
+            "publicKey": match &key {
+                Some(Ok(k)) => Some(k.hex()),
+                _ => None,
+            },
+        }));
     }
+    println!("{}", head.export());
+    match key {
+        Some(Ok(k)) => println!("public key {k}"),
+        Some(Err(bad)) => println!("public key unreadable in the store: {}", cell(&bad, 80)),
+        None => println!("no public key recorded"),
+    }
+    Ok(())
+}
+
+async fn verify(global: &Global, args: VerifyArgs) -> Result<(), CliError> {
+    let expect = args
+        .expect_head
+        .as_deref()
+        .map(AuditHead::parse_export)
+        .transpose()
+        .map_err(|e| CliError::new(Exit::BadInput, format!("--expect-head: {e}")))?;
+    let key = match &args.public_key {
+        Some(file) => {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                CliError::new(
+                    Exit::BadInput,
+                    format!("--public-key: cannot read {}: {e}", file.display()),
+                )
+            })?;
+            Some(PublicKey::parse(&text).map_err(|e| {
+                CliError::new(
+                    Exit::BadInput,
+                    format!("--public-key {}: {e}", file.display()),
+                )
+            })?)
+        }
+        None => None,
+    };
+    let store = global.connect_store().await?;
+    let proof = prove_audit(store.as_ref(), key, expect)
+        .await
+        .map_err(store_error)?;
+    let p = proof
+        .verdict
+        .map_err(|why| CliError::new(Exit::Refused, cell(&why, 400)))?;
+    println!("{} entries, chain intact", p.entries);
+    println!("head {}", p.head.export());
+    let by = match (&proof.key, proof.key_from_store) {
+        (Some(k), true) => {
+            format!("{k} (the key the store records; pass --public-key for one it cannot replace)")
+        }
+        (Some(k), false) => format!("{k} (--public-key)"),
+        (None, _) => "no key".to_string(),
+    };
+    let covered = match p.last_checkpoint {
+        Some(s) if s < p.entries => format!("; entries after {s} are not checkpointed yet"),
+        _ => String::new(),
+    };
+    println!(
+        "{} verified with {by}{covered}",
+        crate::domain::audit::plural(p.checkpoints, "checkpoint")
+    );
+    if args.expect_head.is_some() {
+        println!("expected head found");
+    }
+    Ok(())
 }
 
 /// `30s`, `10m`, `2h`, `1d` ago, or an RFC 3339 time.

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::context::store_error;
 use super::{CliError, Exit, Global};
 use crate::authz::policy::{Binding, Policy, Role, Scope};
-use crate::domain::audit::{AuditDraft, AuditTarget, AuditUser, Outcome};
+use crate::domain::audit::{AuditDraft, AuditTarget, AuditUser, Outcome, SigningKey};
 use crate::domain::user::{
     CONTROLLER_USER, ControllerRecord, UserRecord, check_group_name, check_user_name,
 };
@@ -32,6 +32,12 @@ pub enum AdminCommand {
         /// Make NAME admin everywhere in a first policy (only when the store has none).
         #[arg(long = "admin", value_name = "NAME")]
         admins: Vec<String>,
+        /// The controller's ed25519 signing key for audit checkpoints (PKCS#8 DER): read
+        /// from FILE, or made and written there (mode 0600) when FILE does not exist. Its
+        /// public key is recorded in the store; the private key never is. Give FILE to
+        /// `flightdeck agent --signing-key-file`.
+        #[arg(long, value_name = "FILE")]
+        signing_key_file: Option<PathBuf>,
     },
     /// Add a person (or update their groups): their etcd user, role and group roles.
     #[command(group(clap::ArgGroup::new("login").required(true).args(["password_file", "cert_only"])))]
@@ -56,12 +62,14 @@ pub async fn run(global: &Global, cmd: AdminCommand) -> Result<(), CliError> {
             root_password_file,
             controller_password_file,
             admins,
+            signing_key_file,
         } => {
             init(
                 global,
                 root_password_file.as_deref(),
                 &controller_password_file,
                 &admins,
+                signing_key_file.as_deref(),
             )
             .await
         }
@@ -89,13 +97,41 @@ async fn init(
     root_password_file: Option<&Path>,
     controller_password_file: &Path,
     admins: &[String],
+    signing_key_file: Option<&Path>,
 ) -> Result<(), CliError> {
     for a in admins {
         check_user_name(a).map_err(bad)?;
     }
+    let signing = signing_key_file
+        .map(|f| signing_key(f, true).map(|(k, made)| (k.public_key(), made, f)))
+        .transpose()?;
     let (mut cfg, admin) = connect(global).await?;
     let auth_on = admin.auth_enabled().await.map_err(store_error)?;
     admin.require_root().await.map_err(store_error)?;
+    // A key that would replace the recorded one is refused before anything changes.
+    let recorded = match admin
+        .get_json(layout::CONTROLLER)
+        .await
+        .map_err(store_error)?
+    {
+        Some(v) => serde_json::from_value::<ControllerRecord>(v)
+            .ok()
+            .and_then(|r| r.public_key),
+        None => None,
+    };
+    let public_key = match (&signing, recorded) {
+        (None, recorded) => recorded,
+        (Some((mine, _, _)), Some(old)) if old != mine.hex() => {
+            // Checkpoints signed so far would no longer verify: not done by accident.
+            return Err(CliError::new(
+                Exit::Refused,
+                format!(
+                    "the store already records the controller's public key ed25519:{old}, not {mine}: use that key's file (replacing a key is not supported)"
+                ),
+            ));
+        }
+        (Some((mine, _, _)), _) => Some(mine.hex()),
+    };
     if auth_on {
         println!("etcd auth: on already");
     } else {
@@ -146,25 +182,26 @@ async fn init(
         controller_password_file.display()
     );
 
-    let public_key = match admin
-        .get_json(layout::CONTROLLER)
-        .await
-        .map_err(store_error)?
-    {
-        Some(v) => serde_json::from_value::<ControllerRecord>(v)
-            .ok()
-            .and_then(|r| r.public_key),
-        None => None,
-    };
     let record = ControllerRecord {
         user: CONTROLLER_USER.to_string(),
-        public_key,
+        public_key: public_key.clone(),
     };
     admin
         .put_json(layout::CONTROLLER, &to_json(&record))
         .await
         .map_err(store_error)?;
     println!("key {}{}: written", admin.prefix(), layout::CONTROLLER);
+    if let Some((mine, made, file)) = &signing {
+        let how = if *made {
+            "new key written to"
+        } else {
+            "key from"
+        };
+        println!(
+            "signing key {mine}: recorded ({how} {}; the private key stays there)",
+            file.display()
+        );
+    }
 
     if !admins.is_empty() {
         if admin
@@ -183,7 +220,10 @@ async fn init(
         }
     }
 
-    let request = json!({ "controller": CONTROLLER_USER, "admins": admins });
+    let mut request = json!({ "controller": CONTROLLER_USER, "admins": admins });
+    if let Some(k) = &public_key {
+        request["publicKey"] = json!(k);
+    }
     let seq = audit(&cfg, "admin.init", request).await?;
     println!("audit: entry {seq} (admin.init)");
 
@@ -383,8 +423,34 @@ fn read_or_make_secret(file: &Path) -> Result<(String, bool), CliError> {
     }
 }
 
+/// The controller's signing key from `file` (PKCS#8 DER), or — when `file` does not exist
+/// and `make` — a new one written there (0600). The bool says whether it was made.
+pub(super) fn signing_key(file: &Path, make: bool) -> Result<(SigningKey, bool), CliError> {
+    match std::fs::read(file) {
+        Ok(der) => SigningKey::from_pkcs8(&der)
+            .map(|k| (k, false))
+            .map_err(|e| bad(format!("{}: {e}", file.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && make => {
+            let (key, der) = SigningKey::generate().map_err(bad)?;
+            write_private(file, &der)?;
+            Ok((key, true))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(bad(format!(
+            "{} does not exist: `flightdeck admin init --signing-key-file {}` makes it",
+            file.display(),
+            file.display()
+        ))),
+        Err(e) => Err(bad(format!("cannot read {}: {e}", file.display()))),
+    }
+}
+
 /// Writes `secret` and a newline to `file`, readable by its owner only.
 fn write_secret(file: &Path, secret: &str) -> Result<(), CliError> {
+    write_private(file, format!("{secret}\n").as_bytes())
+}
+
+/// Writes `bytes` to `file`, readable by its owner only.
+fn write_private(file: &Path, bytes: &[u8]) -> Result<(), CliError> {
     let fail = |e: std::io::Error| bad(format!("cannot write {}: {e}", file.display()));
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -396,7 +462,7 @@ fn write_secret(file: &Path, secret: &str) -> Result<(), CliError> {
     // An existing file keeps its mode on open; narrow it before the secret goes in.
     f.set_permissions(std::fs::Permissions::from_mode(0o600))
         .map_err(fail)?;
-    writeln!(f, "{secret}").map_err(fail)?;
+    f.write_all(bytes).map_err(fail)?;
     Ok(())
 }
 
@@ -415,6 +481,22 @@ mod tests {
         assert_eq!(read_or_make_secret(&file).unwrap(), (made, false));
         std::fs::write(&file, "").unwrap();
         assert_eq!(read_or_make_secret(&file).unwrap_err().exit, Exit::BadInput);
+    }
+
+    #[test]
+    fn a_signing_key_is_made_private_then_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key");
+        assert_eq!(signing_key(&file, false).unwrap_err().exit, Exit::BadInput);
+        let (made, fresh) = signing_key(&file, true).unwrap();
+        assert!(fresh);
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let (read, fresh) = signing_key(&file, true).unwrap();
+        assert!(!fresh);
+        assert_eq!(read.public_key(), made.public_key());
+        std::fs::write(&file, "not a key").unwrap();
+        assert_eq!(signing_key(&file, true).unwrap_err().exit, Exit::BadInput);
     }
 
     #[test]

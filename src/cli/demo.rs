@@ -10,8 +10,9 @@ use super::context::Me;
 use super::{CliError, Exit, Global};
 use crate::agent::AgentConfig;
 use crate::authz::Identity;
-use crate::controller::{self, ControllerConfig, Requester, Trust};
+use crate::controller::{self, Checkpointing, ControllerConfig, Requester, Trust};
 use crate::demo::{seed, seed_store};
+use crate::domain::audit::SigningKey;
 use crate::kube::connect_kubeconfig;
 use crate::sim::{Scenario, SimConfig, SimHandle};
 use crate::store::{MemoryStore, Store};
@@ -76,13 +77,27 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::new(Exit::Refused, format!("seeding the demo store: {e}")))?;
 
     // The release controller in this process, asked over the same request path as a
-    // separate `flightdeck agent` would be.
+    // separate `flightdeck agent` would be. Its signing key lives only as long as the
+    // demo; its public key is recorded, so the demo's audit log is checkpointed.
+    let agent = AgentConfig::new(AgentConfig::default_holder("demo-controller"));
+    let (key, _) = SigningKey::generate().map_err(|e| CliError::new(Exit::Refused, e))?;
+    let refused = |e: String| CliError::new(Exit::Refused, format!("demo signing key: {e}"));
+    controller::adopt_key(
+        store.as_ref(),
+        &key.public_key(),
+        Trust::Local,
+        &agent.holder,
+    )
+    .await
+    .map_err(|e| refused(e.to_string()))?
+    .map_err(refused)?;
     let controller = controller::spawn(
         store.clone(),
         conn.clone(),
         ControllerConfig {
-            agent: AgentConfig::new(AgentConfig::default_holder("demo-controller")),
+            agent,
             trust: Trust::Local,
+            checkpoints: Some(Checkpointing::new(key)),
         },
     );
     let reports = controller.agent.reports.clone();

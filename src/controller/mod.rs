@@ -16,6 +16,7 @@
 //! key, so the controller runs only when told so, and the audit log marks those users as
 //! `os` (unauthenticated).
 
+pub mod checkpoint;
 pub mod client;
 pub mod edits;
 pub mod request;
@@ -30,6 +31,7 @@ use crate::engine::release_engine::{Actor, ReleaseEngine};
 use crate::kube::ClusterConn;
 use crate::store::Store;
 
+pub use checkpoint::{Adopted, Checkpointing, adopt_key};
 pub use client::{AskError, Requester};
 pub use request::{Answer, Ask, ClusterRecord};
 
@@ -49,6 +51,8 @@ pub enum Trust {
 pub struct ControllerConfig {
     pub agent: AgentConfig,
     pub trust: Trust,
+    /// Signed audit checkpoints while leading; `None` writes none.
+    pub checkpoints: Option<Checkpointing>,
 }
 
 impl ControllerConfig {
@@ -62,12 +66,16 @@ impl ControllerConfig {
 pub struct ControllerHandle {
     pub agent: AgentHandle,
     server: JoinHandle<()>,
+    checkpoints: Option<JoinHandle<()>>,
 }
 
 impl ControllerHandle {
     /// Stops serving, lets the lease go and waits (bounded) for both to end.
     pub async fn stop(self) {
         self.server.abort();
+        if let Some(c) = &self.checkpoints {
+            c.abort();
+        }
         self.agent.stop.send_replace(true);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.agent.task).await;
     }
@@ -84,6 +92,10 @@ pub fn spawn(store: Arc<dyn Store>, conn: ClusterConn, cfg: ControllerConfig) ->
         .with_via(cfg.instance()),
     );
     let agent = agent::spawn(engine.clone(), conn, cfg.agent.clone());
+    let checkpoints = cfg
+        .checkpoints
+        .clone()
+        .map(|c| tokio::spawn(checkpoint::run(store.clone(), c, agent.leader.clone())));
     let server = tokio::spawn(serve::serve(serve::Server {
         store,
         engine,
@@ -91,5 +103,9 @@ pub fn spawn(store: Arc<dyn Store>, conn: ClusterConn, cfg: ControllerConfig) ->
         trust: cfg.trust,
         leader: agent.leader.clone(),
     }));
-    ControllerHandle { agent, server }
+    ControllerHandle {
+        agent,
+        server,
+        checkpoints,
+    }
 }

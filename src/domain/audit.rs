@@ -18,9 +18,29 @@
 //!
 //! Verification recomputes this from the stored JSON *value*, not from the Rust struct, so
 //! a member added by hand is caught as well as a member changed.
+//!
+//! # The signed bytes of a checkpoint
+//!
+//! A chain alone proves nothing to someone who can rewrite all of it: whoever has etcd root
+//! can edit an entry and re-hash every later one and the head, drop the newest entries and
+//! move the head back, or delete the log. So the leading controller signs checkpoints
+//! (`audit-checkpoints/<seq:020>`, [`Checkpoint`]) with an ed25519 key that never enters
+//! the store. The signature (RFC 8032 ed25519, 64 bytes, stored as lowercase hex) is over
+//! exactly
+//!
+//! ```text
+//! b"flightdeck audit checkpoint v1\n" ‖ seq as ASCII decimal ‖ b"\n" ‖ hash
+//! ```
+//!
+//! where `hash` is the UTF-8 bytes of entry `seq`'s `hash` (64 lowercase hex digits), with
+//! no trailing newline ([`checkpoint_message`]). The public key is the raw 32 bytes, shown
+//! as lowercase hex (`ed25519:<hex>` where a prefix helps). [`verify_log`] checks the chain,
+//! every checkpoint against the key and against the entry at its seq, that no checkpoint
+//! is past the head, and a head exported earlier (`SEQ:HASH`).
 
 use std::fmt;
 
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -345,7 +365,316 @@ fn short(h: &str) -> &str {
     if h.is_empty() {
         "(none)"
     } else {
-        &h[..h.len().min(12)]
+        // By characters: a hash written by hand may hold anything.
+        h.char_indices().nth(12).map_or(h, |(i, _)| &h[..i])
+    }
+}
+
+impl AuditHead {
+    /// `SEQ:HASH`, the form `flightdeck audit head` prints for export.
+    pub fn export(&self) -> String {
+        format!("{}:{}", self.seq, self.hash)
+    }
+
+    /// Reads `SEQ:HASH` (as [`AuditHead::export`] writes it; `0:` is the empty log).
+    pub fn parse_export(s: &str) -> Result<AuditHead, String> {
+        let s = s.trim();
+        let bad = |why: &str| Err(format!("'{s}' is not a head SEQ:HASH ({why})"));
+        let Some((seq, hash)) = s.split_once(':') else {
+            return bad("no ':'");
+        };
+        let Ok(seq) = seq.parse::<u64>() else {
+            return bad("SEQ is not a number");
+        };
+        let hash = hash.to_ascii_lowercase();
+        let hex_ok = hash.len() == 64 && hash.bytes().all(|c| c.is_ascii_hexdigit());
+        match (seq, hash.is_empty()) {
+            (0, true) => Ok(AuditHead::default()),
+            (0, false) => bad("seq 0 is the empty log and has no hash"),
+            (_, _) if !hex_ok => bad("HASH must be 64 hex digits"),
+            _ => Ok(AuditHead { seq, hash }),
+        }
+    }
+}
+
+/// The context string every checkpoint signature starts with (see the module docs).
+pub const CHECKPOINT_CONTEXT: &[u8] = b"flightdeck audit checkpoint v1\n";
+
+/// The exact bytes a checkpoint of entry `seq` with hash `hash` signs.
+pub fn checkpoint_message(seq: u64, hash: &str) -> Vec<u8> {
+    let mut m = CHECKPOINT_CONTEXT.to_vec();
+    m.extend_from_slice(seq.to_string().as_bytes());
+    m.push(b'\n');
+    m.extend_from_slice(hash.as_bytes());
+    m
+}
+
+/// `/flightdeck/audit-checkpoints/<seq:020>`: the controller's signature over entry
+/// `seq`'s hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checkpoint {
+    pub seq: u64,
+    pub hash: String,
+    /// ed25519 signature over [`checkpoint_message`], lowercase hex.
+    pub signature: String,
+    /// The signer's public key, lowercase hex. Informational: verification uses a key
+    /// the verifier trusts, never this one.
+    pub public_key: String,
+    pub time: String,
+}
+
+impl Checkpoint {
+    /// Whether `key` signed exactly this seq and hash.
+    pub fn verify(&self, key: &PublicKey) -> Result<(), String> {
+        let sig = hex::decode(&self.signature)
+            .map_err(|_| format!("checkpoint {}: the signature is not hex", self.seq))?;
+        UnparsedPublicKey::new(&ED25519, key.0)
+            .verify(&checkpoint_message(self.seq, &self.hash), &sig)
+            .map_err(|_| {
+                format!(
+                    "checkpoint {}: the signature does not verify with {key} (forged, altered, or signed by another key)",
+                    self.seq
+                )
+            })
+    }
+}
+
+/// An ed25519 public key (the raw 32 bytes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PublicKey(pub [u8; 32]);
+
+impl PublicKey {
+    /// Lowercase hex, no prefix (as stored in the controller record and checkpoints).
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// 64 hex digits, with or without `ed25519:`; also the whole line `flightdeck audit
+    /// head` prints ("public key ed25519:<hex>"), so its output can be saved as it is.
+    pub fn parse(text: &str) -> Result<PublicKey, String> {
+        let token = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .and_then(|l| l.split_whitespace().last())
+            .unwrap_or("");
+        let hex_part = token.strip_prefix("ed25519:").unwrap_or(token);
+        let bytes = hex::decode(hex_part.to_ascii_lowercase())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| {
+                format!("'{token}' is not an ed25519 public key (64 hex digits, optionally after 'ed25519:')")
+            })?;
+        Ok(PublicKey(bytes))
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ed25519:{}", self.hex())
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// The controller's private key (PKCS#8, ed25519). Lives in a file only the controller
+/// reads; never in the store, never logged (its `Debug` shows the public half).
+pub struct SigningKey(Ed25519KeyPair);
+
+impl SigningKey {
+    /// A new key and its PKCS#8 (v2) document, to be written to a private file.
+    pub fn generate() -> Result<(SigningKey, Vec<u8>), String> {
+        let rng = ring::rand::SystemRandom::new();
+        let doc = Ed25519KeyPair::generate_pkcs8(&rng)
+            .map_err(|_| "cannot generate an ed25519 key: no system randomness".to_string())?;
+        let bytes = doc.as_ref().to_vec();
+        Ok((SigningKey::from_pkcs8(&bytes)?, bytes))
+    }
+
+    /// Reads a PKCS#8 ed25519 key (DER; v2 as `generate` writes, or v1 as
+    /// `openssl genpkey -algorithm ed25519 -outform DER` does).
+    pub fn from_pkcs8(der: &[u8]) -> Result<SigningKey, String> {
+        Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+            .map(SigningKey)
+            .map_err(|e| format!("not a PKCS#8 ed25519 private key (DER): {e}"))
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        let mut raw = [0u8; 32];
+        raw.copy_from_slice(self.0.public_key().as_ref());
+        PublicKey(raw)
+    }
+
+    /// Signs entry `seq` whose hash is `hash`.
+    pub fn checkpoint(&self, seq: u64, hash: &str, now: jiff::Timestamp) -> Checkpoint {
+        let sig = self.0.sign(&checkpoint_message(seq, hash));
+        Checkpoint {
+            seq,
+            hash: hash.to_string(),
+            signature: hex::encode(sig.as_ref()),
+            public_key: self.public_key().hex(),
+            time: format_time(now),
+        }
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SigningKey({})", self.public_key())
+    }
+}
+
+/// What a successful [`verify_log`] proved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proof {
+    /// Sound entries (the head's seq).
+    pub entries: u64,
+    pub head: AuditHead,
+    /// Checkpoints whose signature verified and whose hash is the entry's.
+    pub checkpoints: u64,
+    /// The newest of them, if any: entries after it are covered by the chain only.
+    pub last_checkpoint: Option<u64>,
+}
+
+/// What `verify_log` is given besides the stored log.
+#[derive(Debug, Clone, Default)]
+pub struct Trusted<'a> {
+    /// The key checkpoints must verify with (from the verifier's own file, else the store).
+    pub key: Option<&'a PublicKey>,
+    /// A head exported earlier, which must still be in the log with the same hash.
+    pub expect_head: Option<&'a AuditHead>,
+    /// What the store holds that only exists with history (releases, revisions…), said
+    /// as "3 releases"; an empty log is a deleted log if any is here.
+    pub history: Vec<String>,
+}
+
+/// The whole check of `flightdeck audit verify`: the chain ([`verify_chain`]), then every
+/// checkpoint (key seq, raw JSON) — signed by the trusted key, not past the head, equal to
+/// the entry at its seq — then the exported head. The error is one line naming what.
+pub fn verify_log(
+    entries: &[(u64, Value)],
+    head: Option<&AuditHead>,
+    checkpoints: &[(u64, Value)],
+    trusted: &Trusted<'_>,
+) -> Result<Proof, String> {
+    if entries.is_empty() && head.is_none_or(|h| h.seq == 0) {
+        let mut history = trusted.history.clone();
+        if !checkpoints.is_empty() {
+            history.insert(0, plural(checkpoints.len() as u64, "signed checkpoint"));
+        }
+        if !history.is_empty() {
+            return Err(format!(
+                "the audit log is empty but the store has {}: the log was deleted",
+                history.join(", ")
+            ));
+        }
+        if let Some(x) = trusted.expect_head.filter(|x| x.seq > 0) {
+            return Err(format!(
+                "the audit log is empty but head {} was exported from it earlier",
+                x.export()
+            ));
+        }
+        return Ok(Proof {
+            entries: 0,
+            head: AuditHead::default(),
+            checkpoints: 0,
+            last_checkpoint: None,
+        });
+    }
+    let count = verify_chain(entries, head)
+        .map_err(|b| format!("audit chain broken at entry {}: {}", b.seq, b.reason))?;
+    // The chain is sound, so entry n is at index n - 1 and its stored hash is its hash.
+    let hash_of = |seq: u64| hash_at(entries, seq);
+    let head_now = AuditHead {
+        seq: count,
+        hash: hash_of(count).to_string(),
+    };
+    if !checkpoints.is_empty() && trusted.key.is_none() {
+        return Err(format!(
+            "{} but no public key to check them: the controller record has none (pass --public-key FILE)",
+            plural(checkpoints.len() as u64, "checkpoint")
+        ));
+    }
+    let mut last = None;
+    for (key_seq, value) in checkpoints {
+        let cp: Checkpoint = serde_json::from_value(value.clone())
+            .map_err(|_| format!("checkpoint {key_seq} is not a well-formed checkpoint"))?;
+        if cp.seq != *key_seq {
+            return Err(format!(
+                "checkpoint {key_seq} is stored under seq {key_seq} but says seq {}",
+                cp.seq
+            ));
+        }
+        if let Some(key) = trusted.key {
+            cp.verify(key)?;
+        }
+        if cp.seq == 0 {
+            return Err("checkpoint 0 names no entry (entries start at 1)".to_string());
+        }
+        if cp.seq > count {
+            return Err(format!(
+                "checkpoint {} is past the head {}: signed entries were removed (the log was truncated)",
+                cp.seq,
+                head_now.export()
+            ));
+        }
+        let actual = hash_of(cp.seq);
+        if actual != cp.hash {
+            return Err(format!(
+                "checkpoint {} does not match entry {} (signed hash {}, the entry's is {}): history was rewritten",
+                cp.seq,
+                cp.seq,
+                short(&cp.hash),
+                short(actual)
+            ));
+        }
+        last = Some(cp.seq);
+    }
+    if let Some(x) = trusted.expect_head.filter(|x| x.seq > 0) {
+        if x.seq > count {
+            return Err(format!(
+                "head {} exported earlier is past the log's head {}: entries were removed",
+                x.export(),
+                head_now.export()
+            ));
+        }
+        let actual = hash_of(x.seq);
+        if actual != x.hash {
+            return Err(format!(
+                "head {} exported earlier does not match entry {} (its hash is {}): history was rewritten",
+                x.export(),
+                x.seq,
+                short(actual)
+            ));
+        }
+    }
+    Ok(Proof {
+        entries: count,
+        head: head_now,
+        checkpoints: checkpoints.len() as u64,
+        last_checkpoint: last,
+    })
+}
+
+fn hash_at(entries: &[(u64, Value)], seq: u64) -> &str {
+    entries[(seq - 1) as usize]
+        .1
+        .get("hash")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// "1 release", "3 releases".
+pub fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
     }
 }
 
@@ -429,5 +758,145 @@ mod tests {
     fn time_has_milliseconds_and_z() {
         let t: jiff::Timestamp = "2026-11-23T04:05:06.123456Z".parse().unwrap();
         assert_eq!(format_time(t), "2026-11-23T04:05:06.123Z");
+    }
+    fn signed(key: &SigningKey, entries: &[(u64, Value)], seq: u64) -> (u64, Value) {
+        let hash = entries[(seq - 1) as usize].1["hash"].as_str().unwrap();
+        let cp = key.checkpoint(seq, hash, jiff::Timestamp::now());
+        (seq, serde_json::to_value(cp).unwrap())
+    }
+
+    #[test]
+    fn the_signed_bytes_are_the_documented_ones() {
+        assert_eq!(
+            checkpoint_message(42, "ab01"),
+            b"flightdeck audit checkpoint v1\n42\nab01".to_vec()
+        );
+        let (key, der) = SigningKey::generate().unwrap();
+        let again = SigningKey::from_pkcs8(&der).unwrap();
+        assert_eq!(key.public_key(), again.public_key());
+        let cp = key.checkpoint(7, "abc", jiff::Timestamp::now());
+        let v = serde_json::to_value(&cp).unwrap();
+        assert_eq!(v["publicKey"], key.public_key().hex());
+        let sig = hex::decode(&cp.signature).unwrap();
+        UnparsedPublicKey::new(&ED25519, key.public_key().0)
+            .verify(&checkpoint_message(7, "abc"), &sig)
+            .unwrap();
+        assert!(cp.verify(&key.public_key()).is_ok());
+        let other = SigningKey::generate().unwrap().0;
+        assert!(cp.verify(&other.public_key()).is_err());
+        let moved = Checkpoint { seq: 8, ..cp };
+        assert!(moved.verify(&key.public_key()).is_err());
+        assert!(format!("{key:?}").starts_with("SigningKey(ed25519:"));
+    }
+
+    #[test]
+    fn public_keys_and_heads_parse_as_they_are_printed() {
+        let k = SigningKey::generate().unwrap().0.public_key();
+        for text in [
+            k.hex(),
+            k.to_string(),
+            format!("public key {k}\n"),
+            format!("\n  {}  \n", k.hex().to_uppercase()),
+        ] {
+            assert_eq!(PublicKey::parse(&text), Ok(k), "{text}");
+        }
+        for bad in ["", "ed25519:", "ed25519:abcd", &"zz".repeat(32)] {
+            assert!(PublicKey::parse(bad).is_err(), "{bad}");
+        }
+        let h = AuditHead {
+            seq: 12,
+            hash: "a".repeat(64),
+        };
+        assert_eq!(AuditHead::parse_export(&h.export()), Ok(h.clone()));
+        assert_eq!(AuditHead::parse_export("0:"), Ok(AuditHead::default()));
+        for bad in [
+            "12",
+            "x:aa",
+            "12:abc",
+            "0:aa",
+            &format!("1:{}", "g".repeat(64)),
+        ] {
+            assert!(AuditHead::parse_export(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_log_with_checkpoints_proves_itself_and_each_attack_is_named() {
+        let key = SigningKey::generate().unwrap().0;
+        let pk = key.public_key();
+        let (entries, head) = chain(6);
+        let cps = vec![signed(&key, &entries, 3), signed(&key, &entries, 6)];
+        let trusted = Trusted {
+            key: Some(&pk),
+            expect_head: Some(&head),
+            history: vec![],
+        };
+        let proof = verify_log(&entries, Some(&head), &cps, &trusted).unwrap();
+        assert_eq!((proof.entries, proof.checkpoints), (6, 2));
+        assert_eq!(proof.head, head);
+        assert_eq!(proof.last_checkpoint, Some(6));
+
+        // Truncated: the last two entries dropped and the head moved back.
+        let short_head = AuditHead {
+            seq: 4,
+            hash: entries[3].1["hash"].as_str().unwrap().to_string(),
+        };
+        let no_expect = Trusted {
+            expect_head: None,
+            ..trusted.clone()
+        };
+        let err = verify_log(&entries[..4], Some(&short_head), &cps, &no_expect).unwrap_err();
+        assert!(err.contains("checkpoint 6 is past the head 4:"), "{err}");
+        // …and with the checkpoint deleted too, the exported head still tells.
+        let err = verify_log(&entries[..4], Some(&short_head), &cps[..1], &trusted).unwrap_err();
+        assert!(
+            err.contains(&format!("head {} exported", head.export())),
+            "{err}"
+        );
+
+        // Rewritten: another chain of the same length, re-hashed throughout.
+        let (other, other_head) = chain(6);
+        let err = verify_log(&other, Some(&other_head), &cps, &no_expect).unwrap_err();
+        assert!(err.contains("checkpoint 3 does not match entry 3"), "{err}");
+        let err = verify_log(&other, Some(&other_head), &[], &trusted).unwrap_err();
+        assert!(err.contains("does not match entry 6"), "{err}");
+
+        // Deleted: nothing left but what only exists with history.
+        let err = verify_log(&[], None, &cps, &trusted).unwrap_err();
+        assert!(
+            err.contains("empty but the store has 2 signed checkpoints"),
+            "{err}"
+        );
+        let history = Trusted {
+            history: vec!["1 release".into()],
+            ..Trusted::default()
+        };
+        let err = verify_log(&[], None, &[], &history).unwrap_err();
+        assert!(err.contains("empty but the store has 1 release"), "{err}");
+        assert_eq!(
+            verify_log(&[], None, &[], &Trusted::default())
+                .unwrap()
+                .entries,
+            0
+        );
+
+        // Forged: an altered hash, another key's signature, or no key to check with.
+        let mut altered = cps.clone();
+        altered[1].1["hash"] = Value::String("0".repeat(64));
+        let err = verify_log(&entries, Some(&head), &altered, &trusted).unwrap_err();
+        assert!(
+            err.contains("checkpoint 6: the signature does not verify"),
+            "{err}"
+        );
+        let mallory = SigningKey::generate().unwrap().0;
+        let forged = vec![cps[0].clone(), signed(&mallory, &entries, 6)];
+        let err = verify_log(&entries, Some(&head), &forged, &trusted).unwrap_err();
+        assert!(err.contains("checkpoint 6: the signature"), "{err}");
+        let keyless = Trusted {
+            key: None,
+            ..Trusted::default()
+        };
+        let err = verify_log(&entries, Some(&head), &cps, &keyless).unwrap_err();
+        assert!(err.contains("no public key"), "{err}");
     }
 }

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::domain::audit::{self, AuditHead};
+use crate::domain::audit::{self, AuditHead, Proof, PublicKey, Trusted};
+use crate::domain::user::ControllerRecord;
 use crate::domain::{AuditDraft, AuditEntry, Release};
 
 use super::backend::{Backend, Cond, Write};
 use super::platform::{decode, encode};
-use super::{AuditFilter, Committed, ReleaseChange, StoreError, layout};
+use super::{AuditFilter, Committed, ReleaseChange, Store, StoreError, layout};
 
 /// Appends lost to other appends before giving up. Each loss means another entry was
 /// written, so this only runs out under a storm of concurrent actions.
@@ -243,4 +244,153 @@ pub(super) async fn verify<B: Backend + ?Sized>(b: &B) -> Result<u64, StoreError
         seq: b.seq,
         reason: b.reason,
     })
+}
+
+/// What `audit verify` found: the verdict and the key checkpoints were checked with.
+#[derive(Debug, Clone)]
+pub struct AuditProof {
+    /// The proof, or one line naming what is wrong (an entry, a checkpoint, the head).
+    pub verdict: Result<Proof, String>,
+    /// The key the checkpoints were checked with, if there was one.
+    pub key: Option<PublicKey>,
+    /// Whether that key came from the store's controller record (which someone with etcd
+    /// root could replace) rather than from the verifier.
+    pub key_from_store: bool,
+}
+
+/// The newest audit entry's seq and hash (`0:` for an empty log) and the public key in the
+/// controller record, for `flightdeck audit head`.
+pub async fn audit_head(store: &dyn Store) -> Result<(AuditHead, Option<String>), StoreError> {
+    let b = store.backend();
+    let (kvs, _) = b
+        .range_many(&[layout::AUDIT_HEAD, layout::CONTROLLER])
+        .await?;
+    let mut head = AuditHead::default();
+    let mut key = None;
+    for kv in &kvs {
+        if kv.key == layout::AUDIT_HEAD {
+            head = decode(kv)?;
+        } else if kv.key == layout::CONTROLLER {
+            key = decode::<ControllerRecord>(kv)?.public_key;
+        }
+    }
+    Ok((head, key))
+}
+
+/// The whole of `flightdeck audit verify` (DESIGN.md §4): the chain, the signed checkpoints
+/// with `key` (else the key in the controller record), the head exported earlier, and an
+/// empty log only for a store without history. Entries, head, checkpoints and the record
+/// are read at one revision. [`Store::verify_audit`] is the chain walk alone.
+pub async fn prove_audit(
+    store: &dyn Store,
+    key: Option<PublicKey>,
+    expect_head: Option<AuditHead>,
+) -> Result<AuditProof, StoreError> {
+    let b = store.backend();
+    // "audit" covers `audit/…`, `audit-head` and `audit-checkpoints/…`.
+    let (kvs, _) = b.range_many(&["audit", layout::CONTROLLER]).await?;
+    let mut entries = Vec::new();
+    let mut checkpoints = Vec::new();
+    let mut head = None;
+    let mut recorded = None;
+    let fail = |why: String| AuditProof {
+        verdict: Err(why),
+        key,
+        key_from_store: false,
+    };
+    for kv in &kvs {
+        let json = || serde_json::from_slice::<Value>(&kv.value);
+        if kv.key == layout::AUDIT_HEAD {
+            match serde_json::from_slice::<AuditHead>(&kv.value) {
+                Ok(h) => head = Some(h),
+                Err(e) => return Ok(fail(format!("audit-head is not a head: {e}"))),
+            }
+        } else if kv.key == layout::CONTROLLER {
+            recorded = serde_json::from_slice::<ControllerRecord>(&kv.value)
+                .ok()
+                .and_then(|r| r.public_key);
+        } else if let Some(rest) = kv.key.strip_prefix(layout::AUDIT_CHECKPOINTS) {
+            let Ok(seq) = rest.parse::<u64>() else {
+                return Ok(fail(format!(
+                    "{} is not a checkpoint key (audit-checkpoints/<seq>)",
+                    kv.key
+                )));
+            };
+            match json() {
+                Ok(v) => checkpoints.push((seq, v)),
+                Err(e) => return Ok(fail(format!("checkpoint {seq} is not JSON: {e}"))),
+            }
+        } else if let Some(layout::KeyKind::Audit(seq)) = layout::parse(&kv.key) {
+            match json() {
+                Ok(v) => entries.push((seq, v)),
+                Err(e) => {
+                    return Ok(fail(format!(
+                        "audit chain broken at entry {seq}: is not JSON: {e}"
+                    )));
+                }
+            }
+        }
+    }
+    let (key, key_from_store) = match (key, &recorded) {
+        (Some(k), _) => (Some(k), false),
+        (None, Some(text)) => match PublicKey::parse(text) {
+            Ok(k) => (Some(k), true),
+            Err(e) => {
+                return Ok(AuditProof {
+                    verdict: Err(format!("the controller record's public key: {e}")),
+                    key: None,
+                    key_from_store: true,
+                });
+            }
+        },
+        (None, None) => (None, false),
+    };
+    let mut history = Vec::new();
+    if entries.is_empty() && head.as_ref().is_none_or(|h| h.seq == 0) {
+        history = history_of(b).await?;
+        if recorded.is_some() {
+            history.push("a recorded public key".to_string());
+        }
+    }
+    let trusted = Trusted {
+        key: key.as_ref(),
+        expect_head: expect_head.as_ref(),
+        history,
+    };
+    let verdict = audit::verify_log(&entries, head.as_ref(), &checkpoints, &trusted);
+    Ok(AuditProof {
+        verdict,
+        key,
+        key_from_store,
+    })
+}
+
+/// What the store holds that is only written together with an audit entry.
+async fn history_of(b: &dyn Backend) -> Result<Vec<String>, StoreError> {
+    let kinds = [
+        (layout::RELEASES, "release"),
+        (layout::REVISIONS, "revision"),
+        (layout::GROUPS, "group"),
+        (layout::TEMPLATES, "template"),
+    ];
+    let (kvs, _) = b
+        .range_many(&[
+            layout::RELEASES,
+            layout::REVISIONS,
+            layout::GROUPS,
+            layout::TEMPLATES,
+            layout::POLICY,
+        ])
+        .await?;
+    let mut out = Vec::new();
+    for (prefix, what) in kinds {
+        let n = kvs.iter().filter(|kv| kv.key.starts_with(prefix)).count() as u64;
+        if n > 0 {
+            out.push(audit::plural(n, what));
+        }
+    }
+    if kvs.iter().any(|kv| kv.key == layout::POLICY) {
+        out.push("a policy".to_string());
+    }
+    Ok(out)
 }

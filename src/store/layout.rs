@@ -11,6 +11,8 @@ pub const REVISIONS: &str = "revisions/";
 pub const RELEASES: &str = "releases/";
 pub const AUDIT: &str = "audit/";
 pub const AUDIT_HEAD: &str = "audit-head";
+/// `audit-checkpoints/<seq:020>`: the controller's signature over entry `seq`'s hash.
+pub const AUDIT_CHECKPOINTS: &str = "audit-checkpoints/";
 pub const POLICY: &str = "policy";
 /// `users/<name>`: a person `flightdeck admin add-user` made (their groups; no secrets).
 pub const USERS: &str = "users/";
@@ -69,6 +71,10 @@ pub fn user(name: &str) -> String {
 
 pub fn audit(seq: u64) -> String {
     format!("{AUDIT}{seq:020}")
+}
+
+pub fn audit_checkpoint(seq: u64) -> String {
+    format!("{AUDIT_CHECKPOINTS}{seq:020}")
 }
 
 /// Which groups or releases to list: all, one cluster, or one namespace of a cluster.
@@ -171,6 +177,11 @@ mod tests {
             "revisions/prod-hz/user/user-info-grpc/0000000007"
         );
         assert_eq!(audit(42), "audit/00000000000000000042");
+        assert_eq!(
+            audit_checkpoint(42),
+            "audit-checkpoints/00000000000000000042"
+        );
+        assert_eq!(parse(&audit_checkpoint(42)), None);
         assert_eq!(
             parse(&revision(&g, 7)),
             Some(KeyKind::Revision(g.clone(), 7))

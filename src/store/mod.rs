@@ -27,6 +27,7 @@ use serde_json::Value;
 use crate::domain::{AuditDraft, AuditEntry, GroupKey, InstanceGroup, Release, Revision, Template};
 
 pub use backend::{Backend, Cond, Fence, Kv, LeaseState, RawEvent, Write};
+pub use chain::{AuditProof, audit_head, prove_audit};
 pub use config::{Backend as BackendKind, DEFAULT_PREFIX, StoreConfig, StoreOptions};
 pub use error::StoreError;
 pub use etcd::{

@@ -214,7 +214,14 @@ impl Flightdeck {
     /// Starts `flightdeck agent` (the release controller) with this store, cluster and
     /// login, and waits until it holds the lease.
     pub async fn controller(&self) -> Controller {
-        let mut cmd = self.command(&["agent", "--poll", "100ms", "--lease-ttl", "3s"]);
+        self.controller_with(&[]).await
+    }
+
+    /// [`Flightdeck::controller`] with more agent flags (a signing key, a checkpoint cadence).
+    pub async fn controller_with(&self, flags: &[&str]) -> Controller {
+        let mut args = vec!["agent", "--poll", "100ms", "--lease-ttl", "3s"];
+        args.extend_from_slice(flags);
+        let mut cmd = self.command(&args);
         cmd.stdout(Stdio::null());
         let c = Controller::from_child(cmd.spawn().expect("start flightdeck agent"));
         c.wait_for("holding the lease", 30).await;
