@@ -58,6 +58,9 @@ async fn main() {
     let mut controller = tokio::process::Command::new(bin)
         .args(["agent", "--local", "--store", &etcd.url(), "--kubeconfig"])
         .arg(&kubeconfig)
+        // Checkpoints on, as in production: the audit log is signed as it grows.
+        .arg("--signing-key-file")
+        .arg(dir.path().join("signing.key"))
         .env("XDG_STATE_HOME", dir.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -100,7 +103,7 @@ async fn main() {
     times.sort();
     let pct = |v: &[Duration], q: f64| v[((v.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e3;
     println!(
-        "release actions through the request path: etcd {} on loopback (no auth), the simulated cluster (time scale 0.2, {} groups, {} objects), flightdeck agent in its own process (release build)",
+        "release actions through the request path: etcd {} on loopback (no auth), the simulated cluster (time scale 0.2, {} groups, {} objects), flightdeck agent in its own process signing audit checkpoints (release build)",
         etcd.url(),
         seed.groups.len(),
         seed.objects.len()

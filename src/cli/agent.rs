@@ -116,7 +116,7 @@ pub async fn run(global: &Global, args: AgentArgs) -> Result<(), CliError> {
             _ = term.recv() => break,
             ev = events.recv() => match ev {
                 Ok(AgentEvent::Acted { key, action, reason, outcome }) => {
-                    eprintln!("{key}: {action}: {outcome} ({reason})");
+                    super::output::warn(&format!("{key}: {action}: {outcome} ({reason})"));
                 }
                 Ok(AgentEvent::Leader { holder, mine: true }) => {
                     eprintln!("controller {holder}: holding the lease, taking requests");
@@ -126,6 +126,9 @@ pub async fn run(global: &Global, args: AgentArgs) -> Result<(), CliError> {
                 }
                 Ok(AgentEvent::LeaseTrouble { error }) => {
                     eprintln!("controller: cannot take or keep the lease: {error}");
+                }
+                Ok(AgentEvent::Unreadable { key, detail }) => {
+                    super::output::warn(&format!("controller: skipped {key}: unreadable ({detail})"));
                 }
                 Ok(AgentEvent::StaleLease { was }) => {
                     eprintln!("controller: removed a stale lease key (held by {was:?}, no live etcd lease behind it)");

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::context::store_error;
-use super::output::{cell, print_json, table};
+use super::output::{cell, line, print_json, table};
 use super::{CliError, Exit, Global};
 use crate::domain::audit::{AuditHead, PublicKey};
 use crate::domain::{AuditEntry, GroupKey};
@@ -105,7 +105,7 @@ pub async fn run(global: &Global, args: AuditArgs) -> Result<(), CliError> {
     if args.json {
         return print_json(&entries);
     }
-    print!("{}", table(&HEADER, entries.iter().map(row).collect()));
+    super::output::out(&table(&HEADER, entries.iter().map(row).collect()))?;
     Ok(())
 }
 
@@ -147,13 +147,15 @@ async fn head(global: &Global, json: bool) -> Result<(), CliError> {
             },
         }));
     }
-    println!("{}", head.export());
+    line(&head.export())?;
     match key {
-        Some(Ok(k)) => println!("public key {k}"),
-        Some(Err(bad)) => println!("public key unreadable in the store: {}", cell(&bad, 80)),
-        None => println!("no public key recorded"),
+        Some(Ok(k)) => line(&format!("public key {k}")),
+        Some(Err(bad)) => line(&format!(
+            "public key unreadable in the store: {}",
+            cell(&bad, 80)
+        )),
+        None => line("no public key recorded"),
     }
-    Ok(())
 }
 
 async fn verify(global: &Global, args: VerifyArgs) -> Result<(), CliError> {
@@ -187,8 +189,8 @@ async fn verify(global: &Global, args: VerifyArgs) -> Result<(), CliError> {
     let p = proof
         .verdict
         .map_err(|why| CliError::new(Exit::Refused, cell(&why, 400)))?;
-    println!("{} entries, chain intact", p.entries);
-    println!("head {}", p.head.export());
+    line(&format!("{} entries, chain intact", p.entries))?;
+    line(&format!("head {}", p.head.export()))?;
     let by = match (&proof.key, proof.key_from_store) {
         (Some(k), true) => {
             format!("{k} (the key the store records; pass --public-key for one it cannot replace)")
@@ -200,12 +202,12 @@ async fn verify(global: &Global, args: VerifyArgs) -> Result<(), CliError> {
         Some(s) if s < p.entries => format!("; entries after {s} are not checkpointed yet"),
         _ => String::new(),
     };
-    println!(
+    line(&format!(
         "{} verified with {by}{covered}",
         crate::domain::audit::plural(p.checkpoints, "checkpoint")
-    );
+    ))?;
     if args.expect_head.is_some() {
-        println!("expected head found");
+        line("expected head found")?;
     }
     Ok(())
 }
