@@ -24,7 +24,22 @@ const ROLLBACKS: usize = 15;
 
 #[tokio::main]
 async fn main() {
-    let etcd = etcd_support::Etcd::start().await;
+    // FLIGHTDECK_BENCH_ETCD_DIR=/dev/shm puts etcd's data on a tmpfs: the same run
+    // without the disk's fsync, to see how much of an action is the disk.
+    let etcd_dir = std::env::var_os("FLIGHTDECK_BENCH_ETCD_DIR").map(std::path::PathBuf::from);
+    let etcd = match &etcd_dir {
+        Some(d) => etcd_support::Etcd::start_in(d).await,
+        None => etcd_support::Etcd::start().await,
+    };
+    let where_ = etcd_dir.as_ref().map_or_else(
+        || {
+            format!(
+                "data in {} (disk, fsync on)",
+                std::env::temp_dir().display()
+            )
+        },
+        |d| format!("data in {} (FLIGHTDECK_BENCH_ETCD_DIR)", d.display()),
+    );
     let seed = seed("sim", 7, 2).expect("estate");
     let sim = SimHandle::start(SimConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -103,7 +118,7 @@ async fn main() {
     times.sort();
     let pct = |v: &[Duration], q: f64| v[((v.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e3;
     println!(
-        "release actions through the request path: etcd {} on loopback (no auth), the simulated cluster (time scale 0.2, {} groups, {} objects), flightdeck agent in its own process signing audit checkpoints (release build)",
+        "release actions through the request path: etcd {} on loopback (no auth, {where_}), the simulated cluster (time scale 0.2, {} groups, {} objects), flightdeck agent in its own process signing audit checkpoints (release build)",
         etcd.url(),
         seed.groups.len(),
         seed.objects.len()

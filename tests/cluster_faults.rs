@@ -62,7 +62,9 @@ fn said(out: &Out) -> String {
 
 /// Waits for the controller's re-apply to bring applied up to desired.
 async fn reapplied(store: &dyn Store) -> Release {
-    eventually(40, "the controller re-applies the release", || async {
+    // The controller re-applies 10 s after a lag, and backs off 10 s, 20 s … after a
+    // failed try (which a stalled server makes last the action's 12 s bound).
+    eventually(90, "the controller re-applies the release", || async {
         let r = store.get_release(&web()).await.ok()??.value;
         (r.applied == r.desired).then_some(r)
     })

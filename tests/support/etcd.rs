@@ -54,9 +54,23 @@ impl Etcd {
         Etcd::launch(true).await
     }
 
+    /// A fresh etcd whose data lives under `parent` (e.g. a tmpfs, to see what the disk's
+    /// fsync costs).
+    pub async fn start_in(parent: &std::path::Path) -> Etcd {
+        Etcd::launch_in(false, Some(parent)).await
+    }
+
     async fn launch(tls: bool) -> Etcd {
+        Etcd::launch_in(tls, None).await
+    }
+
+    async fn launch_in(tls: bool, parent: Option<&std::path::Path>) -> Etcd {
         let (client_port, peer_port) = free_ports();
-        let dir = tempfile::tempdir().expect("temp dir for etcd");
+        let dir = match parent {
+            Some(p) => tempfile::tempdir_in(p),
+            None => tempfile::tempdir(),
+        }
+        .expect("temp dir for etcd");
         let tls = tls.then(|| make_pki(dir.path()));
         let mut etcd = Etcd {
             child: None,
