@@ -137,7 +137,15 @@ async fn handle(server: &Shared, kv: Kv) -> Result<(), StoreError> {
     let answer_key = response_key(&user, &id);
     let backend = server.store.backend();
     let request_key = kv.key.clone();
-    if backend.get(&answer_key).await?.is_some() {
+    // One read: has it been answered, and who is asking (their groups).
+    let users_key = layout::user(&user);
+    let (found, _) = backend.range_many(&[&answer_key, &users_key]).await?;
+    let exact = |k: &str| found.iter().find(|kv| kv.key == k);
+    let groups = exact(&users_key)
+        .and_then(|kv| serde_json::from_slice::<UserRecord>(&kv.value).ok())
+        .map(|r| r.groups)
+        .unwrap_or_default();
+    if exact(&answer_key).is_some() {
         // Taken before (by us, or by the controller before us): never act twice.
         backend
             .txn(vec![], vec![Write::Delete(request_key)])
@@ -184,7 +192,7 @@ async fn handle(server: &Shared, kv: Kv) -> Result<(), StoreError> {
     };
     let answer = match parsed {
         Ok(request) => {
-            let actor = actor(server, &user, &request).await?;
+            let actor = actor(server, &user, groups, &request);
             match answer(server, &actor, request.ask, trace).await? {
                 Some(a) => a,
                 // Already written with the action's recorded outcome.
@@ -228,20 +236,15 @@ fn source(trust: Trust) -> &'static str {
 }
 
 /// The asker as the policy sees them: the name from the key, the groups `admin add-user`
-/// recorded (their etcd roles), and the machine details they sent (shown, not trusted).
-async fn actor(server: &Shared, user: &str, request: &Request) -> Result<Actor, StoreError> {
-    let groups = match server.store.backend().get(&format!("users/{user}")).await? {
-        Some(kv) => serde_json::from_slice::<UserRecord>(&kv.value)
-            .map(|r| r.groups)
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
+/// recorded (their etcd roles, read by the caller), and the machine details they sent
+/// (shown, not trusted).
+fn actor(server: &Shared, user: &str, groups: Vec<String>, request: &Request) -> Actor {
     let c = &request.client;
     let clean = |s: &Option<String>| {
         s.as_deref()
             .map(|v| crate::model::sanitize::clean(&v.chars().take(128).collect::<String>()))
     };
-    Ok(Actor {
+    Actor {
         user: AuditUser {
             name: user.to_string(),
             source: source(server.trust).to_string(),
@@ -250,7 +253,7 @@ async fn actor(server: &Shared, user: &str, request: &Request) -> Result<Actor, 
             ssh: clean(&c.ssh),
         },
         groups,
-    })
+    }
 }
 
 /// The answer to write, or `None` when it was written with the action's outcome.
@@ -337,15 +340,14 @@ async fn act(
     let request = action.request_json();
     // A group in a cluster nobody registered: the controller does not know which server
     // that name means, so it changes nothing there.
-    let group_known = server.store.get_group(&key).await?.is_some();
-    if group_known
-        && server
-            .store
-            .backend()
-            .get(&super::edits::cluster_key(&key.cluster))
-            .await?
-            .is_none()
-    {
+    let (group_key, cluster_key) = (layout::group(&key), super::edits::cluster_key(&key.cluster));
+    let (found, _) = server
+        .store
+        .backend()
+        .range_many(&[&group_key, &cluster_key])
+        .await?;
+    let has = |k: &str| found.iter().any(|kv| kv.key == k);
+    if has(&group_key) && !has(&cluster_key) {
         let m = format!(
             "cluster {} is not registered: an admin registers it with `flightdeck clusters add {} --kubeconfig F`",
             key.cluster, key.cluster

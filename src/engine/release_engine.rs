@@ -205,7 +205,8 @@ impl ReleaseEngine {
             trace.via = self.via.clone();
         }
         let also = std::mem::take(&mut trace.also);
-        let group = self.store.get_group(key).await?.ok_or_else(|| {
+        let view = self.store.action_view(key).await?;
+        let group = view.group.ok_or_else(|| {
             EngineError::NotFound(format!(
                 "unknown group {key} (see `flightdeck groups list`)"
             ))
@@ -231,7 +232,7 @@ impl ReleaseEngine {
         };
 
         // 1. authorise
-        let policy = self.policy().await?;
+        let policy = decode_policy(view.policy)?;
         if let Decision::Deny { reason: why } = decide(&policy, actor, &action, &group) {
             self.store
                 .append_audit_with(draft(Outcome::Denied, why.clone()), vec![], also)
@@ -240,18 +241,12 @@ impl ReleaseEngine {
         }
 
         // 2. decide
-        let current = self.store.get_release(key).await?;
+        let current = view.release;
         let (release, expect) = match &current {
             Some(v) => (v.value.clone(), Some(v.mod_revision)),
             None => (Release::stable(key.clone(), 0, &actor.user.name), None),
         };
-        let revisions: Vec<u64> = self
-            .store
-            .list_revisions(key)
-            .await?
-            .iter()
-            .map(|r| r.number)
-            .collect();
+        let revisions = view.revisions;
         let never_deployed = current.is_none();
         let ctx = Context {
             now: jiff::Timestamp::now(),
@@ -544,15 +539,7 @@ impl ReleaseEngine {
     }
 
     async fn policy(&self) -> Result<Policy, EngineError> {
-        match self.store.get_policy().await? {
-            Some(v) => serde_json::from_value::<Policy>(v.value).map_err(|e| {
-                EngineError::Refused(format!(
-                    "the store's policy is unreadable ({e}); nobody may act until an admin fixes it"
-                ))
-            }),
-            // Deny by default: no policy, no actions.
-            None => Ok(Policy::new(Vec::new())),
-        }
+        decode_policy(self.store.get_policy().await?.map(|v| v.value))
     }
 
     async fn new_revision(
@@ -593,6 +580,18 @@ impl ReleaseEngine {
             created: jiff::Timestamp::now(),
             created_by: actor.user.name.clone(),
         })
+    }
+}
+
+/// The stored policy, or refuse every action: deny by default, no policy no actions.
+fn decode_policy(stored: Option<Value>) -> Result<Policy, EngineError> {
+    match stored {
+        Some(v) => serde_json::from_value::<Policy>(v).map_err(|e| {
+            EngineError::Refused(format!(
+                "the store's policy is unreadable ({e}); nobody may act until an admin fixes it"
+            ))
+        }),
+        None => Ok(Policy::new(Vec::new())),
     }
 }
 

@@ -36,8 +36,8 @@ pub use etcd::{
 pub use layout::Scope;
 pub use memory::MemoryStore;
 pub use types::{
-    AuditFilter, Change, Committed, Listed, ReleaseChange, Snapshot, StoreEvent, Unreadable,
-    Versioned,
+    ActionView, AuditFilter, Change, Committed, Listed, ReleaseChange, Snapshot, StoreEvent,
+    Unreadable, Versioned,
 };
 
 /// Opens the store a config names. For etcd this logs in when a user is given, so a
@@ -88,6 +88,9 @@ pub trait Store: Send + Sync {
     async fn list_revisions(&self, key: &GroupKey) -> Result<Vec<Revision>, StoreError>;
 
     async fn get_release(&self, key: &GroupKey) -> Result<Option<Versioned<Release>>, StoreError>;
+    /// The group, the policy, the release and the revision numbers an action decides on,
+    /// in one read.
+    async fn action_view(&self, key: &GroupKey) -> Result<ActionView, StoreError>;
     /// The releases in `scope` that can be read; unreadable ones are skipped (and logged).
     async fn list_releases(&self, scope: &Scope) -> Result<Vec<Versioned<Release>>, StoreError> {
         Ok(self.read_releases(scope).await?.logged("release"))

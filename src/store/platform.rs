@@ -209,6 +209,36 @@ impl<B: Backend> Store for B {
             .transpose()
     }
 
+    async fn action_view(&self, key: &GroupKey) -> Result<super::ActionView, StoreError> {
+        layout::check_group(key)?;
+        let (group_key, release_key, revisions) = (
+            layout::group(key),
+            layout::release(key),
+            layout::revisions(key),
+        );
+        // Exact keys read as prefixes: anything longer (group `web2` beside `web`) is
+        // dropped below.
+        let (kvs, _) = self
+            .range_many(&[&group_key, layout::POLICY, &release_key, &revisions])
+            .await?;
+        let mut view = super::ActionView::default();
+        for kv in &kvs {
+            if kv.key == group_key {
+                view.group = Some(decode(kv)?);
+            } else if kv.key == layout::POLICY {
+                view.policy = Some(decode(kv)?);
+            } else if kv.key == release_key {
+                view.release = Some(versioned(kv)?);
+            } else if let Some(n) = kv.key.strip_prefix(&revisions)
+                && let Ok(n) = n.parse::<u64>()
+            {
+                view.revisions.push(n);
+            }
+        }
+        view.revisions.sort_unstable();
+        Ok(view)
+    }
+
     async fn read_releases(&self, scope: &Scope) -> Result<Listed<Versioned<Release>>, StoreError> {
         let prefix = scope.prefix(layout::RELEASES)?;
         let (kvs, _) = self.range(&prefix).await?;

@@ -125,3 +125,14 @@ pub enum Change {
     /// `snapshot()` and watch again from its revision. This is the stream's last item.
     Resync,
 }
+
+/// What one release action needs to read, read at one store revision in one round trip.
+#[derive(Debug, Clone, Default)]
+pub struct ActionView {
+    pub group: Option<InstanceGroup>,
+    /// The policy as stored (the engine decodes it).
+    pub policy: Option<Value>,
+    pub release: Option<Versioned<Release>>,
+    /// The numbers of the group's revisions (their values are not read).
+    pub revisions: Vec<u64>,
+}
