@@ -136,11 +136,8 @@ pub struct Agent {
     reports: watch::Sender<Reports>,
     events: broadcast::Sender<AgentEvent>,
     /// Whether this process holds the lease, for the request server beside it.
-    leading: watch::Sender<bool>,
+    leading: Arc<watch::Sender<bool>>,
     leader: bool,
-    /// Whether who holds the lease has been said once (a standby says so at start).
-    announced: bool,
-    lease_checked: Option<Instant>,
     /// Unreadable keys (with why) seen by the last pass, so each is logged once.
     unreadable: HashSet<(String, String)>,
 }
@@ -151,6 +148,7 @@ impl Agent {
         let (reports, _) = watch::channel(Reports::new());
         let (events, _) = broadcast::channel(256);
         let (leading, _) = watch::channel(false);
+        let leading = Arc::new(leading);
         Agent {
             leading,
             engine,
@@ -162,8 +160,6 @@ impl Agent {
             reports,
             events,
             leader: false,
-            announced: false,
-            lease_checked: None,
             unreadable: HashSet::new(),
         }
     }
@@ -187,6 +183,16 @@ impl Agent {
 
     /// Runs until `stop` turns true, then lets the lease go.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        // The lease is kept on its own clock: a pass that waits on a slow cluster (an
+        // apply bounded at 12 s) must not let a 3 s lease lapse.
+        let election = tokio::spawn(keep_lease(
+            self.engine.store().clone(),
+            self.cfg.holder.clone(),
+            self.cfg.lease_ttl,
+            self.events.clone(),
+            self.leading.clone(),
+            stop.clone(),
+        ));
         loop {
             if let Err(e) = self.tick().await {
                 tracing::warn!(error = %e, "agent pass failed; trying again");
@@ -200,19 +206,19 @@ impl Agent {
             }
         }
         self.stop_runs();
-        self.leading.send_replace(false);
-        if self.leader {
-            let _ = self
-                .engine
-                .store()
-                .release_lease(LEASE, &self.cfg.holder)
-                .await;
-        }
+        // The election lets the lease go when it sees `stop`.
+        let _ = election.await;
     }
 
     /// One pass: keep (or seek) the lease, then look at every release.
     pub async fn tick(&mut self) -> Result<(), AgentError> {
-        self.elect().await?;
+        let leading = *self.leading.borrow();
+        if leading != self.leader {
+            if !leading {
+                self.stop_runs();
+            }
+            self.leader = leading;
+        }
         if !self.leader {
             return Ok(());
         }
@@ -287,55 +293,6 @@ impl Agent {
             });
         }
         self.unreadable = now;
-    }
-
-    async fn elect(&mut self) -> Result<(), AgentError> {
-        let due = self
-            .lease_checked
-            .is_none_or(|t| t.elapsed() >= self.cfg.lease_ttl / 3);
-        if !due {
-            return Ok(());
-        }
-        self.lease_checked = Some(Instant::now());
-        let store = self.engine.store().clone();
-        let holder = match store
-            .hold_lease(LEASE, &self.cfg.holder, self.cfg.lease_ttl)
-            .await
-        {
-            Ok(state) => {
-                if let Some(was) = state.cleared_stale {
-                    tracing::warn!(%was, "removed a lease key that no live lease kept");
-                    let _ = self.events.send(AgentEvent::StaleLease { was });
-                }
-                state.holder
-            }
-            Err(e) => {
-                let _ = self.events.send(AgentEvent::LeaseTrouble {
-                    error: e.to_string(),
-                });
-                // Without the store we cannot know we still lead: stop acting.
-                if self.leader {
-                    self.leader = false;
-                    self.leading.send_replace(false);
-                    self.stop_runs();
-                }
-                return Err(e.into());
-            }
-        };
-        let mine = holder == self.cfg.holder;
-        let first = !self.announced;
-        self.announced = true;
-        if mine != self.leader || first {
-            tracing::info!(%holder, mine, "agent lease");
-            let _ = self.events.send(AgentEvent::Leader { holder, mine });
-            if !mine {
-                self.stop_runs();
-            }
-        }
-        self.leader = mine;
-        self.leading
-            .send_if_modified(|l| std::mem::replace(l, mine) != mine);
-        Ok(())
     }
 
     fn stop_runs(&mut self) {
@@ -458,6 +415,60 @@ fn pause_text(group: &InstanceGroup, release: &Release) -> String {
     match group.spec.strategy.steps.get(release.step) {
         Some(Step::Pause(p)) => format!("pause {}", p.duration.as_deref().unwrap_or("")),
         _ => "pause".into(),
+    }
+}
+
+/// Takes and renews the lease every third of its time until `stop`, saying who holds it
+/// through `leading` and `events`; gives it back on the way out.
+async fn keep_lease(
+    store: Arc<dyn crate::store::Store>,
+    holder: String,
+    ttl: Duration,
+    events: broadcast::Sender<AgentEvent>,
+    leading: Arc<watch::Sender<bool>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut leader = false;
+    let mut announced = false;
+    loop {
+        match store.hold_lease(LEASE, &holder, ttl).await {
+            Ok(state) => {
+                if let Some(was) = state.cleared_stale {
+                    tracing::warn!(%was, "removed a lease key that no live lease kept");
+                    let _ = events.send(AgentEvent::StaleLease { was });
+                }
+                let mine = state.holder == holder;
+                if mine != leader || !announced {
+                    tracing::info!(holder = %state.holder, mine, "agent lease");
+                    let _ = events.send(AgentEvent::Leader {
+                        holder: state.holder,
+                        mine,
+                    });
+                }
+                announced = true;
+                leader = mine;
+                leading.send_if_modified(|l| std::mem::replace(l, mine) != mine);
+            }
+            Err(e) => {
+                let _ = events.send(AgentEvent::LeaseTrouble {
+                    error: e.to_string(),
+                });
+                // Without the store we cannot know we still lead: stop acting.
+                leader = false;
+                leading.send_if_modified(|l| std::mem::replace(l, false));
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(ttl / 3) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            break;
+        }
+    }
+    leading.send_replace(false);
+    if leader {
+        let _ = store.release_lease(LEASE, &holder).await;
     }
 }
 

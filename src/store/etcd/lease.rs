@@ -32,9 +32,13 @@ impl EtcdStore {
                     keeper.keep_alive().await?;
                     stream.message().await
                 })
-                .await?;
-            if renewed.is_some_and(|r| r.ttl() > 0) {
-                return Ok(mine(None));
+                .await;
+            match renewed {
+                Ok(r) if r.as_ref().is_some_and(|r| r.ttl() > 0) => return Ok(mine(None)),
+                // The store did not answer: we cannot know, try again next time.
+                Err(e @ StoreError::Unavailable { .. }) => return Err(e),
+                // Expired or gone ("lease not found"): take it afresh below.
+                _ => {}
             }
             // Expired while we were away: the key is gone or someone else's. The fence
             // stays as it was, so nothing this process still tries to write lands.
