@@ -66,6 +66,11 @@ impl EtcdStore {
         let timeout = o.request_timeout;
         let tls = cfg.tls();
         let unavailable = |e: etcd_client::Error| map_error(e, &at, o.user.as_deref(), tls);
+        // A member that is down would take its share of requests and fail them: start
+        // with the members that accept a connection (all of them if none does, for the
+        // error).
+        let live = reachable(endpoints, o.dial_timeout).await;
+        let endpoints = if live.is_empty() { endpoints } else { &live };
         let client = bounded(
             timeout,
             &at,
@@ -125,6 +130,30 @@ impl EtcdStore {
             .await?
             .map_err(|e| map_error(e, &self.at(), self.user.as_deref(), self.tls))
     }
+}
+
+/// The endpoints a TCP connection reaches within `within` (tried at once).
+async fn reachable(endpoints: &[String], within: Duration) -> Vec<String> {
+    if endpoints.len() < 2 {
+        return endpoints.to_vec();
+    }
+    let within = within.min(Duration::from_millis(500));
+    let tries = endpoints.iter().map(|e| async move {
+        let addr = e
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_string();
+        let ok = matches!(
+            tokio::time::timeout(within, tokio::net::TcpStream::connect(addr)).await,
+            Ok(Ok(_))
+        );
+        ok.then(|| e.clone())
+    });
+    futures::future::join_all(tries)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// tonic's own timeout covers a request once a connection exists; this also bounds the
