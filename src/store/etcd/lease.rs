@@ -25,7 +25,7 @@ impl EtcdStore {
         };
         let mut leases = self.leases.lock().await;
         if let Some(id) = leases.get(name).copied() {
-            let mut lc = self.client.lease_client();
+            let mut lc = self.client().lease_client();
             let renewed = self
                 .call(async {
                     let (mut keeper, mut stream) = lc.keep_alive(id).await?;
@@ -44,7 +44,7 @@ impl EtcdStore {
             // stays as it was, so nothing this process still tries to write lands.
             leases.remove(name);
         }
-        let mut kv = self.client.kv_client();
+        let mut kv = self.client().kv_client();
         let current = self.call(kv.get(key.clone(), None)).await?;
         let mut cleared_stale = None;
         if let Some(found) = current.kvs().first() {
@@ -68,7 +68,7 @@ impl EtcdStore {
             tracing::warn!(key = %key, holder = %value, "removed a lease key without a live lease");
             cleared_stale = Some(value);
         }
-        let mut lc = self.client.lease_client();
+        let mut lc = self.client().lease_client();
         let secs = ttl.as_secs().max(1) as i64;
         let id = self.call(lc.grant(secs, None)).await?.id();
         let txn = Txn::new()
@@ -109,7 +109,7 @@ impl EtcdStore {
         if id == 0 {
             return Ok(false);
         }
-        let mut lc = self.client.lease_client();
+        let mut lc = self.client().lease_client();
         // etcd answers a dead lease with TTL -1 or with NotFound, by version.
         let answer = self
             .call(async {
@@ -124,7 +124,7 @@ impl EtcdStore {
     }
 
     pub(super) async fn etcd_lease_holder(&self, name: &str) -> Result<Option<String>, StoreError> {
-        let mut kv = self.client.kv_client();
+        let mut kv = self.client().kv_client();
         let resp = self.call(kv.get(self.full(&lease_key(name)), None)).await?;
         Ok(resp
             .kvs()
@@ -143,7 +143,7 @@ impl EtcdStore {
         // Revoking deletes the key with it.
         let _ = holder;
         *self.fence.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        let mut lc = self.client.lease_client();
+        let mut lc = self.client().lease_client();
         self.call(lc.revoke(id)).await.map(|_| ())
     }
 }

@@ -24,11 +24,10 @@ use super::config::{Backend as BackendKind, StoreConfig};
 const KEEP_ALIVE: Duration = Duration::from_secs(2);
 
 pub struct EtcdStore {
-    /// For reads and writes: every request is bounded by the request timeout.
-    client: Client,
-    /// For watches: no request timeout (a watch is one long request); keep-alive pings
-    /// detect a dead server instead.
-    watch_client: Client,
+    /// The clients (for reads and writes, each request bounded by the request timeout; for
+    /// watches, no request timeout but keep-alive pings), swapped for clients of the live
+    /// members when a member of a cluster goes away or comes back (see `follow_members`).
+    clients: Clients,
     prefix: String,
     endpoints: Vec<String>,
     user: Option<String>,
@@ -69,18 +68,23 @@ impl EtcdStore {
         // A member that is down would take its share of requests and fail them: start
         // with the members that accept a connection (all of them if none does, for the
         // error).
+        let all = endpoints.clone();
         let live = reachable(endpoints, o.dial_timeout).await;
         let endpoints = if live.is_empty() { endpoints } else { &live };
-        let client = bounded(
-            timeout,
-            &at,
-            Client::connect(endpoints, Some(base.clone().with_timeout(timeout))),
-        )
-        .await?
-        .map_err(unavailable)?;
-        let watch_client = bounded(timeout, &at, Client::connect(endpoints, Some(base)))
+        let pair = bounded(timeout, &at, connect_pair(endpoints, &base, timeout))
             .await?
             .map_err(unavailable)?;
+        let clients: Clients = std::sync::Arc::new(std::sync::RwLock::new(pair));
+        if cfg_endpoints_len(cfg) > 1 {
+            tokio::spawn(follow_members(
+                std::sync::Arc::downgrade(&clients),
+                all.clone(),
+                live_set(endpoints),
+                base.clone(),
+                timeout,
+                o.dial_timeout,
+            ));
+        }
         let cert_user = match (&o.user, &o.cert) {
             (None, Some(cert)) => Some(cert_common_name(&std::fs::read(cert).map_err(|e| {
                 StoreError::Invalid(format!("cannot read --etcd-cert {}: {e}", cert.display()))
@@ -88,10 +92,9 @@ impl EtcdStore {
             _ => None,
         };
         let store = EtcdStore {
-            client,
-            watch_client,
+            clients,
             prefix: o.prefix.clone(),
-            endpoints: endpoints.clone(),
+            endpoints: all,
             user: o.user.clone(),
             cert_user,
             tls,
@@ -105,6 +108,15 @@ impl EtcdStore {
 
     fn at(&self) -> String {
         self.endpoints.join(",")
+    }
+
+    /// The client for reads and writes (cheap: the connection is shared).
+    fn client(&self) -> Client {
+        self.clients
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .clone()
     }
 
     fn full(&self, key: &str) -> String {
@@ -129,6 +141,66 @@ impl EtcdStore {
         bounded(self.request_timeout, &self.at(), fut)
             .await?
             .map_err(|e| map_error(e, &self.at(), self.user.as_deref(), self.tls))
+    }
+}
+
+/// The request client and the watch client, shared with `follow_members`.
+pub(super) type Clients = std::sync::Arc<std::sync::RwLock<(Client, Client)>>;
+
+fn cfg_endpoints_len(cfg: &StoreConfig) -> usize {
+    match &cfg.backend {
+        BackendKind::Etcd { endpoints } => endpoints.len(),
+        BackendKind::Memory => 0,
+    }
+}
+
+fn live_set(endpoints: &[String]) -> Vec<String> {
+    let mut v = endpoints.to_vec();
+    v.sort();
+    v
+}
+
+async fn connect_pair(
+    endpoints: &[String],
+    base: &ConnectOptions,
+    timeout: Duration,
+) -> Result<(Client, Client), etcd_client::Error> {
+    let requests = Client::connect(endpoints, Some(base.clone().with_timeout(timeout))).await?;
+    let watches = Client::connect(endpoints, Some(base.clone())).await?;
+    Ok((requests, watches))
+}
+
+/// While the store is in use, checks every second which members of the cluster accept
+/// a connection and, when that changes, swaps in clients of just those: a connection
+/// balanced over a dead member keeps sending it requests that fail.
+async fn follow_members(
+    clients: std::sync::Weak<std::sync::RwLock<(Client, Client)>>,
+    all: Vec<String>,
+    mut current: Vec<String>,
+    base: ConnectOptions,
+    timeout: Duration,
+    dial: Duration,
+) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if clients.strong_count() == 0 {
+            return;
+        }
+        let live = live_set(&reachable(&all, dial).await);
+        if live.is_empty() || live == current {
+            continue;
+        }
+        match tokio::time::timeout(timeout, connect_pair(&live, &base, timeout)).await {
+            Ok(Ok(pair)) => {
+                let Some(shared) = clients.upgrade() else {
+                    return;
+                };
+                tracing::info!(members = ?live, "etcd members reachable now; reconnected");
+                *shared.write().unwrap_or_else(|p| p.into_inner()) = pair;
+                current = live;
+            }
+            _ => continue,
+        }
     }
 }
 
@@ -302,13 +374,13 @@ impl Backend for EtcdStore {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Kv>, StoreError> {
-        let mut kv = self.client.kv_client();
+        let mut kv = self.client().kv_client();
         let resp = self.call(kv.get(self.full(key), None)).await?;
         Ok(resp.kvs().first().map(|kv| self.relative(kv)))
     }
 
     async fn range(&self, prefix: &str) -> Result<(Vec<Kv>, i64), StoreError> {
-        let mut kv = self.client.kv_client();
+        let mut kv = self.client().kv_client();
         let resp = self
             .call(kv.get(self.full(prefix), Some(GetOptions::new().with_prefix())))
             .await?;
@@ -322,7 +394,7 @@ impl Backend for EtcdStore {
             .iter()
             .map(|p| TxnOp::get(self.full(p), Some(GetOptions::new().with_prefix())))
             .collect();
-        let mut kv = self.client.kv_client();
+        let mut kv = self.client().kv_client();
         let resp = self.call(kv.txn(Txn::new().and_then(gets))).await?;
         let rev = resp.header().map_or(0, |h| h.revision());
         let mut out = Vec::new();
@@ -351,7 +423,7 @@ impl Backend for EtcdStore {
                 Write::Delete(k) => TxnOp::delete(self.full(&k), None),
             })
             .collect();
-        let mut kv = self.client.kv_client();
+        let mut kv = self.client().kv_client();
         let resp = self
             .call(kv.txn(Txn::new().when(compares).and_then(ops)))
             .await?;
@@ -380,7 +452,7 @@ impl Backend for EtcdStore {
             match *cached {
                 Some((id, at, t)) if t == ttl && at.elapsed() < ttl / 2 => id,
                 _ => {
-                    let mut lc = self.client.lease_client();
+                    let mut lc = self.client().lease_client();
                     let id = self
                         .call(lc.grant(ttl.as_secs().max(1) as i64, None))
                         .await?
@@ -390,7 +462,7 @@ impl Backend for EtcdStore {
                 }
             }
         };
-        let mut kv = self.client.kv_client();
+        let mut kv = self.client().kv_client();
         let resp = self
             .call(kv.put(
                 self.full(key),
@@ -412,7 +484,13 @@ impl Backend for EtcdStore {
             self.range(super::layout::AUDIT_HEAD).await?.1 + 1
         };
         Ok(watch::spawn(watch::Watch {
-            client: self.watch_client.clone(),
+            client: self
+                .clients
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .1
+                .clone(),
+            source: Some(std::sync::Arc::downgrade(&self.clients)),
             prefix: self.prefix.clone(),
             key: self.full(prefix),
             next: from,
@@ -432,7 +510,7 @@ impl Backend for EtcdStore {
     }
 
     async fn compact_history(&self, revision: i64) -> Result<(), StoreError> {
-        let mut kv = self.client.kv_client();
+        let mut kv = self.client().kv_client();
         self.call(kv.compact(revision, None)).await?;
         Ok(())
     }

@@ -19,6 +19,8 @@ const BUFFER: usize = 1024;
 
 pub(super) struct Watch {
     pub client: Client,
+    /// Where a fresher client comes from when the store reconnects to other members.
+    pub source: Option<std::sync::Weak<std::sync::RwLock<(Client, Client)>>>,
     /// The store prefix, stripped from every key delivered.
     pub prefix: String,
     /// What is watched: every key starting with this (the store prefix or a part of it).
@@ -78,6 +80,9 @@ async fn run(mut w: Watch, tx: mpsc::Sender<RawEvent>) {
 }
 
 async fn session(w: &mut Watch, tx: &mpsc::Sender<RawEvent>) -> Ended {
+    if let Some(fresh) = w.source.as_ref().and_then(|s| s.upgrade()) {
+        w.client = fresh.read().unwrap_or_else(|p| p.into_inner()).1.clone();
+    }
     let opts = WatchOptions::new()
         .with_prefix()
         .with_start_revision(w.next)
