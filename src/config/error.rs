@@ -11,14 +11,16 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// Not valid TOML at all.
-    #[error("{file} line {line}: {message}")]
+    #[error("{file} line {line}: {}", one_line(.message))]
     Syntax {
         file: String,
         line: usize,
         message: String,
     },
     /// Valid TOML, but one key's value is wrong.
-    #[error("{file} line {line}: key \"{key}\": {message}")]
+    // Key and message escaped: a quoted TOML key or a value quoted in the message may hold
+    // a newline (found by tests/fuzz_parsers.rs).
+    #[error("{file} line {line}: key {key:?}: {}", one_line(.message))]
     Key {
         file: String,
         line: usize,
@@ -81,6 +83,20 @@ impl<'a> Source<'a> {
             message: message.into(),
         }
     }
+}
+
+/// Control characters (a newline in a key or value the message quotes) escaped, so that a
+/// refusal stays one line.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// How a path is shown in messages: `~/.config/flightdeck/theme.toml` rather than the
