@@ -13,6 +13,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use super::context::store_error;
 use super::{CliError, Exit, Global};
 use crate::agent::{AgentConfig, AgentEvent};
+use crate::controller::request::Mismatch;
 use crate::controller::{self, Adopted, Checkpointing, ControllerConfig, Trust};
 use crate::domain::audit::SigningKey;
 use crate::domain::user::{CONTROLLER_USER, ControllerRecord};
@@ -217,27 +218,24 @@ async fn check_clusters(store: &dyn Store, conn: &ClusterConn) -> Result<(), Cli
         .await
         .map_err(store_error)?;
     for c in clusters {
-        let mine = if c.name == conn.context {
-            conn.clone()
-        } else if conn.contexts.contains(&c.name) {
-            match conn.switch(&c.name).await {
-                Ok(x) => x,
-                Err(e) => {
-                    eprintln!(
-                        "controller: cluster {} is registered but its context does not load ({e}); its groups cannot be changed",
-                        c.name
-                    );
-                    continue;
-                }
+        let mine = match conn.for_context(&c.name).await {
+            Some(Ok(x)) => x,
+            Some(Err(e)) => {
+                eprintln!(
+                    "controller: cluster {} is registered but its context does not load ({e}); its groups cannot be changed",
+                    c.name
+                );
+                continue;
             }
-        } else {
-            eprintln!(
-                "controller: cluster {} is registered but this controller has no context for it; its groups cannot be changed",
-                c.name
-            );
-            continue;
+            None => {
+                eprintln!(
+                    "controller: cluster {} is registered but this controller has no context for it; its groups cannot be changed",
+                    c.name
+                );
+                continue;
+            }
         };
-        if mine.server != c.server || mine.ca_sha256 != c.ca_sha256 {
+        if let Some(m) = c.mismatch(&mine) {
             return Err(CliError::new(
                 Exit::Refused,
                 format!(
@@ -246,7 +244,7 @@ async fn check_clusters(store: &dyn Store, conn: &ClusterConn) -> Result<(), Cli
                     c.server,
                     mine.context,
                     mine.server,
-                    if mine.server == c.server {
+                    if m == Mismatch::Ca {
                         " with another CA"
                     } else {
                         ""

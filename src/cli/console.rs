@@ -14,6 +14,7 @@ use super::context::Me;
 use super::{CliError, Exit, Global};
 use crate::agent::Reports;
 use crate::controller::Requester;
+use crate::controller::request::Mismatch;
 use crate::kube::{ClusterConn, spawn_supervisor};
 use crate::model::Update;
 use crate::tui::app::{App, AppInit};
@@ -100,29 +101,26 @@ async fn foreign_clusters(
         return out;
     };
     for c in registered {
-        let mine = if c.name == conn.context {
-            conn.clone()
-        } else if conn.contexts.contains(&c.name) {
-            match conn.switch(&c.name).await {
-                Ok(m) => m,
-                Err(_) => continue,
-            }
-        } else {
+        let Some(Ok(mine)) = conn.for_context(&c.name).await else {
             continue;
         };
-        if mine.server != c.server {
-            out.insert(
-                c.name.clone(),
-                format!(
-                    "your context reaches {}, registered {}",
-                    mine.server, c.server
-                ),
-            );
-        } else if mine.ca_sha256 != c.ca_sha256 {
-            out.insert(
-                c.name.clone(),
-                "your context trusts another CA than the registered one".to_string(),
-            );
+        match c.mismatch(&mine) {
+            Some(Mismatch::Server) => {
+                out.insert(
+                    c.name.clone(),
+                    format!(
+                        "your context reaches {}, registered {}",
+                        mine.server, c.server
+                    ),
+                );
+            }
+            Some(Mismatch::Ca) => {
+                out.insert(
+                    c.name.clone(),
+                    "your context trusts another CA than the registered one".to_string(),
+                );
+            }
+            None => {}
         }
     }
     out

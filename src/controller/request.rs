@@ -67,6 +67,28 @@ pub struct ClusterRecord {
     pub ca_sha256: String,
 }
 
+/// How a connection differs from a registered cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mismatch {
+    /// It reaches another API server.
+    Server,
+    /// Same server, but it trusts another CA.
+    Ca,
+}
+
+impl ClusterRecord {
+    /// Whether `conn` reaches this registered cluster, and how not if it does not.
+    pub fn mismatch(&self, conn: &crate::kube::ClusterConn) -> Option<Mismatch> {
+        if conn.server != self.server {
+            Some(Mismatch::Server)
+        } else if conn.ca_sha256 != self.ca_sha256 {
+            Some(Mismatch::Ca)
+        } else {
+            None
+        }
+    }
+}
+
 /// What is asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]

@@ -36,6 +36,18 @@ pub struct ClusterConn {
 }
 
 impl ClusterConn {
+    /// This kubeconfig's connection for the context `name`: itself, another of its
+    /// contexts, or `None` when it has no context of that name.
+    pub async fn for_context(&self, name: &str) -> Option<Result<ClusterConn, KubeError>> {
+        if name == self.context {
+            Some(Ok(self.clone()))
+        } else if self.contexts.iter().any(|c| c == name) {
+            Some(self.switch(name).await)
+        } else {
+            None
+        }
+    }
+
     /// The same kubeconfig, another context.
     pub async fn switch(&self, context: &str) -> Result<ClusterConn, KubeError> {
         from_kubeconfig(self.kubeconfig.clone(), Some(context.to_string())).await

@@ -35,7 +35,7 @@ impl ReleaseEngine {
             .get(&crate::controller::edits::cluster_key(cluster))
             .await
             && let Ok(rec) = serde_json::from_slice::<crate::controller::ClusterRecord>(&kv.value)
-            && (rec.server != conn.server || rec.ca_sha256 != conn.ca_sha256)
+            && rec.mismatch(&conn).is_some()
         {
             return Err(ApplyError::Refused {
                 kind: "cluster".into(),
