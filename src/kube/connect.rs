@@ -95,6 +95,17 @@ fn clients(mut config: kube::Config) -> Result<(kube::Client, kube::Client), kub
 /// cluster's registered name), else `in-cluster`.
 fn in_cluster(config: kube::Config, context: Option<String>) -> Result<ClusterConn, KubeError> {
     let context = context.unwrap_or_else(|| "in-cluster".to_string());
+    let contexts = vec![context.clone()];
+    conn_of(config, context, contexts, Kubeconfig::default())
+}
+
+/// A connection from a client config: its clients and the facts `clusters add` registers.
+fn conn_of(
+    config: kube::Config,
+    context: String,
+    contexts: Vec<String>,
+    kubeconfig: Kubeconfig,
+) -> Result<ClusterConn, KubeError> {
     let (server, ca_sha256) = facts(&config);
     let (client, apply_client) = clients(config).map_err(|e| KubeError::Client {
         context: context.clone(),
@@ -102,12 +113,12 @@ fn in_cluster(config: kube::Config, context: Option<String>) -> Result<ClusterCo
     })?;
     Ok(ClusterConn {
         client,
-        contexts: vec![context.clone()],
         context,
+        contexts,
         server,
         ca_sha256,
         apply_client,
-        kubeconfig: Kubeconfig::default(),
+        kubeconfig,
     })
 }
 
@@ -166,18 +177,5 @@ async fn from_kubeconfig(
             context: context.clone(),
             reason: e.to_string(),
         })?;
-    let (server, ca_sha256) = facts(&config);
-    let (client, apply_client) = clients(config).map_err(|e| KubeError::Client {
-        context: context.clone(),
-        reason: e.to_string(),
-    })?;
-    Ok(ClusterConn {
-        client,
-        context,
-        contexts,
-        server,
-        ca_sha256,
-        apply_client,
-        kubeconfig: kc,
-    })
+    conn_of(config, context, contexts, kc)
 }
