@@ -107,7 +107,128 @@ conformance!(
     verify_names_an_entry_edited_behind_our_back,
     watch_delivers_changes_in_order,
     watch_from_a_compacted_revision_asks_for_a_resync,
+    long_prefixes_are_read_whole_in_pages,
+    the_newest_audit_entries_are_read_from_the_end,
 );
+
+/// 1,200 keys of 8 KiB (9.6 MiB, past the 4 MiB a single etcd answer may hold) under
+/// `bulk/`, written around the store.
+async fn bulk(s: &dyn Store) -> Vec<String> {
+    let keys: Vec<String> = (0..1200).map(|i| format!("bulk/{i:05}")).collect();
+    for chunk in keys.chunks(100) {
+        let writes = chunk
+            .iter()
+            .map(|k| Write::Put(k.clone(), vec![b'x'; 8 * 1024]))
+            .collect();
+        assert!(s.backend().txn(vec![], writes).await.unwrap().0);
+    }
+    keys
+}
+
+async fn long_prefixes_are_read_whole_in_pages(h: &impl Harness) {
+    let s = h.store();
+    let keys = bulk(s.as_ref()).await;
+    s.put_policy(&json!({"bindings": []})).await.unwrap();
+    let b = s.backend();
+
+    let (all, rev) = b.range("bulk/").await.unwrap();
+    assert_eq!(
+        all.iter().map(|kv| kv.key.clone()).collect::<Vec<_>>(),
+        keys
+    );
+    assert!(all.iter().all(|kv| kv.value.len() == 8 * 1024));
+    assert!(rev > 0);
+
+    // Names only for the long list, values for the rest, one revision for both.
+    let (view, _) = b.range_view(&["policy"], &["bulk/"]).await.unwrap();
+    assert_eq!(view.len(), 1201);
+    assert_eq!(view[0].key, "policy");
+    assert!(!view[0].value.is_empty());
+    assert!(view[1..].iter().all(|kv| kv.value.is_empty()));
+
+    // Pages, both ways, resuming after the last key seen.
+    let first = b.range_page("bulk/", None, 500, false).await.unwrap();
+    assert_eq!((first.kvs.len(), first.more), (500, true));
+    assert_eq!(first.kvs[499].key, "bulk/00499");
+    let last = b
+        .range_page("bulk/", Some("bulk/00999"), 500, false)
+        .await
+        .unwrap();
+    assert_eq!((last.kvs.len(), last.more), (200, false));
+    let newest = b.range_page("bulk/", None, 3, true).await.unwrap();
+    let names: Vec<&str> = newest.kvs.iter().map(|kv| kv.key.as_str()).collect();
+    assert_eq!(
+        (names, newest.more),
+        (vec!["bulk/01199", "bulk/01198", "bulk/01197"], true)
+    );
+    let oldest = b
+        .range_page("bulk/", Some("bulk/00002"), 10, true)
+        .await
+        .unwrap();
+    let names: Vec<&str> = oldest.kvs.iter().map(|kv| kv.key.as_str()).collect();
+    assert_eq!(
+        (names, oldest.more),
+        (vec!["bulk/00001", "bulk/00000"], false)
+    );
+    // A page never leaves its prefix.
+    assert!(
+        b.range_page("bulk/0", Some("bulk/00999"), 500, false)
+            .await
+            .unwrap()
+            .kvs
+            .len()
+            == 200
+    );
+    assert!(
+        b.range_page("nothing/", None, 10, true)
+            .await
+            .unwrap()
+            .kvs
+            .is_empty()
+    );
+}
+
+async fn the_newest_audit_entries_are_read_from_the_end(h: &impl Harness) {
+    let s = h.store();
+    let k = key();
+    // More than one page (256) of entries; every tenth by bob.
+    for i in 0..600 {
+        let who = if i % 10 == 0 { "bob" } else { "alice" };
+        s.append_audit(draft(who, "weight", &k)).await.unwrap();
+    }
+    let seqs = |v: Vec<flightdeck::domain::AuditEntry>| v.iter().map(|e| e.seq).collect::<Vec<_>>();
+    let newest = AuditFilter {
+        limit: Some(3),
+        ..AuditFilter::default()
+    };
+    assert_eq!(seqs(s.list_audit(&newest).await.unwrap()), [598, 599, 600]);
+    let page_before = AuditFilter {
+        limit: Some(3),
+        before: Some(100),
+        ..AuditFilter::default()
+    };
+    assert_eq!(
+        seqs(s.list_audit(&page_before).await.unwrap()),
+        [97, 98, 99]
+    );
+    // Bob's last 40 lie on two pages of the log.
+    let bobs = AuditFilter {
+        user: Some("bob".into()),
+        limit: Some(40),
+        ..AuditFilter::default()
+    };
+    let got = seqs(s.list_audit(&bobs).await.unwrap());
+    assert_eq!(
+        got,
+        (201..=591)
+            .step_by(10)
+            .map(|n| n as u64)
+            .collect::<Vec<_>>()
+    );
+    let everything = s.list_audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(everything.len(), 600);
+    assert_eq!(s.verify_audit().await.unwrap(), 600);
+}
 
 async fn templates_groups_and_policy_round_trip(h: &impl Harness) {
     let s = h.store();

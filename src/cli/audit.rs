@@ -88,6 +88,7 @@ pub async fn run(global: &Global, args: AuditArgs) -> Result<(), CliError> {
         group,
         user: args.user.clone(),
         since,
+        before: None,
         limit: if name_only.is_some() {
             None
         } else {

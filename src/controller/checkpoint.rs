@@ -27,8 +27,8 @@ pub const EVERY: u64 = 100;
 pub const AFTER: Duration = Duration::from_secs(60);
 /// How often the head is looked at.
 const TICK: Duration = Duration::from_secs(1);
-/// More entries than this since the last checkpoint are read in one range, not one by one.
-const GET_ONE_BY_ONE: u64 = 1000;
+/// Entries per read when the chain since the last checkpoint is checked.
+const LINK_PAGE: usize = 500;
 
 /// How a controller signs checkpoints.
 #[derive(Debug, Clone)]
@@ -250,10 +250,13 @@ fn say_once(said: &mut Option<String>, why: String) {
 
 /// The newest checkpoint's seq and hash (0 and "" for none).
 async fn last_checkpoint(b: &dyn Backend) -> Result<AuditHead, StoreError> {
-    let (kvs, _) = b.range(layout::AUDIT_CHECKPOINTS).await?;
-    Ok(kvs
+    // The newest few: one that does not decode is passed over, not trusted.
+    let page = b
+        .range_page(layout::AUDIT_CHECKPOINTS, None, 16, true)
+        .await?;
+    Ok(page
+        .kvs
         .iter()
-        .rev()
         .find_map(|kv| serde_json::from_slice::<audit::Checkpoint>(&kv.value).ok())
         .map(|cp| AuditHead {
             seq: cp.seq,
@@ -280,27 +283,32 @@ async fn links(
     from: &AuditHead,
     to: &AuditHead,
 ) -> Result<Result<(), String>, StoreError> {
-    let values: Vec<(u64, Option<Vec<u8>>)> = if to.seq - from.seq > GET_ONE_BY_ONE {
-        let (kvs, _) = b.range(layout::AUDIT).await?;
-        let mut by_seq: std::collections::BTreeMap<u64, Vec<u8>> = kvs
-            .into_iter()
-            .filter_map(|kv| match layout::parse(&kv.key) {
-                Some(layout::KeyKind::Audit(s)) if s > from.seq && s <= to.seq => {
-                    Some((s, kv.value))
+    // Just the entries after the checkpoint, a page at a time, however long the log
+    // before it.
+    let mut by_seq = std::collections::BTreeMap::new();
+    let mut after = layout::audit(from.seq);
+    loop {
+        let page = b
+            .range_page(layout::AUDIT, Some(&after), LINK_PAGE, false)
+            .await?;
+        let mut past_head = false;
+        for kv in &page.kvs {
+            match layout::parse(&kv.key) {
+                Some(layout::KeyKind::Audit(s)) if s > to.seq => past_head = true,
+                Some(layout::KeyKind::Audit(s)) if s > from.seq => {
+                    by_seq.insert(s, kv.value.clone());
                 }
-                _ => None,
-            })
-            .collect();
-        (from.seq + 1..=to.seq)
-            .map(|s| (s, by_seq.remove(&s)))
-            .collect()
-    } else {
-        let mut out = Vec::new();
-        for s in from.seq + 1..=to.seq {
-            out.push((s, b.get(&layout::audit(s)).await?.map(|kv| kv.value)));
+                _ => {}
+            }
         }
-        out
-    };
+        match page.kvs.last() {
+            Some(last) if page.more && !past_head => after = last.key.clone(),
+            _ => break,
+        }
+    }
+    let values: Vec<(u64, Option<Vec<u8>>)> = (from.seq + 1..=to.seq)
+        .map(|s| (s, by_seq.remove(&s)))
+        .collect();
     let mut prev = from.hash.clone();
     for (seq, raw) in values {
         let Some(value) = raw.and_then(|r| serde_json::from_slice::<Value>(&r).ok()) else {

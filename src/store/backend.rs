@@ -18,6 +18,16 @@ pub struct Kv {
     pub mod_revision: i64,
 }
 
+/// One page of a [`Backend::range_page`] read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    pub kvs: Vec<Kv>,
+    /// Whether keys remain beyond this page.
+    pub more: bool,
+    /// The store revision of the read.
+    pub revision: i64,
+}
+
 /// A guard of a transaction; all must hold for the writes to happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cond {
@@ -85,7 +95,29 @@ pub trait Backend: Send + Sync + 'static {
     async fn range(&self, prefix: &str) -> Result<(Vec<Kv>, i64), StoreError>;
 
     /// Every key under any of `prefixes`, all read at one store revision.
-    async fn range_many(&self, prefixes: &[&str]) -> Result<(Vec<Kv>, i64), StoreError>;
+    async fn range_many(&self, prefixes: &[&str]) -> Result<(Vec<Kv>, i64), StoreError> {
+        self.range_view(prefixes, &[]).await
+    }
+
+    /// Like [`Backend::range_many`], plus the keys (values left empty) under each of
+    /// `keys_only`: one revision for all, and a long list of keys (a group's thousand
+    /// revisions) costs its names, not its values.
+    async fn range_view(
+        &self,
+        prefixes: &[&str],
+        keys_only: &[&str],
+    ) -> Result<(Vec<Kv>, i64), StoreError>;
+
+    /// At most `limit` keys under `prefix` in key order (descending when `reverse`),
+    /// strictly after `after` in that order: one page of a long list (the audit log read
+    /// from its newest end).
+    async fn range_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Page, StoreError>;
 
     /// Applies `writes` at one new revision if every condition holds. Returns whether
     /// it did and the store revision after the call. While this connection holds a lease,

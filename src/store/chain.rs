@@ -196,29 +196,63 @@ pub(super) async fn list<B: Backend + ?Sized>(
     b: &B,
     filter: &AuditFilter,
 ) -> Result<Vec<AuditEntry>, StoreError> {
-    let (kvs, _) = b.range(layout::AUDIT).await?;
-    let mut out = Vec::new();
-    for kv in &kvs {
-        let e: AuditEntry = decode(kv)?;
-        let wanted = filter
+    let wanted = |e: &AuditEntry| {
+        filter
             .group
             .as_ref()
             .is_none_or(|g| e.target.group_key() == *g)
             && filter.user.as_ref().is_none_or(|u| e.user.name == *u)
             && filter
                 .since
-                .is_none_or(|since| e.timestamp().is_some_and(|t| t >= since));
-        if !wanted {
-            continue;
+                .is_none_or(|since| e.timestamp().is_some_and(|t| t >= since))
+            && filter.before.is_none_or(|before| e.seq < before)
+    };
+    let Some(limit) = filter.limit else {
+        let (kvs, _) = b.range(layout::AUDIT).await?;
+        let mut out = Vec::new();
+        for kv in &kvs {
+            let e: AuditEntry = decode(kv)?;
+            if wanted(&e) {
+                out.push(e);
+            }
         }
-        out.push(e);
+        return Ok(out);
+    };
+    // The newest `limit` matches: read from the newest end, a page at a time, and stop
+    // as soon as there are enough (or the entries are older than `since`), so the tail of
+    // a 100,000-entry log costs what the tail costs.
+    let mut out = Vec::new();
+    let mut after = filter.before.map(layout::audit);
+    'pages: while out.len() < limit {
+        let page = b
+            .range_page(layout::AUDIT, after.as_deref(), AUDIT_PAGE, true)
+            .await?;
+        for kv in &page.kvs {
+            let e: AuditEntry = decode(kv)?;
+            if filter
+                .since
+                .is_some_and(|since| e.timestamp().is_some_and(|t| t < since))
+            {
+                break 'pages;
+            }
+            if wanted(&e) {
+                out.push(e);
+                if out.len() == limit {
+                    break 'pages;
+                }
+            }
+        }
+        match page.kvs.last() {
+            Some(last) if page.more => after = Some(last.key.clone()),
+            _ => break,
+        }
     }
-    if let Some(limit) = filter.limit {
-        let skip = out.len().saturating_sub(limit);
-        out.drain(..skip);
-    }
+    out.reverse();
     Ok(out)
 }
+
+/// Entries per page when the audit log is read from its newest end.
+const AUDIT_PAGE: usize = 256;
 
 pub(super) async fn verify<B: Backend + ?Sized>(b: &B) -> Result<u64, StoreError> {
     // "audit" without the slash covers both `audit/…` and `audit-head`, so the entries

@@ -11,7 +11,7 @@ use futures::stream::BoxStream;
 use tokio::sync::broadcast;
 
 use super::StoreError;
-use super::backend::{Backend, Cond, Fence, Kv, LeaseState, RawEvent, Write};
+use super::backend::{Backend, Cond, Fence, Kv, LeaseState, Page, RawEvent, Write};
 use super::lease::lease_key;
 
 /// How many live events a slow watcher may fall behind before it is told to resync.
@@ -230,18 +230,81 @@ impl Backend for MemoryStore {
         Ok((kvs, st.revision))
     }
 
-    async fn range_many(&self, prefixes: &[&str]) -> Result<(Vec<Kv>, i64), StoreError> {
+    async fn range_view(
+        &self,
+        prefixes: &[&str],
+        keys_only: &[&str],
+    ) -> Result<(Vec<Kv>, i64), StoreError> {
         let st = self.lock();
-        let kvs = prefixes
-            .iter()
-            .flat_map(|p| {
-                st.keys
-                    .range(p.to_string()..)
-                    .take_while(move |(k, _)| k.starts_with(p))
-                    .map(|(_, kv)| kv.clone())
-            })
-            .collect();
+        let under = |p: &str, with_value: bool| {
+            st.keys
+                .range(p.to_string()..)
+                .take_while(move |(k, _)| k.starts_with(p))
+                .map(move |(_, kv)| {
+                    let mut kv = kv.clone();
+                    if !with_value {
+                        kv.value.clear();
+                    }
+                    kv
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut kvs = Vec::new();
+        for p in prefixes {
+            kvs.extend(under(p, true));
+        }
+        for p in keys_only {
+            kvs.extend(under(p, false));
+        }
         Ok((kvs, st.revision))
+    }
+
+    async fn range_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Page, StoreError> {
+        use std::ops::Bound;
+        let st = self.lock();
+        let end = match prefix_end(prefix) {
+            Some(e) => Bound::Excluded(e),
+            None => Bound::Unbounded,
+        };
+        let (lo, hi) = match (after, reverse) {
+            (Some(a), false) => (Bound::Excluded(a.to_string()), end),
+            (Some(a), true) => (
+                Bound::Included(prefix.to_string()),
+                Bound::Excluded(a.to_string()),
+            ),
+            (None, _) => (Bound::Included(prefix.to_string()), end),
+        };
+        if matches!((&lo, &hi), (Bound::Excluded(a) | Bound::Included(a), Bound::Excluded(b)) if a >= b)
+        {
+            return Ok(Page {
+                kvs: Vec::new(),
+                more: false,
+                revision: st.revision,
+            });
+        }
+        let within = st
+            .keys
+            .range((lo, hi))
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, kv)| kv);
+        let mut kvs: Vec<Kv> = if reverse {
+            within.rev().take(limit + 1).cloned().collect()
+        } else {
+            within.take(limit + 1).cloned().collect()
+        };
+        let more = kvs.len() > limit;
+        kvs.truncate(limit);
+        Ok(Page {
+            kvs,
+            more,
+            revision: st.revision,
+        })
     }
 
     async fn txn(&self, when: Vec<Cond>, writes: Vec<Write>) -> Result<(bool, i64), StoreError> {
@@ -318,4 +381,16 @@ impl Backend for MemoryStore {
         st.history.retain(|(r, _)| *r >= revision);
         Ok(())
     }
+}
+
+/// The first string after every string starting with `prefix` (None: there is none).
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut bytes = prefix.as_bytes().to_vec();
+    while let Some(last) = bytes.pop() {
+        if last < 0xFF {
+            bytes.push(last + 1);
+            return String::from_utf8(bytes).ok();
+        }
+    }
+    None
 }

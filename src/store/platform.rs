@@ -165,11 +165,12 @@ impl<B: Backend> Store for B {
     async fn next_revision_number(&self, key: &GroupKey) -> Result<u64, StoreError> {
         layout::check_group(key)?;
         let prefix = layout::revisions(key);
-        let (kvs, _) = self.range(&prefix).await?;
-        let last = kvs
-            .iter()
-            .filter_map(|kv| kv.key[prefix.len()..].parse::<u64>().ok())
-            .max()
+        // Numbers are zero-padded, so the last key is the highest: one key read.
+        let page = self.range_page(&prefix, None, 1, true).await?;
+        let last = page
+            .kvs
+            .first()
+            .and_then(|kv| kv.key[prefix.len()..].parse::<u64>().ok())
             .unwrap_or(0);
         Ok(last + 1)
     }
@@ -218,8 +219,9 @@ impl<B: Backend> Store for B {
         );
         // Exact keys read as prefixes: anything longer (group `web2` beside `web`) is
         // dropped below.
+        // Revisions by name only: an action needs their numbers, not a thousand bodies.
         let (kvs, _) = self
-            .range_many(&[&group_key, layout::POLICY, &release_key, &revisions])
+            .range_view(&[&group_key, layout::POLICY, &release_key], &[&revisions])
             .await?;
         let mut view = super::ActionView::default();
         for kv in &kvs {

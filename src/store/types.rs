@@ -41,6 +41,8 @@ pub struct AuditFilter {
     pub since: Option<jiff::Timestamp>,
     /// Keep only the newest `limit` of the matches.
     pub limit: Option<usize>,
+    /// Only entries older than this seq (the page before one already shown).
+    pub before: Option<u64>,
 }
 
 /// Everything a console shows from the store, read at one revision. Watch from

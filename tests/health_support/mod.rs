@@ -199,17 +199,24 @@ impl Harness {
     }
 }
 
-/// The agent's first action (not a judgement), within `limit`.
+/// The agent's first action (not a judgement), within `limit`. A timeout names every
+/// event seen meanwhile, so a slow run says where it stood (lease, judgements, re-applies).
 pub async fn next_action(
     events: &mut broadcast::Receiver<AgentEvent>,
     limit: Duration,
 ) -> (String, String, String) {
     let deadline = tokio::time::Instant::now() + limit;
+    let mut seen = Vec::new();
     loop {
-        let ev = tokio::time::timeout_at(deadline, events.recv())
-            .await
-            .expect("the agent acted in time")
-            .expect("agent events");
+        let ev = match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Ok(ev)) => ev,
+            Ok(Err(broadcast::error::RecvError::Lagged(n))) => {
+                seen.push(format!("(missed {n} events)"));
+                continue;
+            }
+            Ok(Err(e)) => panic!("agent events ended: {e}; seen: {seen:#?}"),
+            Err(_) => panic!("the agent did not act within {limit:?}; it said: {seen:#?}"),
+        };
         if let AgentEvent::Acted {
             action,
             reason,
@@ -220,9 +227,11 @@ pub async fn next_action(
             // A re-apply (the cluster slower than `reapply_after` on a busy machine) is
             // housekeeping, not the decision the tests wait for.
             if action == "reapply" {
+                seen.push(format!("reapply: {reason} -> {outcome}"));
                 continue;
             }
             return (action, reason, outcome);
         }
+        seen.push(format!("{ev:?}"));
     }
 }

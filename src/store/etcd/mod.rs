@@ -3,6 +3,7 @@
 
 mod admin;
 mod lease;
+mod paged;
 mod watch;
 
 pub use admin::{Access, EtcdAdmin, ROOT, cert_common_name, group_of_role, group_role, user_role};
@@ -11,13 +12,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use etcd_client::{
-    Certificate, Client, Compare, CompareOp, ConnectOptions, GetOptions, Identity, TlsOptions, Txn,
-    TxnOp, TxnOpResponse,
+    Certificate, Client, Compare, CompareOp, ConnectOptions, Identity, TlsOptions, Txn, TxnOp,
 };
 use futures::stream::BoxStream;
 
 use super::StoreError;
-use super::backend::{Backend, Cond, Fence, Kv, LeaseState, RawEvent, Write};
+use super::backend::{Backend, Cond, Fence, Kv, LeaseState, Page, RawEvent, Write};
 use super::config::{Backend as BackendKind, StoreConfig};
 
 /// How often the connection is pinged, so a dead peer is noticed without traffic.
@@ -380,30 +380,25 @@ impl Backend for EtcdStore {
     }
 
     async fn range(&self, prefix: &str) -> Result<(Vec<Kv>, i64), StoreError> {
-        let mut kv = self.client().kv_client();
-        let resp = self
-            .call(kv.get(self.full(prefix), Some(GetOptions::new().with_prefix())))
-            .await?;
-        let rev = resp.header().map_or(0, |h| h.revision());
-        Ok((resp.kvs().iter().map(|kv| self.relative(kv)).collect(), rev))
+        self.read_view(&[prefix], &[]).await
     }
 
-    async fn range_many(&self, prefixes: &[&str]) -> Result<(Vec<Kv>, i64), StoreError> {
-        // A transaction without conditions runs its reads at one revision.
-        let gets: Vec<TxnOp> = prefixes
-            .iter()
-            .map(|p| TxnOp::get(self.full(p), Some(GetOptions::new().with_prefix())))
-            .collect();
-        let mut kv = self.client().kv_client();
-        let resp = self.call(kv.txn(Txn::new().and_then(gets))).await?;
-        let rev = resp.header().map_or(0, |h| h.revision());
-        let mut out = Vec::new();
-        for op in resp.op_responses() {
-            if let TxnOpResponse::Get(get) = op {
-                out.extend(get.kvs().iter().map(|kv| self.relative(kv)));
-            }
-        }
-        Ok((out, rev))
+    async fn range_view(
+        &self,
+        prefixes: &[&str],
+        keys_only: &[&str],
+    ) -> Result<(Vec<Kv>, i64), StoreError> {
+        self.read_view(prefixes, keys_only).await
+    }
+
+    async fn range_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Page, StoreError> {
+        self.read_page(prefix, after, limit, reverse).await
     }
 
     async fn txn(&self, when: Vec<Cond>, writes: Vec<Write>) -> Result<(bool, i64), StoreError> {
