@@ -4,8 +4,11 @@
 //! its audit entry, applying it to the cluster, recording the outcome and answering —
 //! p50/p99 from request to answer, on a loopback etcd and the simulated cluster; and
 //! `flightdeck rollback` wall time from process start to exit (release binary), next to
-//! `kubectl rollout undo` on the same cluster.
+//! `kubectl rollout undo` on the same cluster; then, with 100,000 more audit entries, the
+//! same actions again and `flightdeck audit verify` over the whole log.
 
+#[path = "../tests/support/bulk.rs"]
+mod bulk;
 #[path = "../tests/support/etcd.rs"]
 mod etcd_support;
 
@@ -21,6 +24,9 @@ use flightdeck::store::{StoreConfig, StoreOptions};
 
 const ACTIONS: usize = 300;
 const ROLLBACKS: usize = 15;
+/// Entries added for the long-history figures.
+const LONG_LOG: u64 = 100_000;
+const VERIFY_RUNS: usize = 3;
 
 #[tokio::main]
 async fn main() {
@@ -173,6 +179,97 @@ async fn main() {
         walls.last().unwrap().as_secs_f64() * 1e3
     );
     kubectl_undo(&kubeconfig).await;
+
+    // Years later: the same actions and a full `audit verify` with 100,000 more entries
+    // in the log (written around flightdeck, sealed as the store seals them).
+    let mut client = etcd.client().await;
+    let head = bulk::extend_audit(&mut client, "/flightdeck/", &key, "bulk", LONG_LOG).await;
+    // Let the controller check the new entries and sign them first, as it would have
+    // along the way, so the figures below are the steady state.
+    let t = Instant::now();
+    loop {
+        let page = store
+            .backend()
+            .range_page("audit-checkpoints/", None, 1, true)
+            .await
+            .unwrap();
+        let signed = page
+            .kvs
+            .first()
+            .and_then(|kv| serde_json::from_slice::<serde_json::Value>(&kv.value).ok())
+            .and_then(|v| v["seq"].as_u64())
+            .unwrap_or(0);
+        if signed >= head.seq || t.elapsed() > Duration::from_secs(120) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let caught_up = t.elapsed();
+    let mut times = Vec::with_capacity(ACTIONS);
+    for i in 0..ACTIONS {
+        let w = [20u8, 30, 40, 50][i % 4];
+        let t = Instant::now();
+        act(key.clone(), Action::Weight(w)).await;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!(
+        "with {} audit entries (+{LONG_LOG} written in bulk; the controller checked and signed them in {:.1} s):",
+        head.seq,
+        caught_up.as_secs_f64()
+    );
+    println!(
+        "  weight: request → answer                                         p50 {:>6.2} ms   p99 {:>6.2} ms   ({ACTIONS} actions)",
+        pct(&times, 0.5),
+        pct(&times, 0.99)
+    );
+    let cli = |args: &'static [&'static str]| {
+        let (bin, url, kubeconfig, state) = (
+            bin,
+            etcd.url(),
+            kubeconfig.clone(),
+            dir.path().to_path_buf(),
+        );
+        async move {
+            let t = Instant::now();
+            let out = tokio::process::Command::new(bin)
+                .args(args)
+                .args(["--local", "--store", &url, "--kubeconfig"])
+                .arg(&kubeconfig)
+                .env("XDG_STATE_HOME", state)
+                .output()
+                .await
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            (
+                t.elapsed(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+            )
+        }
+    };
+    let mut verify = Vec::new();
+    let mut said = String::new();
+    for _ in 0..VERIFY_RUNS {
+        let (took, out) = cli(&["audit", "verify"]).await;
+        verify.push(took);
+        said = out;
+    }
+    verify.sort();
+    println!(
+        "  flightdeck audit verify, whole chain + checkpoints, start to exit  p50 {:>6.0} ms   max {:>6.0} ms   ({VERIFY_RUNS} runs: {})",
+        pct(&verify, 0.5),
+        verify.last().unwrap().as_secs_f64() * 1e3,
+        said.lines().next().unwrap_or("").trim()
+    );
+    let (tail, _) = cli(&["audit", "--limit", "20"]).await;
+    println!(
+        "  flightdeck audit --limit 20, start to exit                       {:>6.1} ms",
+        tail.as_secs_f64() * 1e3
+    );
     let _ = controller.kill().await;
     sim.shutdown().await;
 }

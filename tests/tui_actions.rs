@@ -487,6 +487,86 @@ fn audit_filters_by_group_user_age_and_text() {
     assert!(err.contains("try 30s, 10m, 2h or 1d"), "{}", text(&buf));
 }
 
+/// The console holds the newest 500 of a 1,000-entry log, as a store feed loads it.
+fn long_audit() -> App {
+    let mut app = estate(Some(Role::Admin), false);
+    let newest: Vec<AuditEntry> = (501..=1000)
+        .map(|n| entry(n, "bob", "weight", "web", 60))
+        .collect();
+    app.apply(Update::AuditLoaded(newest));
+    app
+}
+
+#[test]
+fn the_audit_view_pages_back_to_the_first_entry() {
+    let mut app = long_audit();
+    press(&mut app, &["a"]);
+    let buf = screen(&mut app);
+    assert!(text(&buf).contains("audit 500 "), "{}", text(&buf));
+    assert!(text(&buf).contains("older entries: ↓ on the last row"));
+    // Up there is nothing to read; at the last row, down asks for the page before it.
+    assert_eq!(press(&mut app, &["up"]), None);
+    assert_eq!(
+        press(&mut app, &["end"]),
+        Some(Effect::LoadOlderAudit { before: 501 })
+    );
+    assert!(text(&screen(&mut app)).contains("reading older entries…"));
+    assert_eq!(press(&mut app, &["down"]), None, "one read at a time");
+
+    let mut older: Vec<AuditEntry> = (2..=500)
+        .map(|n| entry(n, "bob", "weight", "web", 120))
+        .collect();
+    older.insert(0, entry(1, "zoe", "deploy", "web", 7200));
+    app.apply(Update::AuditOlder(older));
+    press(&mut app, &["end"]);
+    let buf = screen(&mut app);
+    let t = text(&buf);
+    assert!(t.contains("audit 1000 "), "{t}");
+    assert!(t.contains("the first entry of the log"), "{t}");
+    assert!(
+        line_with(&buf, "zoe").is_some_and(|l| l.contains("deploy v3")),
+        "{t}"
+    );
+    assert_eq!(press(&mut app, &["down"]), None, "nothing older to read");
+}
+
+#[test]
+fn an_audit_log_that_cannot_be_read_says_so_instead_of_looking_empty() {
+    let mut app = estate(Some(Role::Admin), false);
+    app.apply(Update::AuditUnreadable(
+        "store unreachable at 127.0.0.1:2379: no answer within 5.0s (is etcd running?)".into(),
+    ));
+    press(&mut app, &["a"]);
+    let buf = screen(&mut app);
+    assert!(
+        !text(&buf).contains("no audit entries yet"),
+        "{}",
+        text(&buf)
+    );
+    let (_, y) = find(&buf, "cannot read the audit log: store unreachable").unwrap();
+    assert!(y < 5, "in the list's place");
+    assert_eq!(
+        style_at(&buf, "cannot read the audit log").fg,
+        Some(Color::LightRed)
+    );
+
+    // A page that fails while paging back is said at the foot, and down tries again.
+    let mut app = long_audit();
+    press(&mut app, &["a"]);
+    assert!(press(&mut app, &["end"]).is_some());
+    app.apply(Update::AuditUnreadable(
+        "etcd refused alice: permission denied".into(),
+    ));
+    let buf = screen(&mut app);
+    assert!(text(&buf).contains("audit 500 "), "what was read stays");
+    let foot = line_with(&buf, "cannot read the audit log").unwrap();
+    assert!(foot.contains("permission denied"), "{foot}");
+    assert_eq!(
+        press(&mut app, &["down"]),
+        Some(Effect::LoadOlderAudit { before: 501 })
+    );
+}
+
 #[test]
 fn another_users_action_on_a_shown_group_is_toasted_and_ours_is_not() {
     let mut app = estate(Some(Role::Admin), false);

@@ -18,7 +18,7 @@ use crate::controller::request::Mismatch;
 use crate::kube::{ClusterConn, spawn_supervisor};
 use crate::model::Update;
 use crate::tui::app::{App, AppInit};
-use crate::tui::feeds::{spawn_action_worker, spawn_store_feed};
+use crate::tui::feeds::{spawn_action_worker, spawn_audit_pager, spawn_store_feed};
 use crate::tui::run::{Wiring, run as run_loop};
 
 /// Updates queued between the background tasks and the loop: enough for a relist of a
@@ -63,8 +63,10 @@ pub async fn run_session(
     let (ns_tx, ns_rx) = watch::channel(Vec::new());
     let (switch_tx, switch_rx) = mpsc::unbounded_channel();
     let (act_tx, act_rx) = mpsc::unbounded_channel();
+    let (pages_tx, pages_rx) = mpsc::unbounded_channel();
     let logs_client = Some(conn.client.clone());
     let mut tasks = vec![
+        spawn_audit_pager(store.clone(), pages_rx, tx.clone()),
         spawn_store_feed(store, tx.clone(), ns_tx),
         spawn_supervisor(conn, ns_rx, switch_rx, tx.clone()),
         spawn_action_worker(requester, act_rx, tx.clone()),
@@ -78,6 +80,7 @@ pub async fn run_session(
             updates: rx,
             switch_context: switch_tx,
             actions: act_tx,
+            audit_pages: pages_tx,
             logs_client,
         },
     )

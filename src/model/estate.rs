@@ -208,6 +208,8 @@ impl Estate {
             | Update::PolicyLoaded(_)
             | Update::AuditLoaded(_)
             | Update::AuditAppended(_)
+            | Update::AuditOlder(_)
+            | Update::AuditUnreadable(_)
             | Update::ActionFinished { .. }
             | Update::TaskFailed { .. }
             | Update::HealthReports(_) => {}

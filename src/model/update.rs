@@ -105,6 +105,11 @@ pub enum Update {
     /// Someone (maybe this user) did something: the audit view grows, and a console that
     /// shows the group toasts it when it was someone else.
     AuditAppended(AuditEntry),
+    /// The page of entries just before the oldest one the console holds (oldest first;
+    /// empty: there are none).
+    AuditOlder(Vec<AuditEntry>),
+    /// The audit log could not be read: shown in the audit view instead of an empty list.
+    AuditUnreadable(String),
     /// An action this console started has finished: the one-line summary or the reason
     /// it failed.
     ActionFinished {

@@ -145,9 +145,11 @@ async fn store_feed(
                 limit: Some(AUDIT_BACKLOG),
                 ..Default::default()
             };
-            if let Ok(entries) = store.list_audit(&filter).await {
-                let _ = tx.send(Update::AuditLoaded(entries)).await;
-            }
+            let audit = match store.list_audit(&filter).await {
+                Ok(entries) => Update::AuditLoaded(entries),
+                Err(e) => Update::AuditUnreadable(clean(&e.to_string())),
+            };
+            let _ = tx.send(audit).await;
             let _ = tx
                 .send(Update::Connection {
                     part: Part::Store,
@@ -199,6 +201,42 @@ async fn store_feed(
                 }
             }
             tracing::info!("store watch ended; reloading");
+        }
+    }
+}
+
+/// Reads the audit page before each seq the console asks for (paging back in the audit
+/// view), one at a time.
+pub fn spawn_audit_pager(
+    store: Arc<dyn Store>,
+    asks: mpsc::UnboundedReceiver<u64>,
+    tx: mpsc::Sender<Update>,
+) -> JoinHandle<()> {
+    let asks = Arc::new(tokio::sync::Mutex::new(asks));
+    let updates = tx.clone();
+    supervise("audit pager", tx, move || {
+        audit_pager(store.clone(), asks.clone(), updates.clone())
+    })
+}
+
+async fn audit_pager(
+    store: Arc<dyn Store>,
+    asks: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<u64>>>,
+    tx: mpsc::Sender<Update>,
+) {
+    let mut asks = asks.lock().await;
+    while let Some(before) = asks.recv().await {
+        let filter = AuditFilter {
+            limit: Some(AUDIT_BACKLOG),
+            before: Some(before),
+            ..Default::default()
+        };
+        let page = match store.list_audit(&filter).await {
+            Ok(entries) => Update::AuditOlder(entries),
+            Err(e) => Update::AuditUnreadable(clean(&e.to_string())),
+        };
+        if tx.send(page).await.is_err() {
+            return;
         }
     }
 }

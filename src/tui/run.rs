@@ -27,6 +27,8 @@ pub struct Wiring {
     pub switch_context: mpsc::UnboundedSender<String>,
     /// Release actions go to the engine task.
     pub actions: mpsc::UnboundedSender<ActRequest>,
+    /// Requests for the audit page before a seq go to the audit pager.
+    pub audit_pages: mpsc::UnboundedSender<u64>,
     /// The cluster the log viewer reads; `None` disables it.
     pub logs_client: Option<kube::Client>,
 }
@@ -111,6 +113,9 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
                         }
                         Some(Effect::Refused { key, verb, reason }) => {
                             let _ = wiring.actions.send(ActRequest::Refused { key, verb, reason });
+                        }
+                        Some(Effect::LoadOlderAudit { before }) => {
+                            let _ = wiring.audit_pages.send(before);
                         }
                         Some(Effect::OpenLogs(source)) => {
                             let (tx, rx) = mpsc::channel(1024);

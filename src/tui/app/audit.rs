@@ -22,8 +22,72 @@ impl super::App {
     }
 }
 
-/// Entries kept; older ones go first. The store holds the full log (`flightdeck audit`).
+/// Entries kept as the log grows live; older ones go first. The store holds the full log
+/// (`flightdeck audit`), and paging back brings older entries in again.
 pub const KEEP: usize = 5_000;
+/// Entries the view holds at most when paging back; past this, `flightdeck audit` reads on.
+pub const MAX_LOADED: usize = 50_000;
+
+/// How far back the audit view has read the store's log.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Paging {
+    /// A page is being read.
+    pub loading: bool,
+    /// The oldest entry held is the log's first: there is nothing older to read.
+    pub complete: bool,
+    /// Why the last read failed, shown instead of an empty or short list.
+    pub error: Option<String>,
+    /// Entries held thanks to paging back, which live trimming keeps.
+    pub paged_in: usize,
+}
+
+impl Paging {
+    /// After the first load: complete when it reached back to the first entry.
+    pub fn after_load(entries: &[AuditEntry]) -> Paging {
+        Paging {
+            complete: entries.first().is_none_or(|e| e.seq <= 1),
+            ..Paging::default()
+        }
+    }
+}
+
+impl super::App {
+    /// Asks for the page before the oldest entry held when the selection is on the last
+    /// row (or there are no rows) and more can be read.
+    pub(crate) fn want_older_audit(&mut self) -> Option<super::Effect> {
+        let super::state::Screen::Audit(a) = &self.screen else {
+            return None;
+        };
+        let rows = self.audit_rows().len();
+        let at_end = rows == 0 || a.selected + 1 >= rows;
+        let p = &self.audit_pages;
+        if !at_end || p.loading || p.complete || self.audit.len() >= MAX_LOADED {
+            return None;
+        }
+        let before = self.audit.first().map_or(u64::MAX, |e| e.seq);
+        self.audit_pages.loading = true;
+        self.audit_pages.error = None;
+        Some(super::Effect::LoadOlderAudit { before })
+    }
+
+    /// The audit view's last line: where the list ends, and why.
+    pub(crate) fn audit_footer(&self) -> (String, bool) {
+        let p = &self.audit_pages;
+        if let Some(e) = &p.error {
+            return (format!("cannot read the audit log: {e}"), true);
+        }
+        let text = if p.loading {
+            "reading older entries…".to_string()
+        } else if p.complete {
+            "the first entry of the log".to_string()
+        } else if self.audit.len() >= MAX_LOADED {
+            format!("{MAX_LOADED} entries held; older: flightdeck audit --json")
+        } else {
+            "older entries: ↓ on the last row".to_string()
+        };
+        (text, false)
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditFilter {

@@ -109,12 +109,12 @@ impl App {
                     };
                 }
             }
-            Action::Up
-            | Action::Down
-            | Action::PageUp
-            | Action::PageDown
-            | Action::Top
-            | Action::Bottom => self.move_selection(action),
+            Action::Up | Action::PageUp | Action::Top => self.move_selection(action),
+            // Moving down at the end of the audit view reads the page before it.
+            Action::Down | Action::PageDown | Action::Bottom => {
+                self.move_selection(action);
+                return self.want_older_audit();
+            }
             Action::Confirm
             | Action::Cancel
             | Action::Complete

@@ -63,6 +63,11 @@ pub enum Effect {
         verb: crate::authz::Verb,
         reason: String,
     },
+    /// Read the page of the audit log before entry `before` (the oldest one held); the
+    /// answer comes back as `Update::AuditOlder` or `Update::AuditUnreadable`.
+    LoadOlderAudit {
+        before: u64,
+    },
     /// Start streaming logs into the (just opened) log viewer; replaces earlier streams.
     OpenLogs(crate::logs::LogSource),
     /// The log viewer closed: stop its streams.
@@ -99,6 +104,8 @@ pub struct App {
     pub(crate) policy: Option<Policy>,
     /// The audit log as the store sent it, oldest first.
     pub(crate) audit: Vec<AuditEntry>,
+    /// How far back the audit view has read, and whether it can read further.
+    pub(crate) audit_pages: audit::Paging,
     pub(crate) dialog: Option<dialog::Dialog>,
     /// The log viewer, over the current screen while open.
     pub(crate) logs: Option<crate::tui::logs_view::LogsView>,
@@ -151,6 +158,7 @@ impl App {
             pages: Pages::default(),
             policy: None,
             audit: Vec::new(),
+            audit_pages: audit::Paging::default(),
             dialog: None,
             logs: None,
             health: Arc::default(),
@@ -170,8 +178,15 @@ impl App {
                 return;
             }
             U::AuditLoaded(entries) => {
+                self.audit_pages = audit::Paging::after_load(&entries);
                 self.audit = entries;
                 self.trim_audit();
+                return;
+            }
+            U::AuditOlder(entries) => return self.audit_older(entries),
+            U::AuditUnreadable(error) => {
+                self.audit_pages.loading = false;
+                self.audit_pages.error = Some(error);
                 return;
             }
             U::AuditAppended(entry) => return self.audit_appended(entry),
@@ -211,6 +226,8 @@ impl App {
             | U::PolicyLoaded(_)
             | U::AuditLoaded(_)
             | U::AuditAppended(_)
+            | U::AuditOlder(_)
+            | U::AuditUnreadable(_)
             | U::ActionFinished { .. }
             | U::TaskFailed { .. }
             | U::HealthReports(_) => {}
@@ -313,8 +330,26 @@ impl App {
     }
 
     fn trim_audit(&mut self) {
-        let excess = self.audit.len().saturating_sub(audit::KEEP);
-        self.audit.drain(..excess);
+        let keep = audit::KEEP.max(self.audit_pages.paged_in);
+        let excess = self.audit.len().saturating_sub(keep);
+        if excess > 0 {
+            self.audit.drain(..excess);
+            // What was dropped is in the store still: paging can bring it back.
+            self.audit_pages.complete = false;
+        }
+    }
+
+    fn audit_older(&mut self, older: Vec<AuditEntry>) {
+        self.audit_pages.loading = false;
+        self.audit_pages.error = None;
+        let oldest = self.audit.first().map_or(u64::MAX, |e| e.seq);
+        let older: Vec<AuditEntry> = older.into_iter().filter(|e| e.seq < oldest).collect();
+        self.audit_pages.complete = older.first().is_none_or(|e| e.seq <= 1);
+        self.audit_pages.paged_in =
+            (self.audit_pages.paged_in.max(self.audit.len()) + older.len()).min(audit::MAX_LOADED);
+        // Rows are newest first, so the selection stays on its entry: older ones come below.
+        self.audit.splice(0..0, older);
+        self.trim_audit();
     }
 
     /// Is the group open, or a row of the groups list as it is scoped and filtered now?

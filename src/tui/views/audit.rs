@@ -33,19 +33,29 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, a: &AuditState) -> usize {
     if !a.text.is_empty() {
         title.push(Span::styled(format!("· /{} ", a.text), t.header));
     }
+    let (footer, failed) = app.audit_footer();
+    let footer_style = if failed { t.error } else { t.muted };
     let block = Block::bordered()
         .border_style(t.border)
-        .title(Line::from(title));
+        .title(Line::from(title))
+        .title_bottom(Line::from(Span::styled(
+            format!(" {footer} "),
+            footer_style,
+        )));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let height = inner.height.saturating_sub(1) as usize;
     if rows.is_empty() {
-        let msg = if app.audit.is_empty() {
-            "no audit entries yet"
-        } else {
-            "no audit entries match (Esc clears the / filter, :audit clears the others)"
+        let (msg, style) = match &app.audit_pages.error {
+            Some(e) if app.audit.is_empty() => (format!("cannot read the audit log: {e}"), t.error),
+            _ if app.audit.is_empty() => ("no audit entries yet".to_string(), t.muted),
+            _ => (
+                "no audit entries match (Esc clears the / filter, :audit clears the others)"
+                    .to_string(),
+                t.muted,
+            ),
         };
-        frame.render_widget(Paragraph::new(msg).style(t.muted), inner);
+        frame.render_widget(Paragraph::new(msg).style(style), inner);
         return height;
     }
     let selected = a.selected.min(rows.len() - 1);
