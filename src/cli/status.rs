@@ -252,5 +252,6 @@ fn describe(s: &Step) -> String {
             None => "pause (until someone steps)".into(),
         },
         Step::Analysis(a) => format!("analysis every {} × {}", a.interval, a.count),
+        Step::SetHeaderRoute(h) => h.describe(),
     }
 }

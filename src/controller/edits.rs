@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::request::ClusterRecord;
 use crate::authz::policy::{Decision, Policy, Subject, Verb};
 use crate::domain::audit::{AuditDraft, AuditTarget, Outcome};
-use crate::domain::{InstanceGroup, Step, Template, Track, TrafficRouter};
+use crate::domain::{InstanceGroup, Step, Template, Track};
 use crate::engine::release_engine::{Actor, Trace};
 use crate::engine::render::render;
 use crate::store::{Cond, Store, StoreError, Write, layout};
@@ -593,13 +593,7 @@ pub fn check_group_shape(g: &InstanceGroup) -> Result<(), String> {
             g.name()
         ));
     }
-    if g.spec.strategy.traffic.router != TrafficRouter::Replicas {
-        return Err(format!(
-            "group {}: traffic router {:?} is not available yet; use router: replicas",
-            g.name(),
-            g.spec.strategy.traffic.router
-        ));
-    }
+    crate::engine::traffic::check_traffic(g).map_err(|e| format!("group {}: {e}", g.name()))?;
     for (i, step) in g.spec.strategy.steps.iter().enumerate() {
         let bad = |what: &str, v: &str| {
             format!(
@@ -622,6 +616,17 @@ pub fn check_group_shape(g: &InstanceGroup) -> Result<(), String> {
                 }
             }
             Step::SetWeight(_) => {}
+            Step::SetHeaderRoute(h) => {
+                h.check()
+                    .map_err(|e| format!("group {}: step {}: {e}", g.name(), i + 1))?;
+                if !g.spec.strategy.traffic.router.splits_by_weight() {
+                    return Err(format!(
+                        "group {}: step {} sets a header route, which the replicas router cannot do (pods do not see headers); use router: istio, gateway-api or nginx",
+                        g.name(),
+                        i + 1
+                    ));
+                }
+            }
         }
     }
     Ok(())

@@ -93,10 +93,165 @@ pub struct Strategy {
     pub auto_abort: bool,
 }
 
+/// `strategy.traffic`: who splits requests between the tracks, and how.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Traffic {
     #[serde(default)]
     pub router: TrafficRouter,
+    /// With a mesh or ingress router: the canary's pods while it is live (default: the
+    /// weight's share of `replicas`, at least 1). The `replicas` router ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_replicas: Option<u32>,
+    /// The router object's name (VirtualService, HTTPRoute, or the stable Ingress);
+    /// default: the group's name. An existing one is adopted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    /// `gateway-api`: the Gateway the HTTPRoute attaches to (`name` or `namespace/name`),
+    /// when flightdeck creates the route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// The host the route serves, when flightdeck creates it (istio: default the Service;
+    /// nginx: needed unless the stable Ingress exists; gateway-api: optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+impl TrafficRouter {
+    /// How the strategy and messages name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrafficRouter::Replicas => "replicas",
+            TrafficRouter::Nginx => "nginx",
+            TrafficRouter::Istio => "istio",
+            TrafficRouter::GatewayApi => "gateway-api",
+        }
+    }
+
+    /// A mesh or ingress splits requests by weight, whatever the pod counts.
+    pub fn splits_by_weight(self) -> bool {
+        self != TrafficRouter::Replicas
+    }
+}
+
+/// `setHeaderRoute: { name: beta, match: [{ header: x-beta, exact: "1" }] }`: requests
+/// that match go to the canary whatever the weight (A/B by header or cookie). An empty
+/// `match` removes the route of that name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderRoute {
+    pub name: String,
+    #[serde(default, rename = "match")]
+    pub matches: Vec<RouteMatch>,
+}
+
+/// One condition of a header route: a header or a cookie, and how its value matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteMatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+}
+
+/// How a [`RouteMatch`] compares the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchKind {
+    Exact,
+    Prefix,
+    Regex,
+}
+
+impl RouteMatch {
+    /// (is it a cookie, its name, how it matches, the value), or why the match is wrong.
+    pub fn parts(&self) -> Result<(bool, &str, MatchKind, &str), String> {
+        let (cookie, name) = match (&self.header, &self.cookie) {
+            (Some(h), None) => (false, h.as_str()),
+            (None, Some(c)) => (true, c.as_str()),
+            _ => return Err("a match names exactly one of header or cookie".into()),
+        };
+        if name.is_empty() || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(format!(
+                "a match's header or cookie name '{name}' is not usable"
+            ));
+        }
+        let (kind, value) = match (&self.exact, &self.prefix, &self.regex) {
+            (Some(v), None, None) => (MatchKind::Exact, v.as_str()),
+            (None, Some(v), None) => (MatchKind::Prefix, v.as_str()),
+            (None, None, Some(v)) => (MatchKind::Regex, v.as_str()),
+            _ => {
+                return Err(format!(
+                    "the match on {name} has exactly one of exact, prefix, regex"
+                ));
+            }
+        };
+        if cookie && kind == MatchKind::Prefix {
+            return Err(format!(
+                "the cookie {name} matches by exact or regex, not prefix"
+            ));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(format!(
+                "the match on {name} has a control character in its value"
+            ));
+        }
+        if kind == MatchKind::Regex {
+            regex::Regex::new(value).map_err(|e| format!("the match on {name}: {e}"))?;
+        }
+        Ok((cookie, name, kind, value))
+    }
+}
+
+impl HeaderRoute {
+    /// `headerRoute beta: header x-beta = "1"`, or `remove headerRoute beta`.
+    pub fn describe(&self) -> String {
+        if self.matches.is_empty() {
+            return format!("remove headerRoute {}", self.name);
+        }
+        let conds: Vec<String> = self
+            .matches
+            .iter()
+            .map(|m| match m.parts() {
+                Ok((cookie, name, kind, value)) => {
+                    let what = if cookie { "cookie" } else { "header" };
+                    let op = match kind {
+                        MatchKind::Exact => "=",
+                        MatchKind::Prefix => "starts with",
+                        MatchKind::Regex => "~",
+                    };
+                    format!("{what} {name} {op} {value:?}")
+                }
+                Err(e) => e,
+            })
+            .collect();
+        format!("headerRoute {}: {}", self.name, conds.join(" and "))
+    }
+
+    /// The route's name and matches are usable by every router that supports routes.
+    pub fn check(&self) -> Result<(), String> {
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(format!(
+                "setHeaderRoute name '{}' must be letters, digits and '-'",
+                self.name
+            ));
+        }
+        for m in &self.matches {
+            m.parts()?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +271,7 @@ pub enum Step {
     SetWeight(u8),
     Pause(PauseStep),
     Analysis(AnalysisStep),
+    SetHeaderRoute(HeaderRoute),
 }
 
 /// The YAML shape of a step: exactly one of the keys. (YAML libraries write enums as
@@ -129,18 +285,26 @@ struct StepRepr {
     pause: Option<PauseStep>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     analysis: Option<AnalysisStep>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    set_header_route: Option<HeaderRoute>,
 }
 
 impl TryFrom<StepRepr> for Step {
     type Error = String;
 
     fn try_from(r: StepRepr) -> Result<Self, String> {
-        match (r.set_weight, r.pause, r.analysis) {
-            (Some(w), None, None) if w <= 100 => Ok(Step::SetWeight(w)),
-            (Some(w), None, None) => Err(format!("setWeight {w} is out of range 0-100")),
-            (None, Some(p), None) => Ok(Step::Pause(p)),
-            (None, None, Some(a)) => Ok(Step::Analysis(a)),
-            _ => Err("a step has exactly one of setWeight, pause, analysis".to_string()),
+        match (r.set_weight, r.pause, r.analysis, r.set_header_route) {
+            (Some(w), None, None, None) if w <= 100 => Ok(Step::SetWeight(w)),
+            (Some(w), None, None, None) => Err(format!("setWeight {w} is out of range 0-100")),
+            (None, Some(p), None, None) => Ok(Step::Pause(p)),
+            (None, None, Some(a), None) => Ok(Step::Analysis(a)),
+            (None, None, None, Some(h)) => {
+                h.check()?;
+                Ok(Step::SetHeaderRoute(h))
+            }
+            _ => Err(
+                "a step has exactly one of setWeight, pause, analysis, setHeaderRoute".to_string(),
+            ),
         }
     }
 }
@@ -151,11 +315,13 @@ impl From<Step> for StepRepr {
             set_weight: None,
             pause: None,
             analysis: None,
+            set_header_route: None,
         };
         match s {
             Step::SetWeight(w) => r.set_weight = Some(w),
             Step::Pause(p) => r.pause = Some(p),
             Step::Analysis(a) => r.analysis = Some(a),
+            Step::SetHeaderRoute(h) => r.set_header_route = Some(h),
         }
         r
     }

@@ -85,6 +85,24 @@ pub struct Revision {
     pub created_by: String,
 }
 
+/// A router's objects as read back from the cluster after an action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouterState {
+    /// The canary's weight the router object holds; `None` when it could not be read
+    /// (missing object, unreadable shape — said in `note`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u8>,
+    /// Header routes found, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub header_routes: Vec<String>,
+    /// When it was read.
+    pub at: jiff::Timestamp,
+    /// What was wrong, in words, when the router did not hold what was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 /// Current state of a group's release: `/flightdeck/releases/<cluster>/<ns>/<group>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Release {
@@ -111,6 +129,12 @@ pub struct Release {
     /// without `--to-revision` goes (the last one), like `kubectl rollout undo`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stable_history: Vec<u64>,
+    /// Header and cookie routes the strategy has set so far (promote and abort clear them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub header_routes: Vec<crate::domain::group::HeaderRoute>,
+    /// What the router really held when last read back (mesh and ingress routers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router: Option<RouterState>,
     pub updated_by: String,
     pub updated_at: jiff::Timestamp,
 }
@@ -129,6 +153,8 @@ impl Release {
             applied: 1,
             message: None,
             stable_history: Vec::new(),
+            header_routes: Vec::new(),
+            router: None,
             updated_by: by.to_string(),
             updated_at: jiff::Timestamp::now(),
         }

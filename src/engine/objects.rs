@@ -5,7 +5,8 @@
 use serde_json::{Value, json};
 
 use super::phases::ClusterEffect;
-use crate::domain::{InstanceGroup, Revision, Track, labels};
+use crate::domain::release::RouterState;
+use crate::domain::{InstanceGroup, Revision, Track, TrafficRouter, labels};
 use crate::kube::apply::{ApplyError, Replicas};
 
 /// The objects of one track in a revision, with the track's replica count. Objects without
@@ -75,12 +76,64 @@ pub(crate) fn asked_replicas(effects: &[ClusterEffect]) -> Option<(u32, u32)> {
     })
 }
 
+/// The (router, weight, header route names) the last routing in `effects` asks for.
+pub(crate) fn asked_route(effects: &[ClusterEffect]) -> Option<(TrafficRouter, u8, Vec<String>)> {
+    effects.iter().rev().find_map(|e| match e {
+        ClusterEffect::RouteTraffic {
+            router,
+            weight,
+            header_routes,
+        } => Some((
+            *router,
+            *weight,
+            header_routes
+                .iter()
+                .filter(|h| !h.matches.is_empty())
+                .map(|h| h.name.clone())
+                .collect(),
+        )),
+        _ => None,
+    })
+}
+
 /// What the cluster really holds after an apply, in words for the summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadBack {
     pub text: String,
-    /// The cluster holds other replica counts than were asked for.
+    /// The cluster holds other replica counts (or router weights) than were asked for.
     pub mismatch: bool,
+    /// What the router's object held, for a mesh or ingress router.
+    pub router: Option<RouterState>,
+}
+
+/// What a router object holds against what was asked: the record, and a note when they
+/// differ (someone edited the route by hand, or an abort did not reach 100 % stable).
+pub fn router_state(
+    router: TrafficRouter,
+    asked: u8,
+    asked_routes: usize,
+    held: crate::engine::traffic::Held,
+    at: jiff::Timestamp,
+) -> RouterState {
+    let name = router.as_str();
+    let note = match (held.problem, held.weight) {
+        (Some(p), _) => Some(format!("{name}: {p}")),
+        (None, Some(w)) if w != asked => Some(format!(
+            "{name} holds canary {w}% but {asked}% was asked for (edited by hand?)"
+        )),
+        (None, None) => Some(format!("{name}: no weight could be read")),
+        _ if held.header_routes.len() != asked_routes => Some(format!(
+            "{name} holds {} header routes but {asked_routes} were asked for",
+            held.header_routes.len()
+        )),
+        _ => None,
+    };
+    RouterState {
+        weight: held.weight,
+        header_routes: held.header_routes,
+        at,
+        note,
+    }
 }
 
 impl ReadBack {
@@ -93,6 +146,7 @@ impl ReadBack {
             ReadBack {
                 text: format!("cluster: stable {s}, canary {c}"),
                 mismatch: false,
+                router: None,
             }
         } else {
             ReadBack {
@@ -101,6 +155,7 @@ impl ReadBack {
                     asked.0, asked.1
                 ),
                 mismatch: true,
+                router: None,
             }
         }
     }
@@ -109,7 +164,30 @@ impl ReadBack {
         ReadBack {
             text: format!("cluster: not read back ({e})"),
             mismatch: false,
+            router: None,
         }
+    }
+
+    /// Adds what the router holds to the words and the verdict (`read`: the object was
+    /// read, so a note is a mismatch rather than a failure to look).
+    pub fn with_router(mut self, state: RouterState, read: bool) -> ReadBack {
+        let held = match (&state.note, state.weight) {
+            (Some(note), _) => format!("MISMATCH: {note}"),
+            (None, Some(w)) if state.header_routes.is_empty() => format!("router: canary {w}%"),
+            (None, Some(w)) => format!(
+                "router: canary {w}%, header routes {}",
+                state.header_routes.join(", ")
+            ),
+            (None, None) => "router: not read".to_string(),
+        };
+        self.text = if self.text.is_empty() {
+            held
+        } else {
+            format!("{}; {held}", self.text)
+        };
+        self.mismatch |= read && state.note.is_some();
+        self.router = Some(state);
+        self
     }
 }
 

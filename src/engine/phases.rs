@@ -42,7 +42,8 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::action::Action;
-use super::router::{effective_weight, replica_split};
+use super::router::{effective_weight, track_replicas};
+use crate::domain::group::HeaderRoute;
 use crate::domain::{InstanceGroup, Phase, Release, Step, Track, TrafficRouter};
 
 mod effects;
@@ -165,26 +166,35 @@ pub fn pause_ends_at(group: &InstanceGroup, release: &Release) -> Option<Timesta
 
 /// Where running the strategy forward stops.
 enum Stop {
-    /// At `step`, waiting in `phase` with the canary at `weight`.
+    /// At `step`, waiting in `phase` with the canary at `weight` and these header routes.
     At {
         step: usize,
         weight: u8,
         phase: Phase,
+        routes: Vec<HeaderRoute>,
     },
     /// Past the last step: promote.
     Done,
 }
 
-fn run_forward(steps: &[Step], from: usize, mut weight: u8) -> Stop {
+fn run_forward(steps: &[Step], from: usize, mut weight: u8, mut routes: Vec<HeaderRoute>) -> Stop {
     let mut i = from;
     while let Some(s) = steps.get(i) {
         match s {
             Step::SetWeight(w) => weight = (*w).min(100),
+            // Like setWeight, a route is set at once; one without matches removes its name.
+            Step::SetHeaderRoute(h) => {
+                routes.retain(|r| r.name != h.name);
+                if !h.matches.is_empty() {
+                    routes.push(h.clone());
+                }
+            }
             Step::Pause(_) => {
                 return Stop::At {
                     step: i,
                     weight,
                     phase: Phase::Paused,
+                    routes,
                 };
             }
             Step::Analysis(_) => {
@@ -192,6 +202,7 @@ fn run_forward(steps: &[Step], from: usize, mut weight: u8) -> Stop {
                     step: i,
                     weight,
                     phase: Phase::Progressing,
+                    routes,
                 };
             }
         }
@@ -247,21 +258,30 @@ impl Machine<'_> {
         ))
     }
 
-    /// "1 of 10 pods canary", with the weight the pods really give when that differs.
+    /// "1 of 10 pods canary", with the weight the pods really give when that differs; or,
+    /// behind a mesh or ingress, the exact weight and the pods of each track.
     fn split_text(&self, weight: u8) -> String {
         let total = self.total();
-        let (_, canary) = replica_split(total, weight);
+        let router = self.router();
+        let (stable, canary) = track_replicas(self.group, weight, true);
+        if router.splits_by_weight() {
+            return format!(
+                "exact through {}: canary {canary}, stable {stable} pods",
+                router.as_str()
+            );
+        }
         let pods = if total == 1 { "pod" } else { "pods" };
         let effective = effective_weight(total, weight);
-        if self.router() == TrafficRouter::Replicas && effective != weight {
+        if effective != weight {
             format!("{canary} of {total} {pods} canary, {effective}% effective")
         } else {
             format!("{canary} of {total} {pods} canary")
         }
     }
 
-    fn shift(&self, from: u8, to: u8) -> Vec<ClusterEffect> {
-        shift(self.router(), self.total(), from, to)
+    /// Traffic from `from`% to `to`% with the canary live and `routes` set.
+    fn shift(&self, from: u8, to: u8, routes: &[HeaderRoute]) -> Vec<ClusterEffect> {
+        shift(self.group, from, to, true, routes)
     }
 
     /// `revision` runs on the stable track at full replicas and the canary is emptied.
@@ -271,7 +291,8 @@ impl Machine<'_> {
             revision,
             replicas: self.total(),
         }];
-        effects.extend(self.shift(self.current.weight, 0));
+        // The canary is gone: no pods, no weight, no header routes.
+        effects.extend(shift(self.group, self.current.weight, 0, false, &[]));
         effects
     }
 
@@ -293,6 +314,7 @@ impl Machine<'_> {
         r.stable_revision = revision;
         r.canary_revision = None;
         r.weight = 0;
+        r.header_routes.clear();
         r.step = self.steps().len();
         Transition {
             release: r,
@@ -304,17 +326,25 @@ impl Machine<'_> {
 
     /// Runs the strategy forward from step `from` (shared by deploy, step and resume).
     fn advance(&self, from: usize, revision: u64, message: String, lead: &str) -> Transition {
-        match run_forward(self.steps(), from, self.current.weight) {
+        match run_forward(
+            self.steps(),
+            from,
+            self.current.weight,
+            self.current.header_routes.clone(),
+        ) {
             Stop::At {
                 step,
                 weight,
                 phase,
+                routes,
             } => {
                 let mut r = self.next(message);
                 r.phase = phase;
                 r.step = step;
                 r.weight = weight;
                 r.canary_revision = Some(revision);
+                let effects = self.shift(self.current.weight, weight, &routes);
+                r.header_routes = routes;
                 let waiting = if phase == Phase::Paused {
                     "Paused"
                 } else {
@@ -323,7 +353,7 @@ impl Machine<'_> {
                 Transition {
                     release: r,
                     new_revision: None,
-                    effects: self.shift(self.current.weight, weight),
+                    effects,
                     summary: format!(
                         "{lead}: weight {weight}% ({}), {waiting} at step {step}",
                         self.split_text(weight)
@@ -370,6 +400,7 @@ impl Machine<'_> {
             let fresh = Release {
                 weight: 0,
                 step: 0,
+                header_routes: Vec::new(),
                 ..self.current.clone()
             };
             let m = Machine {
@@ -383,7 +414,7 @@ impl Machine<'_> {
                 &format!("deployed r{revision} ({tag})"),
             );
             if t.release.phase != Phase::Promoted {
-                let (_, canary) = replica_split(self.total(), t.release.weight);
+                let (_, canary) = track_replicas(self.group, t.release.weight, true);
                 t.effects.insert(
                     0,
                     ClusterEffect::ApplyRevision {
@@ -425,7 +456,7 @@ impl Machine<'_> {
         Ok(Transition {
             release: r,
             new_revision: None,
-            effects: self.shift(self.current.weight, weight),
+            effects: self.shift(self.current.weight, weight, &self.current.header_routes),
             summary: format!("set weight {weight}% ({})", self.split_text(weight)),
         })
     }
@@ -501,6 +532,7 @@ impl Machine<'_> {
         let mut r = self.next(format!("aborted by {}", self.ctx.by));
         r.phase = Phase::Aborted;
         r.weight = 0;
+        r.header_routes.clear();
         let canary = self
             .current
             .canary_revision
@@ -551,6 +583,7 @@ impl Machine<'_> {
         r.canary_revision = None;
         r.weight = 0;
         r.step = 0;
+        r.header_routes.clear();
         let summary = match (in_flight, self.current.canary_revision) {
             (true, Some(canary)) => format!(
                 "aborted r{canary} and rolled back to r{target} ({} pods)",
@@ -570,12 +603,9 @@ impl Machine<'_> {
     }
 
     fn restart(&self, track: Track) -> Result<Transition, Refusal> {
-        let weight = if self.current.phase.in_flight() {
-            self.current.weight
-        } else {
-            0
-        };
-        let (stable, canary) = replica_split(self.total(), weight);
+        let in_flight = self.current.phase.in_flight();
+        let weight = if in_flight { self.current.weight } else { 0 };
+        let (stable, canary) = track_replicas(self.group, weight, in_flight);
         let pods = match track {
             Track::Stable => stable,
             Track::Canary => canary,

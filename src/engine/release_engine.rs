@@ -21,7 +21,7 @@ use thiserror::Error;
 use tokio::sync::Mutex;
 
 use super::action::Action;
-use super::objects::{ReadBack, asked_replicas, check_group};
+use super::objects::{ReadBack, check_group};
 use super::phases::{ClusterEffect, Context, desired_effects, transition};
 use super::render::render;
 use crate::authz::policy::{Decision, Policy, Role, Subject, Verb};
@@ -368,7 +368,7 @@ impl ReleaseEngine {
         let applied = self
             .apply_bounded(&group, &tr.effects, revision.as_ref(), deadline)
             .await;
-        let mut asked = asked_replicas(&tr.effects);
+        let mut asked = tr.effects.clone();
         // Someone committed after us: their apply may have reached the cluster before ours
         // and been overwritten by it. Converge the cluster on the newest desired state.
         if applied.is_ok()
@@ -377,13 +377,13 @@ impl ReleaseEngine {
         {
             tracing::info!(group = %key, "release changed during apply; re-applying the newest desired state");
             let newest = desired_effects(&group, &latest.value);
-            asked = asked_replicas(&newest);
             if let Err(e) = self.apply_bounded(&group, &newest, None, deadline).await {
                 tracing::warn!(group = %key, error = %e, "re-applying the newest desired state failed");
             }
+            asked = newest;
         }
         let applied = match applied {
-            Ok(()) => Ok(self.read_back(&group, asked, deadline).await),
+            Ok(()) => Ok(self.read_back(&group, &asked, deadline).await),
             Err(e) => Err(e),
         };
         self.record(
@@ -423,9 +423,7 @@ impl ReleaseEngine {
         };
         let deadline = Deadline::action();
         let applied = match self.apply_bounded(&group, &effects, None, deadline).await {
-            Ok(()) => Ok(self
-                .read_back(&group, asked_replicas(&effects), deadline)
-                .await),
+            Ok(()) => Ok(self.read_back(&group, &effects, deadline).await),
             Err(e) => Err(e),
         };
         let summary = format!("re-applied desired generation {}", release.desired);
@@ -473,6 +471,9 @@ impl ReleaseEngine {
                     summary = format!("{summary} — {}", read.text);
                     if read.mismatch {
                         release.message = Some(read.text.clone());
+                    }
+                    if let Some(state) = &read.router {
+                        release.router = Some(state.clone());
                     }
                 }
                 (Outcome::Applied, summary.clone(), None)

@@ -1,6 +1,8 @@
 //! Traffic routers turn a canary weight into cluster objects. The `replicas` router has no
 //! mesh: the Service selects both tracks, so the weight is the share of pods.
 
+use crate::domain::InstanceGroup;
+
 /// Replicas per track for `weight`% of `total`: canary = ceil(total × w / 100), stable keeps
 /// the rest but never drops to zero while the canary takes less than all traffic.
 pub fn replica_split(total: u32, weight: u8) -> (u32, u32) {
@@ -12,6 +14,26 @@ pub fn replica_split(total: u32, weight: u8) -> (u32, u32) {
         return (1, canary.saturating_sub(1).max(1));
     }
     (stable, canary)
+}
+
+/// The (stable, canary) replicas of `group` with the canary at `weight`% (`live`: the
+/// canary runs; otherwise it has none). The `replicas` router splits the pods by weight;
+/// behind a mesh or ingress the weight is the router's, so stable keeps all its pods and
+/// the canary has `traffic.canaryReplicas`, or the weight's share with a floor of 1 (a
+/// header route needs a pod to reach even at 0%).
+pub fn track_replicas(group: &InstanceGroup, weight: u8, live: bool) -> (u32, u32) {
+    let total = group.replicas();
+    let traffic = &group.spec.strategy.traffic;
+    if !traffic.router.splits_by_weight() {
+        return replica_split(total, if live { weight } else { 0 });
+    }
+    if !live {
+        return (total, 0);
+    }
+    let canary = traffic
+        .canary_replicas
+        .unwrap_or_else(|| replica_split(total, weight).1.max(1));
+    (total, canary)
 }
 
 /// The weights the `replicas` router can really give with `total` pods: what the weight

@@ -259,6 +259,30 @@ impl Applier {
             .map_err(|e| e.into_apply(&kind, namespace.unwrap_or(""), &name, "apply"))
     }
 
+    /// Reads one object of any kind the server serves (`None`: it does not exist).
+    pub async fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        deadline: Deadline,
+    ) -> Result<Option<serde_json::Value>, ApplyError> {
+        let ar = self.resource(api_version, kind, deadline).await?;
+        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), namespace, &ar);
+        let what = format!("read {kind} {namespace}/{name}");
+        let found = with_retry(deadline, &what, || api.get_opt(name))
+            .await
+            .map_err(|e| e.into_apply(kind, namespace, name, "read"))?;
+        found
+            .map(|o| {
+                serde_json::to_value(o).map_err(|e| {
+                    ApplyError::Malformed(format!("{kind} {namespace}/{name} is unreadable: {e}"))
+                })
+            })
+            .transpose()
+    }
+
     async fn resource(
         &self,
         api_version: &str,

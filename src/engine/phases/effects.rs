@@ -3,8 +3,9 @@
 
 use jiff::Timestamp;
 
+use crate::domain::group::HeaderRoute;
 use crate::domain::{InstanceGroup, Release, Track, TrafficRouter};
-use crate::engine::router::replica_split;
+use crate::engine::router::track_replicas;
 
 /// One thing to do to the cluster, in the order given.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,9 +18,14 @@ pub enum ClusterEffect {
     },
     /// Set the replica counts of the stable and canary Deployments.
     ScaleTracks { stable: u32, canary: u32 },
-    /// Give the canary `weight`% of requests through an ingress or mesh router. Not emitted
-    /// for the `replicas` router, whose weight is the pod split of [`Self::ScaleTracks`].
-    RouteTraffic { router: TrafficRouter, weight: u8 },
+    /// Give the canary `weight`% of requests, and every request matching one of
+    /// `header_routes`, through an ingress or mesh router. Not emitted for the `replicas`
+    /// router, whose weight is the pod split of [`Self::ScaleTracks`].
+    RouteTraffic {
+        router: TrafficRouter,
+        weight: u8,
+        header_routes: Vec<HeaderRoute>,
+    },
     /// Rolling restart of a track: stamp its pod template with `at`, so re-applying the same
     /// effect does not restart twice.
     RestartTrack { track: Track, at: Timestamp },
@@ -29,10 +35,9 @@ pub enum ClusterEffect {
 /// agent or a console applies when `desired ≠ applied`, and how a `Degraded` group is
 /// retried. Every effect is idempotent.
 pub fn desired_effects(group: &InstanceGroup, release: &Release) -> Vec<ClusterEffect> {
-    let total = group.replicas();
     let in_flight = release.phase.in_flight();
     let weight = if in_flight { release.weight } else { 0 };
-    let (stable, canary) = replica_split(total, weight);
+    let (stable, canary) = track_replicas(group, weight, in_flight);
     let mut effects = vec![ClusterEffect::ApplyRevision {
         track: Track::Stable,
         revision: release.stable_revision,
@@ -46,25 +51,41 @@ pub fn desired_effects(group: &InstanceGroup, release: &Release) -> Vec<ClusterE
         });
     }
     effects.push(ClusterEffect::ScaleTracks { stable, canary });
-    if group.spec.strategy.traffic.router != TrafficRouter::Replicas {
+    if group.spec.strategy.traffic.router.splits_by_weight() {
         effects.push(ClusterEffect::RouteTraffic {
             router: group.spec.strategy.traffic.router,
             weight,
+            header_routes: if in_flight {
+                release.header_routes.clone()
+            } else {
+                Vec::new()
+            },
         });
     }
     effects
 }
 
-/// Moves traffic from `from`% to `to`%: pods before routes when the canary grows, routes
-/// before pods when it shrinks, so no request is routed to pods that are not there.
-pub(super) fn shift(router: TrafficRouter, total: u32, from: u8, to: u8) -> Vec<ClusterEffect> {
-    let (stable, canary) = replica_split(total, to);
+/// Moves traffic from `from`% to `to`% (`live`: the canary stays; else it goes): pods
+/// before routes when the canary grows, routes before pods when it shrinks, so no request
+/// is routed to pods that are not there.
+pub(super) fn shift(
+    group: &InstanceGroup,
+    from: u8,
+    to: u8,
+    live: bool,
+    routes: &[HeaderRoute],
+) -> Vec<ClusterEffect> {
+    let (stable, canary) = track_replicas(group, to, live);
     let scale = ClusterEffect::ScaleTracks { stable, canary };
-    match router {
+    match group.spec.strategy.traffic.router {
         TrafficRouter::Replicas => vec![scale],
         router => {
-            let route = ClusterEffect::RouteTraffic { router, weight: to };
-            if to >= from {
+            let route = ClusterEffect::RouteTraffic {
+                router,
+                weight: to,
+                header_routes: routes.to_vec(),
+            };
+            if to >= from && live {
                 vec![scale, route]
             } else {
                 vec![route, scale]
@@ -131,7 +152,8 @@ mod tests {
                 },
                 ClusterEffect::RouteTraffic {
                     router: TrafficRouter::Istio,
-                    weight: 0
+                    weight: 0,
+                    header_routes: vec![],
                 },
             ]
         );
@@ -139,14 +161,17 @@ mod tests {
 
     #[test]
     fn the_replicas_router_only_scales() {
+        let mut g = group("replicas");
+        g.spec.params.insert("replicas".into(), 4.into());
         assert_eq!(
-            shift(TrafficRouter::Replicas, 4, 0, 30),
+            shift(&g, 0, 30, true, &[]),
             vec![ClusterEffect::ScaleTracks {
                 stable: 2,
                 canary: 2
             }]
         );
-        let down = shift(TrafficRouter::GatewayApi, 4, 50, 0);
+        g.spec.strategy.traffic.router = TrafficRouter::GatewayApi;
+        let down = shift(&g, 50, 0, false, &[]);
         assert!(matches!(
             down[0],
             ClusterEffect::RouteTraffic { weight: 0, .. }

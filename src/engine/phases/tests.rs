@@ -363,23 +363,31 @@ fn a_mesh_router_moves_pods_before_routes_on_the_way_up_and_after_on_the_way_dow
     g.spec.strategy.traffic.router = TrafficRouter::Nginx;
     let paused = release(&g, Phase::Paused);
     let up = run(&g, &paused, Action::Weight(50));
+    // Stable keeps every pod: the router, not the pod count, splits the traffic.
     assert_eq!(
         up.effects,
         vec![
             ClusterEffect::ScaleTracks {
-                stable: 5,
+                stable: 10,
                 canary: 5
             },
             ClusterEffect::RouteTraffic {
                 router: TrafficRouter::Nginx,
-                weight: 50
+                weight: 50,
+                header_routes: vec![],
             },
         ]
     );
-    assert_eq!(up.summary, "set weight 50% (5 of 10 pods canary)");
-    // With a router the weight is exact: no "effective" note.
-    let small = run(&g, &paused, Action::Weight(5));
-    assert_eq!(small.summary, "set weight 5% (1 of 10 pods canary)");
+    assert_eq!(
+        up.summary,
+        "set weight 50% (exact through nginx: canary 5, stable 10 pods)"
+    );
+    // With a router the weight is exact, and the canary keeps a pod at 0%.
+    let small = run(&g, &paused, Action::Weight(0));
+    assert_eq!(
+        small.summary,
+        "set weight 0% (exact through nginx: canary 1, stable 10 pods)"
+    );
     let down = run(&g, &paused, Action::Abort);
     assert_eq!(
         down.effects,
@@ -391,7 +399,8 @@ fn a_mesh_router_moves_pods_before_routes_on_the_way_up_and_after_on_the_way_dow
             },
             ClusterEffect::RouteTraffic {
                 router: TrafficRouter::Nginx,
-                weight: 0
+                weight: 0,
+                header_routes: vec![],
             },
             ClusterEffect::ScaleTracks {
                 stable: 10,
@@ -615,4 +624,78 @@ fn the_demo_release_progressing_at_a_weight_step_continues_to_the_next_pause() {
     );
     let t = run(&g, &r, Action::Step);
     assert_eq!((t.release.phase, t.release.step), (Phase::Paused, 3));
+}
+
+#[test]
+fn header_routes_are_set_by_steps_kept_by_weights_and_cleared_by_promote_and_abort() {
+    let g: InstanceGroup = serde_norway::from_str(
+        r#"
+apiVersion: flightdeck/v1
+kind: InstanceGroup
+metadata: { name: web, app: shop }
+spec:
+  cluster: c
+  namespace: shop
+  template: t
+  params: { replicas: 4 }
+  strategy:
+    traffic: { router: istio }
+    steps:
+      - setHeaderRoute: { name: beta, match: [ { header: x-beta, exact: "1" } ] }
+      - setWeight: 0
+      - pause: {}
+      - setHeaderRoute: { name: beta }
+      - setWeight: 20
+      - pause: {}
+"#,
+    )
+    .unwrap();
+    let stable = Release::stable(g.key(), 2, "bob");
+    let t = run(
+        &g,
+        &stable,
+        Action::Deploy {
+            tag: "v3".into(),
+            params: Default::default(),
+        },
+    );
+    assert_eq!((t.release.phase, t.release.step), (Phase::Paused, 2));
+    assert_eq!(t.release.header_routes.len(), 1);
+    let route = t.effects.iter().find_map(|e| match e {
+        ClusterEffect::RouteTraffic {
+            weight,
+            header_routes,
+            ..
+        } => Some((*weight, header_routes.len())),
+        _ => None,
+    });
+    assert_eq!(route, Some((0, 1)), "{:?}", t.effects);
+    // The canary has a pod to reach though its weight is 0.
+    assert!(t.effects.contains(&ClusterEffect::ScaleTracks {
+        stable: 4,
+        canary: 1
+    }));
+
+    let w = run(&g, &t.release, Action::Weight(10));
+    assert_eq!(w.release.header_routes, t.release.header_routes);
+    let next = run(&g, &t.release, Action::Step);
+    assert_eq!((next.release.step, next.release.weight), (5, 20));
+    assert!(
+        next.release.header_routes.is_empty(),
+        "removed by the step without matches"
+    );
+
+    for end in [Action::Promote, Action::Abort] {
+        let done = run(&g, &t.release, end);
+        assert!(done.release.header_routes.is_empty());
+        assert!(done.effects.contains(&ClusterEffect::RouteTraffic {
+            router: TrafficRouter::Istio,
+            weight: 0,
+            header_routes: vec![],
+        }));
+        assert!(done.effects.contains(&ClusterEffect::ScaleTracks {
+            stable: 4,
+            canary: 0
+        }));
+    }
 }

@@ -5,10 +5,23 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::ReleaseEngine;
-use crate::domain::{InstanceGroup, Revision, Track};
-use crate::engine::objects::{ReadBack, objects_for};
+use crate::domain::group::HeaderRoute;
+use crate::domain::release::RouterState;
+use crate::domain::{InstanceGroup, Revision, Track, TrafficRouter};
+use crate::engine::objects::{ReadBack, asked_replicas, asked_route, objects_for, router_state};
 use crate::engine::phases::ClusterEffect;
+use crate::engine::traffic;
 use crate::kube::apply::{ACTION_TIMEOUT, Applier, ApplyError, Deadline};
+
+/// `deadline`, or `least` from now if that is later: a read-back gets a moment to look
+/// even when the action used its time up.
+fn at_least(deadline: Deadline, least: std::time::Duration) -> Deadline {
+    if deadline.remaining() < least {
+        Deadline::after(least)
+    } else {
+        deadline
+    }
+}
 
 impl ReleaseEngine {
     pub(super) async fn applier(&self, cluster: &str) -> Result<Arc<Applier>, ApplyError> {
@@ -72,10 +85,80 @@ impl ReleaseEngine {
         }
     }
 
-    /// What the two Deployments' `spec.replicas` really are after an apply that asked for
-    /// `asked` (stable, canary). Reading back is best effort: a cluster that does not
-    /// answer is said, not failed.
+    /// What the two Deployments' `spec.replicas` really are, and what the router's object
+    /// holds, after an apply of `effects`. Reading back is best effort: a cluster that does
+    /// not answer is said, not failed.
     pub(super) async fn read_back(
+        &self,
+        group: &InstanceGroup,
+        effects: &[ClusterEffect],
+        deadline: Deadline,
+    ) -> Option<ReadBack> {
+        let replicas = self
+            .read_back_replicas(group, asked_replicas(effects), deadline)
+            .await;
+        let Some((router, weight, routes)) = asked_route(effects) else {
+            return replicas;
+        };
+        let (state, read) = self
+            .read_back_router(group, router, weight, routes.len(), deadline)
+            .await;
+        let base = replicas.unwrap_or(ReadBack {
+            text: String::new(),
+            mismatch: false,
+            router: None,
+        });
+        Some(base.with_router(state, read))
+    }
+
+    /// What the router object of `group` holds against `weight`% and `routes` header
+    /// routes, and whether it could be read at all.
+    async fn read_back_router(
+        &self,
+        group: &InstanceGroup,
+        router: TrafficRouter,
+        weight: u8,
+        routes: usize,
+        deadline: Deadline,
+    ) -> (RouterState, bool) {
+        let now = jiff::Timestamp::now();
+        let unread = |e: &dyn std::fmt::Display| {
+            let state = RouterState {
+                weight: None,
+                header_routes: Vec::new(),
+                at: now,
+                note: Some(format!("{}: not read back ({e})", router.as_str())),
+            };
+            (state, false)
+        };
+        let Some(w) = traffic::watched(router, group) else {
+            return unread(&"no router object");
+        };
+        let applier = match self.applier(&group.spec.cluster).await {
+            Ok(a) => a,
+            Err(e) => return unread(&e),
+        };
+        let deadline = at_least(deadline, std::time::Duration::from_secs(2));
+        match applier
+            .get(
+                w.api_version,
+                w.kind,
+                &group.spec.namespace,
+                &w.name,
+                deadline,
+            )
+            .await
+        {
+            Ok(object) => {
+                let held = traffic::held(router, group, object.as_ref());
+                (router_state(router, weight, routes, held, now), true)
+            }
+            Err(e) => unread(&e),
+        }
+    }
+
+    /// The two Deployments' `spec.replicas` against `asked` (stable, canary).
+    async fn read_back_replicas(
         &self,
         group: &InstanceGroup,
         asked: Option<(u32, u32)>,
@@ -83,11 +166,7 @@ impl ReleaseEngine {
     ) -> Option<ReadBack> {
         let asked = asked?;
         // Even an action that used its time up gets a moment to look.
-        let deadline = if deadline.remaining() < std::time::Duration::from_secs(2) {
-            Deadline::after(std::time::Duration::from_secs(2))
-        } else {
-            deadline
-        };
+        let deadline = at_least(deadline, std::time::Duration::from_secs(2));
         let applier = match self.applier(&group.spec.cluster).await {
             Ok(a) => a,
             Err(e) => return Some(ReadBack::unread(&e)),
@@ -102,6 +181,59 @@ impl ReleaseEngine {
             (Ok(s), Ok(c)) => ReadBack::compare(asked, (s, c)),
             (Err(e), _) | (_, Err(e)) => ReadBack::unread(&e),
         })
+    }
+
+    /// Makes the router's objects hold `weight`% and `header_routes`.
+    async fn route(
+        &self,
+        applier: &Applier,
+        group: &InstanceGroup,
+        router: TrafficRouter,
+        weight: u8,
+        header_routes: &[HeaderRoute],
+        deadline: Deadline,
+    ) -> Result<(), ApplyError> {
+        let ns = &group.spec.namespace;
+        let refused = |reason: String| ApplyError::Refused {
+            kind: "TrafficRouter".into(),
+            namespace: ns.clone(),
+            name: group.name().into(),
+            reason,
+        };
+        let service = applier
+            .get("v1", "Service", ns, group.name(), deadline)
+            .await?
+            .ok_or_else(|| {
+                refused(format!(
+                    "router {} needs the Service {} (rendered by the template) for its ports",
+                    router.as_str(),
+                    group.name()
+                ))
+            })?;
+        let stable_ingress = if router == TrafficRouter::Nginx {
+            applier
+                .get(
+                    "networking.k8s.io/v1",
+                    "Ingress",
+                    ns,
+                    &traffic::route_name(group),
+                    deadline,
+                )
+                .await?
+        } else {
+            None
+        };
+        let route = traffic::Route {
+            group,
+            weight,
+            header_routes,
+            ports: traffic::service_ports(&service),
+            stable_ingress,
+        };
+        for obj in traffic::objects(router, &route).map_err(refused)? {
+            applier.apply(&obj, deadline).await?;
+        }
+        Ok(())
     }
 
     async fn apply_effects(
@@ -160,15 +292,13 @@ impl ReleaseEngine {
                         .scale(ns, &group.canary_deployment(), *canary, deadline)
                         .await?;
                 }
-                ClusterEffect::RouteTraffic { router, .. } => {
-                    return Err(ApplyError::Refused {
-                        kind: "TrafficRouter".into(),
-                        namespace: ns.clone(),
-                        name: group.name().into(),
-                        reason: format!(
-                            "the {router:?} router is not available yet; use router: replicas"
-                        ),
-                    });
+                ClusterEffect::RouteTraffic {
+                    router,
+                    weight,
+                    header_routes,
+                } => {
+                    self.route(&applier, group, *router, *weight, header_routes, deadline)
+                        .await?;
                 }
                 ClusterEffect::RestartTrack { track, at } => {
                     let name = match track {

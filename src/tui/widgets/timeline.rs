@@ -42,6 +42,7 @@ pub fn step_label(step: &Step) -> String {
             None => "pause".to_string(),
         },
         Step::Analysis(a) => format!("analysis {}×{}", a.interval, a.count),
+        Step::SetHeaderRoute(h) => h.describe(),
     }
 }
 
