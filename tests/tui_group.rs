@@ -188,3 +188,74 @@ fn a_group_deleted_while_open_says_so() {
     app.apply(Update::GroupDeleted(key_of("web", "shop")));
     assert!(text(&screen(&mut app)).contains("prod/shop/web is no longer in the store"));
 }
+
+/// `web` behind Istio, its release at 25%; the watch reports a VirtualService holding
+/// `canary`% (or, with `None`, no VirtualService at all).
+fn web_behind_istio(canary: Option<u64>) -> flightdeck::tui::app::App {
+    let mut app = app();
+    shop(&mut app);
+    let mut g = group("web", "shop", "shop", "v1");
+    g.spec.strategy.traffic.router = flightdeck::domain::TrafficRouter::Istio;
+    app.apply(Update::GroupApplied(g));
+    let rows = canary
+        .map(|w| {
+            let object = serde_json::json!({
+                "apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+                "metadata": { "name": "web", "namespace": "shop" },
+                "spec": { "hosts": ["web"], "http": [ { "name": "primary", "route": [
+                    { "destination": { "host": "web", "subset": "stable" }, "weight": 100 - w },
+                    { "destination": { "host": "web", "subset": "canary" }, "weight": w } ] } ] }
+            });
+            vec![flightdeck::model::RouterRow {
+                namespace: "shop".into(),
+                kind: "VirtualService".into(),
+                name: "web".into(),
+                object,
+            }]
+        })
+        .unwrap_or_default();
+    app.apply(Update::RoutersListed {
+        cluster: CLUSTER.into(),
+        namespace: "shop".into(),
+        kind: "VirtualService".into(),
+        rows,
+    });
+    app
+}
+
+#[test]
+fn a_router_edited_by_hand_is_marked_loudly_in_the_group_and_the_list() {
+    let mut app = web_behind_istio(Some(25));
+    open_web(&mut app);
+    let buf = screen(&mut app);
+    assert!(
+        line_with(&buf, "via istio 25% ✓").is_some(),
+        "{}",
+        text(&buf)
+    );
+
+    // Someone sets the VirtualService to 60% behind flightdeck's back.
+    let mut app = web_behind_istio(Some(60));
+    let list = screen(&mut app);
+    let row = line_with(&list, "  web ").unwrap();
+    assert!(row.contains("≠router"), "{row}");
+    assert_eq!(style_at(&list, "≠router").fg, Some(Color::LightRed));
+    open_web(&mut app);
+    let buf = screen(&mut app);
+    let drift = line_with(&buf, "ROUTER DRIFT").unwrap_or_else(|| panic!("{}", text(&buf)));
+    assert!(
+        drift.contains("istio holds canary 60% but 25% was asked for"),
+        "{drift}"
+    );
+    assert_eq!(style_at(&buf, "ROUTER DRIFT").fg, Some(Color::LightRed));
+
+    // A VirtualService that is gone is drift too.
+    let mut app = web_behind_istio(None);
+    open_web(&mut app);
+    let buf = screen(&mut app);
+    let drift = line_with(&buf, "ROUTER DRIFT").unwrap_or_else(|| panic!("{}", text(&buf)));
+    assert!(
+        drift.contains("VirtualService web does not exist"),
+        "{drift}"
+    );
+}

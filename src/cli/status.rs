@@ -10,7 +10,10 @@ use serde::Serialize;
 use super::context::store_error;
 use super::output::{ago, out, print_json, report_unreadable, table, when};
 use super::{CliError, Global};
+use crate::domain::release::RouterState;
 use crate::domain::{GroupKey, InstanceGroup, Release, Step};
+use crate::engine::traffic;
+use crate::kube::apply::{Applier, Deadline};
 use crate::store::{Scope, Store};
 
 #[derive(Debug, clap::Args)]
@@ -32,6 +35,9 @@ pub struct GroupStatus {
     pub canary_tag: Option<String>,
     pub steps: usize,
     pub in_sync: bool,
+    /// For one group behind a mesh or ingress: what its router holds now, read live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub router_live: Option<RouterState>,
 }
 
 pub async fn run(global: &Global, args: StatusArgs) -> Result<(), CliError> {
@@ -61,11 +67,18 @@ pub async fn run(global: &Global, args: StatusArgs) -> Result<(), CliError> {
         .map(|v| (v.value.group.clone(), v.value))
         .collect();
     // Tags live in the revisions: fetch them a few at a time so a large estate stays quick.
-    let statuses: Vec<GroupStatus> = futures::stream::iter(groups.iter())
+    let mut statuses: Vec<GroupStatus> = futures::stream::iter(groups.iter())
         .map(|g| status(store.as_ref(), g, releases.get(&g.key()).cloned()))
         .buffered(16)
         .try_collect()
         .await?;
+    // One group in detail: its router is read live, as the console's watch sees it.
+    if let (Some(_), Some(g), Some(s)) = (&args.group, groups.first(), statuses.first_mut())
+        && let Some(r) = &s.release
+        && g.spec.strategy.traffic.router.splits_by_weight()
+    {
+        s.router_live = Some(router_live(global, g, r).await);
+    }
     if args.json {
         return match (&args.group, statuses.first()) {
             (Some(_), Some(one)) => print_json(one),
@@ -76,6 +89,26 @@ pub async fn run(global: &Global, args: StatusArgs) -> Result<(), CliError> {
     match (&args.group, groups.first(), statuses.first()) {
         (Some(_), Some(g), Some(s)) => out(&detail(g, s, now)),
         _ => out(&overview(&statuses, now)),
+    }
+}
+
+/// What `g`'s router holds now against what `r` asks, or why it could not be read; a
+/// cluster that does not answer costs at most a few seconds.
+async fn router_live(global: &Global, g: &InstanceGroup, r: &Release) -> RouterState {
+    let router = g.spec.strategy.traffic.router;
+    let (weight, routes) = traffic::expected(r);
+    let deadline = Deadline::after(std::time::Duration::from_secs(3));
+    let conn = match global.connect_cluster().await {
+        Ok(c) if c.context == g.spec.cluster => Ok(c),
+        Ok(c) => c.switch(&g.spec.cluster).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.message),
+    };
+    match conn {
+        Ok(conn) => {
+            let applier = Applier::new(conn.client.clone());
+            traffic::observe(&applier, g, router, weight, routes, deadline).await
+        }
+        Err(e) => traffic::unobserved(router, &e),
     }
 }
 
@@ -115,6 +148,7 @@ async fn status(
         stable_tag,
         canary_tag,
         steps: g.spec.strategy.steps.len(),
+        router_live: None,
     })
 }
 
@@ -123,6 +157,17 @@ fn revision(n: Option<u64>, tag: &Option<String>) -> String {
         (Some(n), Some(t)) if n > 0 => format!("{n} ({t})"),
         (Some(n), None) if n > 0 => n.to_string(),
         _ => "-".into(),
+    }
+}
+
+/// The weight, marked when the router held something else at the last read-back.
+fn weight(r: &Release) -> String {
+    match &r.router {
+        Some(state) if state.mismatch() => match state.weight {
+            Some(w) => format!("{}% (router {w}%!)", r.weight),
+            None => format!("{}% (router ?)", r.weight),
+        },
+        _ => format!("{}%", r.weight),
     }
 }
 
@@ -166,7 +211,7 @@ fn overview(statuses: &[GroupStatus], now: jiff::Timestamp) -> String {
                     r.phase.to_string(),
                     revision(Some(r.stable_revision), &s.stable_tag),
                     revision(r.canary_revision, &s.canary_tag),
-                    format!("{}%", r.weight),
+                    weight(r),
                     step(r, s.steps),
                     sync(r),
                     format!("{} {}", r.updated_by, ago(r.updated_at, now)),
@@ -210,6 +255,19 @@ fn detail(g: &InstanceGroup, s: &GroupStatus, now: jiff::Timestamp) -> String {
         }
     ));
     out.push_str(&format!("Weight:    {}%\n", r.weight));
+    let router = g.spec.strategy.traffic.router;
+    if router.splits_by_weight() {
+        out.push_str(&format!(
+            "Router:    {}\n",
+            router_line(router, r, s.router_live.as_ref(), now)
+        ));
+    }
+    if !r.header_routes.is_empty() {
+        out.push_str("Routes:\n");
+        for h in &r.header_routes {
+            out.push_str(&format!("  {}\n", super::files::one_line(&h.describe())));
+        }
+    }
     out.push_str(&format!("Step:      {}\n", step(r, s.steps)));
     out.push_str(&format!(
         "Applied:   generation {} of {}{}\n",
@@ -242,6 +300,30 @@ fn detail(g: &InstanceGroup, s: &GroupStatus, now: jiff::Timestamp) -> String {
         }
     }
     out
+}
+
+/// `istio: canary 33% as asked (read now)`, or the mismatch, loud.
+fn router_line(
+    router: crate::domain::TrafficRouter,
+    r: &Release,
+    live: Option<&RouterState>,
+    now: jiff::Timestamp,
+) -> String {
+    let name = router.as_str();
+    let Some(state) = live.or(r.router.as_ref()) else {
+        return format!("{name}: not read back yet");
+    };
+    let read = if live.is_some() {
+        "read now".to_string()
+    } else {
+        format!("read back {}", ago(state.at, now))
+    };
+    match (&state.note, state.weight) {
+        (Some(note), _) if state.unread => format!("{} ({read})", super::files::one_line(note)),
+        (Some(note), _) => format!("MISMATCH — {} ({read})", super::files::one_line(note)),
+        (None, Some(w)) => format!("{name}: canary {w}% as asked ({read})"),
+        (None, None) => format!("{name}: no weight read ({read})"),
+    }
 }
 
 fn describe(s: &Step) -> String {

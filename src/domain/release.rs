@@ -98,9 +98,20 @@ pub struct RouterState {
     pub header_routes: Vec<String>,
     /// When it was read.
     pub at: jiff::Timestamp,
-    /// What was wrong, in words, when the router did not hold what was asked.
+    /// What was wrong, in words, when the router did not hold what was asked (or, with
+    /// `unread`, why it could not be read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The object could not be read (the cluster did not answer): no verdict.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unread: bool,
+}
+
+impl RouterState {
+    /// The router was read and holds something else than was asked.
+    pub fn mismatch(&self) -> bool {
+        !self.unread && self.note.is_some()
+    }
 }
 
 /// Current state of a group's release: `/flightdeck/releases/<cluster>/<ns>/<group>`.

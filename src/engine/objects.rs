@@ -133,6 +133,7 @@ pub fn router_state(
         header_routes: held.header_routes,
         at,
         note,
+        unread: false,
     }
 }
 
@@ -168,10 +169,10 @@ impl ReadBack {
         }
     }
 
-    /// Adds what the router holds to the words and the verdict (`read`: the object was
-    /// read, so a note is a mismatch rather than a failure to look).
-    pub fn with_router(mut self, state: RouterState, read: bool) -> ReadBack {
+    /// Adds what the router holds to the words and the verdict.
+    pub fn with_router(mut self, state: RouterState) -> ReadBack {
         let held = match (&state.note, state.weight) {
+            (Some(note), _) if state.unread => note.clone(),
             (Some(note), _) => format!("MISMATCH: {note}"),
             (None, Some(w)) if state.header_routes.is_empty() => format!("router: canary {w}%"),
             (None, Some(w)) => format!(
@@ -185,7 +186,7 @@ impl ReadBack {
         } else {
             format!("{}; {held}", self.text)
         };
-        self.mismatch |= read && state.note.is_some();
+        self.mismatch |= state.mismatch();
         self.router = Some(state);
         self
     }

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::api::DynamicObject;
+use kube::core::GroupVersionKind;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event as WatchEvent};
 use kube::{Api, Client, Resource};
@@ -16,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::domain::labels;
-use crate::model::{Conn, DeploymentRow, EventRow, Part, PodRow, Update};
+use crate::model::{Conn, DeploymentRow, EventRow, Part, PodRow, RouterRow, Update};
 
 /// Initial lists in flight at once (see `spawn_one`).
 const CONCURRENT_LISTS: usize = 4;
@@ -34,7 +36,7 @@ impl Drop for WatchSet {
     }
 }
 
-/// Start watching pods, deployments and events in each namespace.
+/// Start watching pods, deployments, events and router objects in each namespace.
 pub fn spawn_watchers(
     client: Client,
     cluster: &str,
@@ -51,7 +53,7 @@ pub fn spawn_watchers(
         tasks.push(spawn_one::<Pod, PodRow>(
             Api::namespaced(client.clone(), ns),
             group_selector.clone(),
-            Kind::Pods,
+            "Pod",
             cluster,
             ns,
             tx.clone(),
@@ -60,7 +62,7 @@ pub fn spawn_watchers(
         tasks.push(spawn_one::<Deployment, DeploymentRow>(
             Api::namespaced(client.clone(), ns),
             group_selector,
-            Kind::Deployments,
+            "Deployment",
             cluster,
             ns,
             tx.clone(),
@@ -69,32 +71,42 @@ pub fn spawn_watchers(
         tasks.push(spawn_one::<Event, EventRow>(
             Api::namespaced(client.clone(), ns),
             watcher::Config::default().page_size(100),
-            Kind::Events,
+            "Event",
             cluster,
             ns,
             tx.clone(),
             health.clone(),
         ));
+        for router in ROUTER_KINDS {
+            tasks.push(spawn_router_watch(
+                client.clone(),
+                router,
+                cluster,
+                ns,
+                tx.clone(),
+                health.clone(),
+            ));
+        }
     }
     WatchSet { tasks }
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Kind {
-    Pods,
-    Deployments,
-    Events,
-}
-
-/// How a watched object becomes an update.
+/// How a watched object becomes an update. `tag` is the watcher's kind, for rows that
+/// several watchers share (the router kinds).
 trait Row: Sized + Send + 'static {
-    fn listed(cluster: String, namespace: String, rows: Vec<Self>) -> Update;
+    type Object;
+    fn of(tag: &'static str, obj: &Self::Object) -> Self;
+    fn listed(cluster: String, namespace: String, tag: &'static str, rows: Vec<Self>) -> Update;
     fn applied(cluster: String, row: Self) -> Update;
     fn deleted(cluster: String, row: Self) -> Update;
 }
 
 impl Row for PodRow {
-    fn listed(cluster: String, namespace: String, rows: Vec<Self>) -> Update {
+    type Object = Pod;
+    fn of(_: &'static str, obj: &Pod) -> Self {
+        Self::from(obj)
+    }
+    fn listed(cluster: String, namespace: String, _: &'static str, rows: Vec<Self>) -> Update {
         Update::PodsListed {
             cluster,
             namespace,
@@ -114,7 +126,11 @@ impl Row for PodRow {
 }
 
 impl Row for DeploymentRow {
-    fn listed(cluster: String, namespace: String, rows: Vec<Self>) -> Update {
+    type Object = Deployment;
+    fn of(_: &'static str, obj: &Deployment) -> Self {
+        Self::from(obj)
+    }
+    fn listed(cluster: String, namespace: String, _: &'static str, rows: Vec<Self>) -> Update {
         Update::DeploymentsListed {
             cluster,
             namespace,
@@ -134,7 +150,11 @@ impl Row for DeploymentRow {
 }
 
 impl Row for EventRow {
-    fn listed(cluster: String, namespace: String, rows: Vec<Self>) -> Update {
+    type Object = Event;
+    fn of(_: &'static str, obj: &Event) -> Self {
+        Self::from(obj)
+    }
+    fn listed(cluster: String, namespace: String, _: &'static str, rows: Vec<Self>) -> Update {
         Update::EventsListed {
             cluster,
             namespace,
@@ -153,10 +173,75 @@ impl Row for EventRow {
     }
 }
 
+impl Row for RouterRow {
+    type Object = DynamicObject;
+    fn of(tag: &'static str, obj: &DynamicObject) -> Self {
+        RouterRow::of(tag, obj)
+    }
+    fn listed(cluster: String, namespace: String, tag: &'static str, rows: Vec<Self>) -> Update {
+        Update::RoutersListed {
+            cluster,
+            namespace,
+            kind: tag.to_string(),
+            rows,
+        }
+    }
+    fn applied(cluster: String, row: Self) -> Update {
+        Update::RouterApplied { cluster, row }
+    }
+    fn deleted(cluster: String, row: Self) -> Update {
+        Update::RouterDeleted { cluster, row }
+    }
+}
+
+/// The kinds a router's weights live in: (apiVersion, kind). A cluster without the
+/// kind's CRD (no Istio, no Gateway API) just has no watcher for it.
+const ROUTER_KINDS: [(&str, &str); 3] = [
+    ("networking.istio.io/v1", "VirtualService"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+    ("networking.k8s.io/v1", "Ingress"),
+];
+
+/// Watches one router kind in `namespace` (flightdeck's objects, by their group label),
+/// once discovery says the cluster serves it.
+fn spawn_router_watch(
+    client: Client,
+    (api_version, kind): (&'static str, &'static str),
+    cluster: &str,
+    namespace: &str,
+    tx: mpsc::Sender<Update>,
+    health: Health,
+) -> JoinHandle<()> {
+    let (cluster, namespace) = (cluster.to_string(), namespace.to_string());
+    tokio::spawn(async move {
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let Ok((ar, _)) = kube::discovery::pinned_kind(&client, &gvk).await else {
+            tracing::debug!(%kind, %namespace, "not served here; no router watch");
+            return;
+        };
+        let api: Api<DynamicObject> = Api::namespaced_with(client, &namespace, &ar);
+        let config = watcher::Config::default().labels(labels::GROUP);
+        // Aborting this task drops the handle's guard, which stops the watch.
+        let mut watch = AbortOnDrop(spawn_one::<DynamicObject, RouterRow>(
+            api, config, kind, &cluster, &namespace, tx, health,
+        ));
+        let _ = (&mut watch.0).await;
+    })
+}
+
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 fn spawn_one<K, R>(
     api: Api<K>,
     config: watcher::Config,
-    kind: Kind,
+    tag: &'static str,
     cluster: &str,
     namespace: &str,
     tx: mpsc::Sender<Update>,
@@ -164,7 +249,7 @@ fn spawn_one<K, R>(
 ) -> JoinHandle<()>
 where
     K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
-    R: Row + for<'a> From<&'a K>,
+    R: Row<Object = K>,
 {
     let cluster = cluster.to_string();
     let namespace = namespace.to_string();
@@ -181,11 +266,11 @@ where
             let update = match item {
                 // History expired: the watcher relists by itself. Routine, not an outage.
                 Err(watcher::Error::WatchError(s)) if s.code == 410 => {
-                    tracing::debug!(?kind, %namespace, "watch expired (410); relisting");
+                    tracing::debug!(kind = tag, %namespace, "watch expired (410); relisting");
                     continue;
                 }
                 Err(e) => {
-                    tracing::warn!(?kind, %namespace, error = %e, "watch failed; retrying");
+                    tracing::warn!(kind = tag, %namespace, error = %e, "watch failed; retrying");
                     let failure = Failure {
                         text: one_line(&e.to_string()),
                         transport: is_transport(&e),
@@ -198,17 +283,17 @@ where
                     None
                 }
                 Ok(WatchEvent::InitApply(obj)) => {
-                    listing.get_or_insert_with(Vec::new).push(R::from(&obj));
+                    listing.get_or_insert_with(Vec::new).push(R::of(tag, &obj));
                     None
                 }
                 Ok(WatchEvent::InitDone) => {
                     list_permit.take();
                     let rows = listing.take().unwrap_or_default();
-                    tracing::debug!(?kind, %namespace, n = rows.len(), "listed");
-                    Some(R::listed(cluster.clone(), namespace.clone(), rows))
+                    tracing::debug!(kind = tag, %namespace, n = rows.len(), "listed");
+                    Some(R::listed(cluster.clone(), namespace.clone(), tag, rows))
                 }
-                Ok(WatchEvent::Apply(obj)) => Some(R::applied(cluster.clone(), R::from(&obj))),
-                Ok(WatchEvent::Delete(obj)) => Some(R::deleted(cluster.clone(), R::from(&obj))),
+                Ok(WatchEvent::Apply(obj)) => Some(R::applied(cluster.clone(), R::of(tag, &obj))),
+                Ok(WatchEvent::Delete(obj)) => Some(R::deleted(cluster.clone(), R::of(tag, &obj))),
             };
             health.set(id, None).await;
             if let Some(u) = update

@@ -7,7 +7,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use jiff::{SignedDuration, Timestamp};
 
 use super::{Conn, DeploymentRow, EventKind, EventRow, Part, PodRow, Update};
+use crate::domain::release::RouterState;
 use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Track};
+use crate::engine::objects::router_state;
+use crate::engine::traffic;
 use crate::store::layout;
 
 /// Events kept per namespace; the oldest go first. Enough for hours of a busy namespace.
@@ -38,11 +41,17 @@ pub struct GroupSummary {
     pub warning_pods: u32,
     /// Warning events seen in the last ten minutes.
     pub warning_events: u32,
+    /// The router holds another weight than the release asks (edited by hand, or an
+    /// abort that did not reach 100 % stable).
+    pub router_drift: bool,
 }
 
 impl GroupSummary {
     pub fn has_warnings(&self) -> bool {
-        self.warning_pods > 0 || self.warning_events > 0 || self.phase == Phase::Degraded
+        self.warning_pods > 0
+            || self.warning_events > 0
+            || self.phase == Phase::Degraded
+            || self.router_drift
     }
 }
 
@@ -71,6 +80,10 @@ struct Namespace {
     /// Object name (pod, replicaset, deployment) → group. Kept after the object goes, so
     /// late events about it still land in the right group.
     owners: HashMap<String, String>,
+    /// Router objects by (kind, name), and the kinds whose watch has listed (a kind not
+    /// listed is unknown here, not absent).
+    routers: HashMap<(String, String), serde_json::Value>,
+    router_kinds: HashSet<String>,
 }
 
 #[derive(Debug, Default)]
@@ -86,6 +99,27 @@ pub struct Estate {
 impl Estate {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// What a group's router object holds now, as the watch sees it, against what its
+    /// release asks; `None` for the `replicas` router or while the watch has not listed.
+    pub fn router_live(&self, entry: &GroupEntry) -> Option<RouterState> {
+        let g = &entry.group;
+        let router = g.spec.strategy.traffic.router;
+        let watched = traffic::watched(router, g)?;
+        let ns = self
+            .namespaces
+            .get(&g.spec.cluster)?
+            .get(&g.spec.namespace)?;
+        if !ns.router_kinds.contains(watched.kind) {
+            return None;
+        }
+        let object = ns
+            .routers
+            .get(&(watched.kind.to_string(), watched.name.clone()));
+        let (weight, routes) = entry.release.as_ref().map_or((0, 0), traffic::expected);
+        let held = traffic::held(router, g, object);
+        Some(router_state(router, weight, routes, held, Timestamp::now()))
     }
 
     pub fn apply(&mut self, update: Update) {
@@ -193,6 +227,27 @@ impl Estate {
                 uid,
             } => {
                 self.ns(cluster, namespace).remove_event(&uid);
+            }
+            Update::RoutersListed {
+                cluster,
+                namespace,
+                kind,
+                rows,
+            } => {
+                let ns = self.ns(cluster, namespace);
+                ns.routers.retain(|(k, _), _| *k != kind);
+                for row in rows {
+                    ns.routers.insert((row.kind, row.name), row.object);
+                }
+                ns.router_kinds.insert(kind);
+            }
+            Update::RouterApplied { cluster, row } => {
+                let ns = self.ns(cluster, row.namespace.clone());
+                ns.routers.insert((row.kind, row.name), row.object);
+            }
+            Update::RouterDeleted { cluster, row } => {
+                let ns = self.ns(cluster, row.namespace.clone());
+                ns.routers.remove(&(row.kind, row.name));
             }
             Update::Connection { part, state } => {
                 self.connections.insert(part, state);
@@ -315,6 +370,7 @@ impl Estate {
             created: stable.and_then(|d| d.created),
             warning_pods: pods.iter().filter(|p| p.is_warning()).count() as u32,
             warning_events,
+            router_drift: self.router_live(entry).is_some_and(|s| s.mismatch()),
         })
     }
 

@@ -7,6 +7,7 @@ pub mod deployment;
 pub mod estate;
 pub mod event;
 pub mod pod;
+pub mod router;
 pub mod sanitize;
 pub mod update;
 
@@ -14,4 +15,5 @@ pub use deployment::DeploymentRow;
 pub use estate::{Estate, GroupEntry, GroupSummary};
 pub use event::{EventKind, EventRow};
 pub use pod::PodRow;
+pub use router::RouterRow;
 pub use update::{Conn, Part, Update};

@@ -5,7 +5,7 @@ use crate::authz::policy::Policy;
 use crate::domain::audit::AuditEntry;
 use crate::domain::{GroupKey, InstanceGroup, Release};
 
-use super::{DeploymentRow, EventRow, PodRow};
+use super::{DeploymentRow, EventRow, PodRow, RouterRow};
 
 /// Which outside part a connection state is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -50,6 +50,21 @@ pub enum Update {
     GroupDeleted(GroupKey),
     ReleaseApplied(Release),
     /// A watcher (re)listed a namespace: the rows replace all it knew there.
+    /// Every router object of one kind in a namespace (a relist).
+    RoutersListed {
+        cluster: String,
+        namespace: String,
+        kind: String,
+        rows: Vec<RouterRow>,
+    },
+    RouterApplied {
+        cluster: String,
+        row: RouterRow,
+    },
+    RouterDeleted {
+        cluster: String,
+        row: RouterRow,
+    },
     PodsListed {
         cluster: String,
         namespace: String,

@@ -8,7 +8,7 @@ use super::ReleaseEngine;
 use crate::domain::group::HeaderRoute;
 use crate::domain::release::RouterState;
 use crate::domain::{InstanceGroup, Revision, Track, TrafficRouter};
-use crate::engine::objects::{ReadBack, asked_replicas, asked_route, objects_for, router_state};
+use crate::engine::objects::{ReadBack, asked_replicas, asked_route, objects_for};
 use crate::engine::phases::ClusterEffect;
 use crate::engine::traffic;
 use crate::kube::apply::{ACTION_TIMEOUT, Applier, ApplyError, Deadline};
@@ -100,7 +100,7 @@ impl ReleaseEngine {
         let Some((router, weight, routes)) = asked_route(effects) else {
             return replicas;
         };
-        let (state, read) = self
+        let state = self
             .read_back_router(group, router, weight, routes.len(), deadline)
             .await;
         let base = replicas.unwrap_or(ReadBack {
@@ -108,11 +108,10 @@ impl ReleaseEngine {
             mismatch: false,
             router: None,
         });
-        Some(base.with_router(state, read))
+        Some(base.with_router(state))
     }
 
-    /// What the router object of `group` holds against `weight`% and `routes` header
-    /// routes, and whether it could be read at all.
+    /// What the router object of `group` holds against `weight`% and `routes` header routes.
     async fn read_back_router(
         &self,
         group: &InstanceGroup,
@@ -120,40 +119,13 @@ impl ReleaseEngine {
         weight: u8,
         routes: usize,
         deadline: Deadline,
-    ) -> (RouterState, bool) {
-        let now = jiff::Timestamp::now();
-        let unread = |e: &dyn std::fmt::Display| {
-            let state = RouterState {
-                weight: None,
-                header_routes: Vec::new(),
-                at: now,
-                note: Some(format!("{}: not read back ({e})", router.as_str())),
-            };
-            (state, false)
-        };
-        let Some(w) = traffic::watched(router, group) else {
-            return unread(&"no router object");
-        };
-        let applier = match self.applier(&group.spec.cluster).await {
-            Ok(a) => a,
-            Err(e) => return unread(&e),
-        };
+    ) -> RouterState {
         let deadline = at_least(deadline, std::time::Duration::from_secs(2));
-        match applier
-            .get(
-                w.api_version,
-                w.kind,
-                &group.spec.namespace,
-                &w.name,
-                deadline,
-            )
-            .await
-        {
-            Ok(object) => {
-                let held = traffic::held(router, group, object.as_ref());
-                (router_state(router, weight, routes, held, now), true)
+        match self.applier(&group.spec.cluster).await {
+            Ok(applier) => {
+                traffic::observe(&applier, group, router, weight, routes, deadline).await
             }
-            Err(e) => unread(&e),
+            Err(e) => traffic::unobserved(router, &e),
         }
     }
 

@@ -19,6 +19,9 @@
 mod gateway_api;
 mod istio;
 mod nginx;
+mod observe;
+
+pub use observe::{expected, observe, unobserved};
 
 use serde_json::{Value, json};
 

@@ -179,7 +179,8 @@ impl Dialog {
         } = self.weight;
         if router != TrafficRouter::Replicas {
             return Some(format!(
-                "{w}% of requests to the canary (exact with this router)"
+                "{w}% of requests to the canary, exact through {}",
+                router.as_str()
             ));
         }
         let (stable, canary) = engine::router::replica_split(replicas, w);

@@ -38,7 +38,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, g: &GroupState) -> (usize,
     .areas(area);
     draw_title(frame, title, app, &summary);
     if let Some(entry) = app.estate.group(&g.key) {
-        let lines = timeline::lines(&entry.group, entry.release.as_ref(), t);
+        let router = app.estate.router_live(entry);
+        let lines = timeline::lines(&entry.group, entry.release.as_ref(), router.as_ref(), t);
         frame.render_widget(Paragraph::new(lines), timeline_area);
     }
     if g.focus == Pane::Health {

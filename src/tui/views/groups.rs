@@ -138,7 +138,7 @@ fn group_row<'a>(t: &Theme, s: &GroupSummary, app: &App) -> Row<'a> {
     } else {
         Cell::from("")
     };
-    let canary = match (&s.canary_tag, s.phase.in_flight()) {
+    let mut canary = match (&s.canary_tag, s.phase.in_flight()) {
         (Some(tag), true) => Line::from(vec![
             Span::raw(tag.clone()),
             Span::styled(format!(" {}%", s.weight), t.canary),
@@ -146,6 +146,12 @@ fn group_row<'a>(t: &Theme, s: &GroupSummary, app: &App) -> Row<'a> {
         (None, true) => Line::from(Span::styled(format!("{}%", s.weight), t.canary)),
         _ => Line::from(""),
     };
+    if s.router_drift {
+        canary.push_span(Span::styled(
+            " ≠router",
+            t.error.add_modifier(Modifier::BOLD),
+        ));
+    }
     let ready_style = if s.ready < s.desired {
         t.warning
     } else {

@@ -6,6 +6,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
 use crate::config::Theme;
+use crate::domain::release::RouterState;
 use crate::domain::{InstanceGroup, Phase, Release, Step, TrafficRouter};
 use crate::engine::router::{effective_weight, replica_split};
 
@@ -66,14 +67,41 @@ pub fn mark(i: usize, release: Option<&Release>) -> Mark {
     }
 }
 
+/// `  via istio 33%`, or loudly what the router holds instead of what was asked (a route
+/// edited by hand, an abort that did not reach 100 % stable).
+fn router_spans(group: &InstanceGroup, state: &RouterState, t: &Theme) -> Vec<Span<'static>> {
+    let name = group.spec.strategy.traffic.router.as_str();
+    let clean = crate::model::sanitize::clean;
+    if state.mismatch() {
+        let note = state.note.as_deref().unwrap_or("");
+        return vec![
+            Span::raw("  "),
+            Span::styled(
+                format!(" ROUTER DRIFT: {} ", clean(note)),
+                t.error.add_modifier(Modifier::REVERSED),
+            ),
+        ];
+    }
+    match state.weight {
+        Some(w) => vec![Span::styled(format!("  via {name} {w}% ✓"), t.muted)],
+        None => vec![Span::styled(format!("  via {name} (not read)"), t.muted)],
+    }
+}
+
 /// `██████░░░░ 50%`: one cell per 10%, rounded to the nearest.
 pub fn weight_bar(weight: u8) -> String {
     let full = (usize::from(weight.min(100)) * BAR + 50) / 100;
     format!("{}{} {weight}%", "█".repeat(full), "░".repeat(BAR - full))
 }
 
-/// Three lines: the steps, the canary and phase, and the release's message.
-pub fn lines(group: &InstanceGroup, release: Option<&Release>, t: &Theme) -> Vec<Line<'static>> {
+/// Three lines: the steps, the canary and phase, and the release's message. `router` is
+/// what the group's mesh or ingress router holds now, as the console's watch sees it.
+pub fn lines(
+    group: &InstanceGroup,
+    release: Option<&Release>,
+    router: Option<&RouterState>,
+    t: &Theme,
+) -> Vec<Line<'static>> {
     let steps = &group.spec.strategy.steps;
     let mut first = vec![Span::styled(" steps ", t.muted)];
     if steps.is_empty() {
@@ -128,6 +156,9 @@ pub fn lines(group: &InstanceGroup, release: Option<&Release>, t: &Theme) -> Vec
             ));
         }
         None => second.push(Span::styled("none (never released)", t.muted)),
+    }
+    if let Some(state) = router {
+        second.extend(router_spans(group, state, t));
     }
     if let Some(r) = release
         && r.desired != r.applied
