@@ -9,8 +9,12 @@ fn main() -> ExitCode {
     // glibc gives every thread that allocates its own arena; a console's few worker
     // threads then hold many half-empty heaps. Two arenas keep the resident set small at
     // no measurable cost to a program this lightly threaded.
+    // Only glibc has mallopt; musl and macOS allocators need no such tuning.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only tunes the allocator; called before any other thread exists.
-    unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2)
+    };
     quiet_on_closed_stdout();
     let cli = Cli::parse();
     let _log = match flightdeck::logging::init(&cli.global.log_level) {

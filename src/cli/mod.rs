@@ -9,6 +9,7 @@ pub mod clusters;
 pub mod console;
 pub mod context;
 pub mod demo;
+mod docs;
 pub mod files;
 pub mod groups;
 pub mod logs;
@@ -64,7 +65,7 @@ impl CliError {
 #[derive(Debug, Parser)]
 #[command(
     name = "flightdeck",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("FLIGHTDECK_COMMIT"), ")"),
     about = "A terminal release console for Kubernetes"
 )]
 pub struct Cli {
@@ -186,6 +187,13 @@ pub enum Command {
     /// etcd roles and users for the controller and for people.
     #[command(subcommand)]
     Admin(bootstrap::AdminCommand),
+    /// Shell completions on stdout: `flightdeck completions bash > /etc/bash_completion.d/flightdeck`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff) on stdout: `flightdeck man | man -l -`.
+    Man,
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -220,5 +228,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Agent(args) => agent::run(g, args).await,
         Command::Clusters(cmd) => clusters::run(g, cmd).await,
         Command::Admin(cmd) => bootstrap::run(g, cmd).await,
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man => docs::man(),
     }
 }

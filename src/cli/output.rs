@@ -52,7 +52,7 @@ pub fn report_unreadable(skipped: &[crate::store::Unreadable]) {
     }
 }
 
-fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
+pub(super) fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(bytes)
