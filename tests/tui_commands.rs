@@ -180,6 +180,19 @@ fn the_hint_line_follows_the_screen_and_newcomers_get_one_more() {
         lines(&buf)[29].trim_end(),
         "new here? ? help  : commands  / filter  enter open  q quit"
     );
+    // It goes with the first key press…
+    press(&mut app, &["down"]);
+    assert!(!text(&screen(&mut app)).contains("new here?"));
+    // …or after 30 s of looking.
+    let mut app = app_with(AppInit {
+        first_run: true,
+        ..init()
+    });
+    app.on_tick(now());
+    app.on_tick(now() + jiff::SignedDuration::from_secs(20));
+    assert!(text(&screen(&mut app)).contains("new here?"));
+    app.on_tick(now() + jiff::SignedDuration::from_secs(31));
+    assert!(!text(&screen(&mut app)).contains("new here?"));
 }
 
 #[test]

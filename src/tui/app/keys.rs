@@ -20,6 +20,8 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return None;
         }
+        // The newcomer's line has done its job once someone types.
+        self.first_run = false;
         let k = Key::from(&key);
         let key = match self.on_logs_key(key) {
             Ok(effect) => return effect,

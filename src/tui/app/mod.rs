@@ -74,6 +74,9 @@ pub enum Effect {
     CloseLogs,
 }
 
+/// How long the newcomer's line stays when no key is pressed.
+const FIRST_RUN_LINE_FOR: jiff::SignedDuration = jiff::SignedDuration::from_secs(30);
+
 pub struct App {
     pub(crate) context: String,
     pub(crate) contexts: Vec<String>,
@@ -91,6 +94,8 @@ pub struct App {
     pub(crate) theme: Theme,
     pub(crate) keymap: Keymap,
     pub(crate) first_run: bool,
+    /// When the first-run line was first seen: it goes after 30 s (or the first key).
+    first_run_shown_at: Option<Timestamp>,
     pub(crate) estate: Estate,
     /// The clock as of the last tick; draw reads this, never the system clock.
     pub(crate) now: Timestamp,
@@ -148,6 +153,7 @@ impl App {
             theme: init.theme,
             keymap: init.keymap,
             first_run: init.first_run,
+            first_run_shown_at: None,
             estate: Estate::new(),
             now: Timestamp::now(),
             screen: Screen::Groups,
@@ -243,6 +249,12 @@ impl App {
 
     pub fn on_tick(&mut self, now: Timestamp) {
         self.now = now;
+        if self.first_run {
+            let since = *self.first_run_shown_at.get_or_insert(now);
+            if now.duration_since(since) >= FIRST_RUN_LINE_FOR {
+                self.first_run = false;
+            }
+        }
         if self
             .status
             .as_ref()
