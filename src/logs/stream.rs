@@ -255,22 +255,56 @@ async fn follow_pods(api: Api<Pod>, source: LogSource, tx: mpsc::Sender<LogEvent
 }
 
 /// Lines as bytes, whatever their encoding: invalid UTF-8 is replaced later, not fatal.
+/// A line longer than this keeps its first bytes and says how many were cut: one
+/// container printing a 100 MB line must not take the console's memory with it.
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+
+/// Lines of the stream, each at most [`MAX_LINE_BYTES`], with the number of bytes cut.
 fn raw_lines(
     reader: impl futures::AsyncBufRead + Send + 'static,
-) -> impl futures::Stream<Item = std::io::Result<Vec<u8>>> + Send {
+) -> impl futures::Stream<Item = std::io::Result<(Vec<u8>, usize)>> + Send {
     futures::stream::unfold(Box::pin(reader), |mut r| async move {
-        let mut buf = Vec::with_capacity(160);
-        match r.read_until(b'\n', &mut buf).await {
-            Ok(0) => None,
-            Ok(_) => {
-                if buf.last() == Some(&b'\n') {
-                    buf.pop();
-                }
-                Some((Ok(buf), r))
-            }
+        match read_capped(&mut r, MAX_LINE_BYTES).await {
+            Ok(None) => None,
+            Ok(Some(line)) => Some((Ok(line), r)),
             Err(e) => Some((Err(e), r)),
         }
     })
+}
+
+/// The next line (without its newline), keeping at most `max` bytes of it and counting
+/// the rest; `None` at the end of the stream.
+async fn read_capped<R: futures::AsyncBufRead + Unpin>(
+    r: &mut R,
+    max: usize,
+) -> std::io::Result<Option<(Vec<u8>, usize)>> {
+    let mut line = Vec::with_capacity(160);
+    let (mut seen, mut cut) = (0usize, 0usize);
+    loop {
+        let (used, done) = {
+            let available = r.fill_buf().await?;
+            if available.is_empty() {
+                break;
+            }
+            let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
+                Some(i) => (&available[..i], true),
+                None => (available, false),
+            };
+            let keep = max.saturating_sub(line.len()).min(chunk.len());
+            line.extend_from_slice(&chunk[..keep]);
+            cut += chunk.len() - keep;
+            (chunk.len() + usize::from(done), done)
+        };
+        r.consume_unpin(used);
+        seen += used;
+        if done {
+            break;
+        }
+    }
+    if seen == 0 {
+        return Ok(None);
+    }
+    Ok(Some((line, cut)))
 }
 
 /// One container's log: read, and when following, read again after an end.
@@ -338,8 +372,11 @@ impl ContainerReader {
             let mut failed = None;
             for raw in chunk {
                 match raw {
-                    Ok(raw) => {
-                        let (t, text) = parse_raw(&raw, true);
+                    Ok((raw, cut)) => {
+                        let (t, mut text) = parse_raw(&raw, true);
+                        if cut > 0 {
+                            text.push_str(&format!(" … [{cut} more bytes cut]"));
+                        }
                         if let (Some(t), Some(last)) = (t, self.last_ns)
                             && t <= last
                         {
@@ -407,5 +444,34 @@ impl ContainerReader {
                 _ => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_huge_line_is_cut_and_says_so_and_the_next_line_is_whole() {
+        let mut input = vec![b'x'; 100_000];
+        input.extend_from_slice(b"\nnext\nlast without newline");
+        let lines: Vec<(Vec<u8>, usize)> = raw_lines(futures::io::Cursor::new(input))
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0].0.len(), MAX_LINE_BYTES);
+        assert_eq!(lines[0].1, 100_000 - MAX_LINE_BYTES);
+        assert_eq!(lines[1], (b"next".to_vec(), 0));
+        assert_eq!(lines[2], (b"last without newline".to_vec(), 0));
+    }
+
+    #[tokio::test]
+    async fn empty_lines_are_lines() {
+        let lines: Vec<(Vec<u8>, usize)> = raw_lines(futures::io::Cursor::new(b"\n\na\n".to_vec()))
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(lines, vec![(vec![], 0), (vec![], 0), (b"a".to_vec(), 0)]);
     }
 }
