@@ -111,6 +111,14 @@ impl Global {
 pub fn ask_error(e: AskError) -> CliError {
     match e {
         AskError::Store(s) => store_error(s),
+        sent @ AskError::Sent(_) => {
+            let exit = match sent.exit_code() {
+                2 => Exit::BadInput,
+                3 => Exit::Unreachable,
+                _ => Exit::Refused,
+            };
+            CliError::new(exit, sent.to_string())
+        }
         AskError::NoAnswer(m) => CliError::new(Exit::Unreachable, m),
     }
 }
@@ -137,10 +145,10 @@ pub fn finish(answer: crate::controller::Answer) -> Result<(), CliError> {
     }
 }
 
-/// Store errors as exit codes: unreachable 3, bad input 2, the rest refused 1.
+/// Store errors as exit codes: unreachable or out of space 3, bad input 2, the rest refused 1.
 pub fn store_error(e: StoreError) -> CliError {
     let exit = match &e {
-        StoreError::Unavailable { .. } => Exit::Unreachable,
+        StoreError::Unavailable { .. } | StoreError::NoSpace { .. } => Exit::Unreachable,
         StoreError::Invalid(_) | StoreError::NotFound { .. } => Exit::BadInput,
         _ => Exit::Refused,
     };

@@ -18,6 +18,13 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(15);
 pub enum AskError {
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// The store failed while or after the request was written: it may be there, and the
+    /// controller may have acted on it or still act on it once the store is back (the
+    /// request lives until its lease ends).
+    #[error(
+        "{0}; the request may have reached the store, so the release controller may carry it out once the store answers (`flightdeck audit` shows whether it did)"
+    )]
+    Sent(StoreError),
     /// Nobody answered in time (exit 3).
     #[error("{0}")]
     NoAnswer(String),
@@ -27,9 +34,12 @@ impl AskError {
     /// DESIGN.md §6 exit codes.
     pub fn exit_code(&self) -> u8 {
         match self {
-            AskError::Store(StoreError::Unavailable { .. }) | AskError::NoAnswer(_) => 3,
-            AskError::Store(StoreError::Invalid(_)) => 2,
-            AskError::Store(_) => 1,
+            AskError::Store(e) | AskError::Sent(e) => match e {
+                StoreError::Unavailable { .. } | StoreError::NoSpace { .. } => 3,
+                StoreError::Invalid(_) => 2,
+                _ => 1,
+            },
+            AskError::NoAnswer(_) => 3,
         }
     }
 }
@@ -81,17 +91,23 @@ impl Requester {
         backend
             .put_leased(&req_key, body, REQUEST_TTL)
             .await
-            .map_err(|e| self.explain(e))?;
+            .map_err(|e| match e {
+                // Lost on the way: etcd may have written it before the connection went.
+                e @ StoreError::Unavailable { .. } => AskError::Sent(e),
+                e => self.explain(e),
+            })?;
         // Polled, not watched: a watch opened at a revision already past is served by
         // etcd's 100 ms catch-up loop, which would be most of an action's time. Quick
         // polls while an answer is likely, slower ones after.
         let started = tokio::time::Instant::now();
         let mut pause = Duration::from_millis(1);
+        // Seen the "accepted" answer: the change is committed, only its outcome is missing.
+        let mut accepted = false;
         while started.elapsed() < self.wait {
-            if let Some(kv) = backend.get(&answer_key).await? {
+            if let Some(kv) = backend.get(&answer_key).await.map_err(AskError::Sent)? {
                 match serde_json::from_slice::<Answer>(&kv.value) {
                     Ok(a) if a.state == AnswerState::Done => return Ok(a),
-                    Ok(_) => {}
+                    Ok(_) => accepted = true,
                     Err(e) => {
                         return Err(StoreError::Corrupt {
                             key: answer_key,
@@ -117,8 +133,18 @@ impl Requester {
                 vec![crate::store::Write::Delete(req_key)],
             )
             .await;
-        let holder = self.store.lease_holder(super::LEASE).await.ok().flatten();
         let secs = self.wait.as_secs_f64();
+        // A store that refuses writes refuses the controller's too, answers included:
+        // say so rather than blame the controller.
+        if let Some(alarm) = backend.write_alarm().await {
+            return Err(AskError::NoAnswer(match (accepted, &alarm) {
+                (true, StoreError::NoSpace { at }) => format!(
+                    "the release controller took the request but could not record how it ended within {secs:.0}s: the store at {at} is out of space (etcd: database space exceeded) and takes no writes; `flightdeck audit` shows what was recorded, and an etcd admin must compact and defragment the store, then clear the alarm (`etcdctl alarm disarm`)"
+                ),
+                _ => format!("no answer within {secs:.0}s: {alarm}"),
+            }));
+        }
+        let holder = self.store.lease_holder(super::LEASE).await.ok().flatten();
         Err(AskError::NoAnswer(match holder {
             Some(h) => format!(
                 "the release controller ({h}) did not answer within {secs:.0}s; nothing was changed by this request unless `flightdeck audit` shows it"

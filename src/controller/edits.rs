@@ -108,7 +108,7 @@ impl Refusal {
 impl From<StoreError> for Refusal {
     fn from(e: StoreError) -> Self {
         let exit = match &e {
-            StoreError::Unavailable { .. } => 3,
+            StoreError::Unavailable { .. } | StoreError::NoSpace { .. } => 3,
             StoreError::Invalid(_) => 2,
             _ => 1,
         };

@@ -60,7 +60,8 @@ impl EngineError {
         match self {
             EngineError::Denied(_) | EngineError::Refused(_) | EngineError::Conflict(_) => 1,
             EngineError::NotFound(_) | EngineError::BadInput(_) => 2,
-            EngineError::Store(StoreError::Unavailable { .. }) | EngineError::Cluster(_) => 3,
+            EngineError::Store(StoreError::Unavailable { .. } | StoreError::NoSpace { .. })
+            | EngineError::Cluster(_) => 3,
             EngineError::Store(StoreError::Conflict { .. }) => 1,
             EngineError::Store(_) => 1,
         }

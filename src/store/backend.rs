@@ -170,4 +170,11 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Lets go of the lease `name` if this process holds it.
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// An alarm that keeps the store from taking any write (etcd's NOSPACE), as the
+    /// error such a write gets; `None` when there is none or the store cannot say. For
+    /// telling why nobody could answer: the one who would have is refused writes too.
+    async fn write_alarm(&self) -> Option<StoreError> {
+        None
+    }
 }

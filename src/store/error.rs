@@ -7,6 +7,14 @@ pub enum StoreError {
     #[error("store unreachable at {at}: {detail} (is etcd running?)")]
     Unavailable { at: String, detail: String },
 
+    /// etcd is over its space quota and has raised its NOSPACE alarm: it refuses every
+    /// write until an admin frees space and clears the alarm, and reads still work. A
+    /// refused write is a whole transaction, so none of it landed.
+    #[error(
+        "the store at {at} is out of space (etcd: database space exceeded) and takes no writes, so nothing was written; an etcd admin must compact and defragment it, then clear the alarm (`etcdctl alarm disarm`)"
+    )]
+    NoSpace { at: String },
+
     /// Someone else changed the release since it was read; nothing was written.
     #[error(
         "release {key} was changed by {by} at {at} (store revision {mod_revision}); reload and try again"

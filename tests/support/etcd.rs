@@ -20,6 +20,8 @@ pub struct Etcd {
     client_port: u16,
     peer_port: u16,
     tls: Option<Pki>,
+    /// More etcd flags, kept across [`Etcd::start_again`].
+    flags: Vec<String>,
 }
 
 /// Files of a throw-away CA, etcd's server certificate and one client certificate.
@@ -60,11 +62,20 @@ impl Etcd {
         Etcd::launch_in(false, Some(parent)).await
     }
 
+    /// A fresh etcd started with more flags, e.g. `--quota-backend-bytes=2097152`.
+    pub async fn start_with(flags: &[&str]) -> Etcd {
+        Etcd::launch_with(false, None, flags).await
+    }
+
     async fn launch(tls: bool) -> Etcd {
         Etcd::launch_in(tls, None).await
     }
 
     async fn launch_in(tls: bool, parent: Option<&std::path::Path>) -> Etcd {
+        Etcd::launch_with(tls, parent, &[]).await
+    }
+
+    async fn launch_with(tls: bool, parent: Option<&std::path::Path>, flags: &[&str]) -> Etcd {
         let (client_port, peer_port) = free_ports();
         let dir = match parent {
             Some(p) => tempfile::tempdir_in(p),
@@ -78,6 +89,7 @@ impl Etcd {
             client_port,
             peer_port,
             tls,
+            flags: flags.iter().map(|f| f.to_string()).collect(),
         };
         etcd.spawn();
         etcd.wait_ready().await;
@@ -144,6 +156,7 @@ impl Etcd {
             .arg(format!("--initial-advertise-peer-urls={peer}"))
             .arg(format!("--initial-cluster=test={peer}"))
             .arg("--initial-cluster-state=new")
+            .args(&self.flags)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("etcd log file"))
             .stderr(log)
@@ -186,6 +199,29 @@ impl Etcd {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// etcd's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Freezes etcd (SIGSTOP): its connections stay open and nothing answers, as from a
+    /// machine that hangs. SIGKILL still ends it, so dropping a paused etcd is fine.
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Lets a paused etcd go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, signal: i32) {
+        let pid = self.pid().expect("etcd is running");
+        // SAFETY: kill(2) on our own child's pid, which we have not reaped yet.
+        let done = unsafe { libc::kill(pid as i32, signal) };
+        assert_eq!(done, 0, "kill({pid}, {signal}) failed");
     }
 
     /// Starts etcd again on the same ports with the same data.

@@ -28,7 +28,19 @@ impl EtcdStore {
             let mut lc = self.client().lease_client();
             let renewed = self
                 .call(async {
-                    let (mut keeper, mut stream) = lc.keep_alive(id).await?;
+                    let (mut keeper, mut stream) = match lc.keep_alive(id).await {
+                        Ok(pair) => pair,
+                        // etcd-client answers an expired lease (TTL 0) with an error of its
+                        // own, not a status from etcd: it is not the store being away, and
+                        // taken for that, a holder whose lease ran out while it or etcd was
+                        // stopped would never take one again.
+                        Err(etcd_client::Error::LeaseKeepAliveError(m))
+                            if m.contains("lease not found") =>
+                        {
+                            return Ok(None);
+                        }
+                        Err(e) => return Err(e),
+                    };
                     keeper.keep_alive().await?;
                     stream.message().await
                 })

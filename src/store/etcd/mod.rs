@@ -292,6 +292,11 @@ pub(super) fn map_error(
                 ),
                 // InvalidArgument, OutOfRange (a compacted or future revision).
                 3 | 11 => StoreError::Invalid(format!("etcd refused the request: {msg}")),
+                // ResourceExhausted: over the space quota. Its own error, not "unreachable":
+                // retrying cannot help until an admin frees space, and the user must hear that.
+                8 if msg.contains("database space exceeded") => {
+                    StoreError::NoSpace { at: at.to_string() }
+                }
                 // Unknown, DeadlineExceeded, Unavailable, Cancelled, Aborted, Internal …
                 _ if msg.is_empty() => unavailable(s.code().description().to_string()),
                 _ => unavailable(match std::error::Error::source(&s) {
@@ -508,5 +513,17 @@ impl Backend for EtcdStore {
         let mut kv = self.client().kv_client();
         self.call(kv.compact(revision, None)).await?;
         Ok(())
+    }
+
+    async fn write_alarm(&self) -> Option<StoreError> {
+        // Status, not the alarm list: etcd answers it to any user, and every member
+        // reports the cluster's alarms (alarm names like "memberID:… alarm:NOSPACE").
+        let mut m = self.client().maintenance_client();
+        let status = self.call(m.status()).await.ok()?;
+        status
+            .errors()
+            .iter()
+            .any(|e| e.contains("NOSPACE"))
+            .then(|| StoreError::NoSpace { at: self.at() })
     }
 }
