@@ -12,6 +12,7 @@ pub mod demo;
 mod docs;
 pub mod files;
 pub mod groups;
+pub mod history;
 pub mod logs;
 pub mod output;
 pub mod policy;
@@ -174,6 +175,11 @@ pub enum Command {
     Weight(release::WeightArgs),
     /// Make an older revision stable again, at once.
     Rollback(release::RollbackArgs),
+    /// Every revision of a group: what it changed, who deployed it, how long it ran as
+    /// stable, how its release ended.
+    History(history::HistoryArgs),
+    /// What one revision renders differently from another (default: the stable one).
+    Diff(history::DiffArgs),
     /// The audit log, or `audit verify` to check its hash chain.
     Audit(audit::AuditArgs),
     /// Who may do what: show, or apply a YAML file.
@@ -223,6 +229,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             release::act(g, &a.group, action, &a.opts).await
         }
         Command::Audit(args) => audit::run(g, args).await,
+        Command::History(args) => history::history_run(g, args).await,
+        Command::Diff(args) => history::diff_run(g, args).await,
         Command::Policy(cmd) => policy::run(g, cmd).await,
         Command::Logs(args) => logs::run(g, args).await,
         Command::Agent(args) => agent::run(g, args).await,

@@ -6,6 +6,7 @@
 pub mod deployment;
 pub mod estate;
 pub mod event;
+pub mod history;
 pub mod pod;
 pub mod router;
 pub mod sanitize;
