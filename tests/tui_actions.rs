@@ -629,12 +629,46 @@ fn help_lists_the_release_keys_from_the_keymap() {
 }
 
 #[test]
-fn on_80_columns_the_action_bar_still_names_every_key() {
+fn on_80_columns_a_viewer_still_sees_the_keys_with_their_words() {
     let mut app = estate(Some(Role::Viewer), false);
     command(&mut app, "group user-info-grpc");
     let buf = draw(&mut app, 80, 24);
     let bar = lines(&buf)[22].clone();
-    for k in ["d", "n", "w", "p", "r", "P", "A", "R", "ctrl-r"] {
-        assert!(bar.split_whitespace().any(|w| w == k), "{k} missing: {bar}");
+    for k in ["d deploy", "n step", "w weight", "P promote", "? more"] {
+        assert!(bar.contains(k), "{k} missing: {bar}");
     }
+    assert_words_only(&bar);
+}
+
+/// Every key on the bar is followed by its word: no bare letters, however narrow.
+fn assert_words_only(bar: &str) {
+    let tokens: Vec<&str> = bar.split_whitespace().collect();
+    for (i, t) in tokens.iter().enumerate() {
+        if t.chars().count() == 1 {
+            let next = tokens.get(i + 1).copied().unwrap_or("");
+            assert!(next.chars().count() > 1, "bare key {t:?} in {bar:?}");
+        }
+    }
+}
+
+#[test]
+fn at_80_columns_the_action_bar_keeps_whole_words_and_points_to_help() {
+    for role in [Role::Admin, Role::Deployer, Role::Viewer] {
+        let mut app = estate(Some(role), false);
+        command(&mut app, "group user-info-grpc");
+        // The bar is the line above the key hints.
+        let bar = lines(&draw(&mut app, 80, 24))[22].clone();
+        assert_words_only(&bar);
+        assert!(!bar.trim().is_empty(), "{role:?}: an empty bar");
+        let full = lines(&draw(&mut app, 200, 60))[58].clone();
+        assert_words_only(&full);
+        assert!(
+            full.contains("rollback") && !full.contains("? more"),
+            "{full}"
+        );
+    }
+    let mut admin = estate(Some(Role::Admin), false);
+    command(&mut admin, "group user-info-grpc");
+    let bar = lines(&draw(&mut admin, 80, 24))[22].clone();
+    assert!(bar.contains("promote") && bar.contains("? more"), "{bar}");
 }

@@ -27,23 +27,34 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, key: &GroupKey, mode: Mode
             Some((k.to_string(), action.hint(), app.gate(key, verb).is_ok()))
         })
         .collect();
-    // On a narrow terminal the bar first loses its double spaces, then the words of the
-    // keys that would be refused anyway (pressing one still says why).
-    let width = usize::from(area.width);
-    let line = [(2, true), (1, true), (1, false)]
-        .into_iter()
-        .map(|(gap, words)| bar(&app.theme, &items, gap, words))
-        .find(|l| l.width() <= width)
-        .unwrap_or_else(|| bar(&app.theme, &items, 1, false));
+    let line = fit(&app.theme, &items, usize::from(area.width));
     frame.render_widget(Paragraph::new(line), area);
 }
 
-fn bar(
-    t: &Theme,
-    items: &[(String, &'static str, bool)],
-    gap: usize,
-    words: bool,
-) -> Line<'static> {
+/// The widest bar that fits `width`, never a key without its word: first the double
+/// spaces go, then keys from the end — those that would be refused anyway first — and a
+/// `? more` says that `?` lists them all.
+fn fit(t: &Theme, items: &[(String, &'static str, bool)], width: usize) -> Line<'static> {
+    for gap in [2, 1] {
+        let line = bar(t, items, gap, false);
+        if line.width() <= width {
+            return line;
+        }
+    }
+    let mut kept: Vec<(String, &'static str, bool)> = items.to_vec();
+    // Stable: the allowed keys keep their order ahead of the refused ones.
+    kept.sort_by_key(|i| !i.2);
+    loop {
+        let line = bar(t, &kept, 1, true);
+        if line.width() <= width || kept.is_empty() {
+            return line;
+        }
+        kept.pop();
+    }
+}
+
+/// The bar of `items`, each key with its word; `more`: some keys were left out.
+fn bar(t: &Theme, items: &[(String, &'static str, bool)], gap: usize, more: bool) -> Line<'static> {
     let mut spans = Vec::new();
     for (k, word, allowed) in items {
         let (key_style, word_style) = if *allowed {
@@ -52,9 +63,11 @@ fn bar(
             (disabled(t), disabled(t))
         };
         spans.push(Span::styled(format!("{:gap$}{k}", ""), key_style));
-        if *allowed || words {
-            spans.push(Span::styled(format!(" {word}"), word_style));
-        }
+        spans.push(Span::styled(format!(" {word}"), word_style));
+    }
+    if more {
+        spans.push(Span::styled(format!("{:gap$}?", ""), t.accent));
+        spans.push(Span::styled(" more", t.muted));
     }
     Line::from(spans)
 }
