@@ -417,3 +417,71 @@ fn an_unproven_user_and_a_cluster_reached_elsewhere_are_said_loudly() {
         assert!(row.trim_start_matches('│').starts_with('≠'), "{row}");
     }
 }
+
+/// Two apps whose group names share a long prefix, in a namespace with a long name.
+fn long_names(names: [&str; 2]) -> flightdeck::tui::app::App {
+    let mut app = app();
+    app.apply(Update::StoreReloaded {
+        groups: names
+            .iter()
+            .map(|n| group(n, "user-info", "user-information-services", "master-3f2a1c"))
+            .collect(),
+        releases: vec![],
+    });
+    app
+}
+
+#[test]
+fn at_80_columns_names_stay_whole_and_low_priority_columns_give_way() {
+    let mut app = long_names(["user-info-grpc", "user-info-worker"]);
+    let buf = draw(&mut app, 80, 24);
+    let t = text(&buf);
+    assert!(
+        t.contains("user-info-grpc") && t.contains("user-info-worker"),
+        "{t}"
+    );
+    let head = line_with(&buf, "CANARY").unwrap();
+    for kept in ["PHASE", "CANARY", "READY"] {
+        assert!(head.contains(kept), "{kept} dropped: {head}");
+    }
+    for dropped in ["AGE", "RESTARTS", "NAMESPACE"] {
+        assert!(!head.contains(dropped), "{dropped} kept at 80: {head}");
+    }
+    let wide = draw(&mut app, 200, 60);
+    let head = line_with(&wide, "CANARY").unwrap();
+    for all in [
+        "NAMESPACE",
+        "PHASE",
+        "STABLE",
+        "CANARY",
+        "READY",
+        "RESTARTS",
+        "AGE",
+    ] {
+        assert!(head.contains(all), "{all} missing at 200: {head}");
+    }
+    assert!(text(&wide).contains("user-information-services"));
+}
+
+#[test]
+fn names_too_long_for_80_columns_are_cut_in_the_middle_and_stay_apart() {
+    let mut app = long_names([
+        "payments-settlement-reconciliation-nightly-api",
+        "payments-settlement-reconciliation-nightly-worker",
+    ]);
+    let buf = draw(&mut app, 80, 24);
+    let rows: Vec<String> = lines(&buf)
+        .into_iter()
+        .filter(|l| l.contains("payments-"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{}", text(&buf));
+    assert!(rows.iter().all(|r| r.contains('…')), "{rows:?}");
+    assert!(
+        rows[0].contains("-api") && rows[1].contains("worker"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().all(|r| r.contains("Stable")),
+        "the phase stays: {rows:?}"
+    );
+}

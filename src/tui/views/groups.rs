@@ -14,21 +14,82 @@ use crate::tui::app::App;
 use crate::tui::app::rows::ListRow;
 use crate::tui::app::state::SortKey;
 use crate::tui::widgets::age::age;
+use crate::tui::widgets::columns::{self, Column};
 use crate::tui::widgets::table::{heading, scroll_offset, sort_title};
 
-/// The warning mark `!`, the health mark (the agent's latest verdict), then the columns.
-const WIDTHS: [Constraint; 10] = [
-    Constraint::Length(1),
-    Constraint::Length(1),
-    Constraint::Fill(3),
-    Constraint::Fill(2),
-    Constraint::Length(11),
-    Constraint::Fill(2),
-    Constraint::Fill(2),
-    Constraint::Length(7),
-    Constraint::Length(8),
-    Constraint::Length(4),
+/// The columns after the two marks (`!` warnings, the health verdict), with what each
+/// needs at least and when it goes on a narrow terminal: AGE first, then RESTARTS,
+/// NAMESPACE and STABLE; NAME, PHASE, CANARY and READY stay (NAME shrinks last).
+const TITLES: [&str; 8] = [
+    "NAME",
+    "NAMESPACE",
+    "PHASE",
+    "STABLE",
+    "CANARY",
+    "READY",
+    "RESTARTS",
+    "AGE",
 ];
+const DROP_RANKS: [Option<u8>; 8] = [None, Some(2), None, Some(3), None, None, Some(1), Some(0)];
+/// The indent of a group's name under its app heading.
+const INDENT: usize = 2;
+
+fn chars(s: &str) -> u16 {
+    u16::try_from(s.chars().count()).unwrap_or(u16::MAX)
+}
+
+/// The canary cell's text: tag and weight while in flight, and the router's drift mark.
+fn canary_text(s: &GroupSummary) -> String {
+    let mut text = match (&s.canary_tag, s.phase.in_flight()) {
+        (Some(tag), true) => format!("{tag} {}%", s.weight),
+        (None, true) => format!("{}%", s.weight),
+        _ => String::new(),
+    };
+    if s.router_drift {
+        text.push_str(" ≠router");
+    }
+    text
+}
+
+/// Each column's width for the rows in view (`None`: dropped on this width).
+fn widths(summaries: &[&GroupSummary], total: u16) -> Vec<Option<u16>> {
+    let widest = |f: &dyn Fn(&GroupSummary) -> u16, title: &str| {
+        summaries
+            .iter()
+            .map(|s| f(s))
+            .max()
+            .unwrap_or(0)
+            .max(chars(title) + 2)
+    };
+    let needs: [u16; 8] = [
+        widest(&|s| chars(&s.key.group) + INDENT as u16, TITLES[0]),
+        widest(&|s| chars(&s.key.namespace), TITLES[1]),
+        11,
+        widest(&|s| chars(s.stable_tag.as_deref().unwrap_or("")), TITLES[3]).min(24),
+        widest(&|s| chars(&canary_text(s)), TITLES[4]).min(28),
+        widest(&|s| chars(&format!("{}/{}", s.ready, s.desired)), TITLES[5]),
+        8,
+        4,
+    ];
+    let mut cols = vec![
+        Column {
+            need: 1,
+            drop_rank: None,
+            shrinks: false,
+            min: 1,
+        };
+        2
+    ];
+    for (i, need) in needs.into_iter().enumerate() {
+        cols.push(Column {
+            need,
+            drop_rank: DROP_RANKS[i],
+            shrinks: i == 0,
+            min: 10,
+        });
+    }
+    columns::fit(&cols, total, 1)
+}
 
 /// Returns how many rows fit, for page up/down.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
@@ -65,27 +126,58 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
     }
     g.offset.set(offset);
 
+    // The summaries of the rows in view: their widest cells decide the columns.
+    let window: Vec<(usize, &ListRow, Option<GroupSummary>)> = rows
+        .rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, row)| {
+            let summary = match row {
+                ListRow::Group(key) => app.estate.summary(key, app.now),
+                ListRow::App { .. } => None,
+            };
+            (i, row, summary)
+        })
+        .collect();
+    let in_view: Vec<&GroupSummary> = window.iter().filter_map(|(_, _, s)| s.as_ref()).collect();
+    let widths = widths(&in_view, inner.width);
+    let keep = |cells: Vec<Cell<'static>>| -> Vec<Cell<'static>> {
+        cells
+            .into_iter()
+            .zip(&widths)
+            .filter(|(_, w)| w.is_some())
+            .map(|(c, _)| c)
+            .collect()
+    };
+    let name_width = widths[2].map_or(0, |w| usize::from(w).saturating_sub(INDENT));
+
     let sorted = |k: SortKey| (g.sort == k).then_some(g.ascending);
+    let titles = [
+        Line::from(""),
+        Line::from(""),
+        sort_title(TITLES[0], sorted(SortKey::Name)),
+        Line::from(TITLES[1]),
+        sort_title(TITLES[2], sorted(SortKey::Phase)),
+        Line::from(TITLES[3]),
+        Line::from(TITLES[4]),
+        sort_title(TITLES[5], sorted(SortKey::Ready)),
+        sort_title(TITLES[6], sorted(SortKey::Restarts)),
+        sort_title(TITLES[7], sorted(SortKey::Age)),
+    ];
     let head = heading(
-        [
-            Line::from(""),
-            Line::from(""),
-            sort_title("NAME", sorted(SortKey::Name)),
-            Line::from("NAMESPACE"),
-            sort_title("PHASE", sorted(SortKey::Phase)),
-            Line::from("STABLE"),
-            Line::from("CANARY"),
-            sort_title("READY", sorted(SortKey::Ready)),
-            sort_title("RESTARTS", sorted(SortKey::Restarts)),
-            sort_title("AGE", sorted(SortKey::Age)),
-        ],
+        titles
+            .into_iter()
+            .zip(&widths)
+            .filter(|(_, w)| w.is_some())
+            .map(|(l, _)| l),
         t.header,
     );
 
-    let window = rows.rows.iter().enumerate().skip(offset).take(height);
     let mut table_rows = Vec::with_capacity(height);
     let mut headings = Vec::new();
-    for (i, row) in window {
+    for (i, row, summary) in window {
         match row {
             ListRow::App { name, groups } => {
                 headings.push((i - offset, name.as_str(), *groups));
@@ -93,8 +185,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
             }
             ListRow::Group(key) => {
                 // Fresh for the rows in view; the sort's summaries may be a second old.
-                let mut r = match app.estate.summary(key, app.now) {
-                    Some(s) => group_row(t, &s, app),
+                let mut r = match &summary {
+                    Some(s) => Row::new(keep(group_cells(t, s, app, name_width))),
                     None => Row::new(vec![
                         Cell::from(""),
                         Cell::from(""),
@@ -108,8 +200,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
             }
         }
     }
+    let constraints: Vec<Constraint> = widths
+        .iter()
+        .flatten()
+        .map(|w| Constraint::Length(*w))
+        .collect();
     frame.render_widget(
-        Table::new(table_rows, WIDTHS)
+        Table::new(table_rows, constraints)
             .header(head)
             .column_spacing(1),
         inner,
@@ -128,7 +225,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
     height
 }
 
-fn group_row<'a>(t: &Theme, s: &GroupSummary, app: &App) -> Row<'a> {
+/// Every cell of a group's row (the caller drops the columns that do not fit); the name
+/// is cut in the middle to `name_width`.
+fn group_cells(t: &Theme, s: &GroupSummary, app: &App, name_width: usize) -> Vec<Cell<'static>> {
     let mark = if app.foreign_clusters.contains_key(&s.key.cluster) {
         // What this console shows of the group comes from another server than the one
         // the controller changes.
@@ -159,10 +258,14 @@ fn group_row<'a>(t: &Theme, s: &GroupSummary, app: &App) -> Row<'a> {
     };
     let (health, health_style) =
         super::health::mark(app.health_of(&s.key).and_then(|r| r.verdict()), t);
-    Row::new(vec![
+    vec![
         mark,
         Cell::from(Span::styled(health, health_style)),
-        Cell::from(format!("  {}", s.key.group)),
+        Cell::from(format!(
+            "{:INDENT$}{}",
+            "",
+            columns::middle(&s.key.group, name_width)
+        )),
         Cell::from(s.key.namespace.clone()),
         Cell::from(Span::styled(s.phase.as_str(), phase_style(t, s.phase))),
         Cell::from(s.stable_tag.clone().unwrap_or_default()),
@@ -173,7 +276,7 @@ fn group_row<'a>(t: &Theme, s: &GroupSummary, app: &App) -> Row<'a> {
         )),
         Cell::from(s.restarts.to_string()),
         Cell::from(Span::styled(age(s.created, app.now), t.muted)),
-    ])
+    ]
 }
 
 /// Degraded shouts; a release in flight stands out; a settled group is plain.
