@@ -41,6 +41,8 @@ impl RunId {
 }
 
 pub struct AnalysisTask {
+    /// Set once the analysis acts, so the agent's loop lets the action finish.
+    pub acting: Arc<std::sync::atomic::AtomicBool>,
     pub engine: Arc<ReleaseEngine>,
     pub client: Client,
     pub group: InstanceGroup,
@@ -174,6 +176,7 @@ impl AnalysisTask {
             }
         }
         let name = action.name();
+        self.acting.store(true, std::sync::atomic::Ordering::SeqCst);
         let result = self.engine.act(&key, action, Some(why.clone())).await;
         let outcome = match &result {
             Ok(r) => r.summary.clone(),
