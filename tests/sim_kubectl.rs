@@ -362,6 +362,125 @@ async fn apply_from_a_file() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_resources_through_kubectl() {
+    let sim = Sim::start().await;
+    let crds = ok(&sim, &["get", "crd"]);
+    assert_eq!(
+        columns(crds.lines().next().unwrap()),
+        ["NAME", "CREATED", "AT"]
+    );
+    for name in [
+        "virtualservices.networking.istio.io",
+        "destinationrules.networking.istio.io",
+        "httproutes.gateway.networking.k8s.io",
+        "gateways.gateway.networking.k8s.io",
+    ] {
+        assert_eq!(rows_of(&crds, name).len(), 1, "{crds}");
+    }
+
+    let file = sim.dir.path().join("vs.yaml");
+    let write = |stable: u32| {
+        let yaml = format!(
+            "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: web\nspec:\n  hosts: [web]\n  http:\n    - route:\n        - destination: {{ host: web, subset: stable }}\n          weight: {stable}\n        - destination: {{ host: web, subset: canary }}\n          weight: {}\n",
+            100 - stable
+        );
+        std::fs::write(&file, yaml).unwrap();
+    };
+    let path = file.to_str().unwrap().to_string();
+    write(90);
+    let out = ok(&sim, &["apply", "-f", &path]);
+    assert!(
+        out.contains("virtualservice.networking.istio.io/web created"),
+        "{out}"
+    );
+    assert!(ok(&sim, &["apply", "-f", &path]).contains("web unchanged"));
+    write(75);
+    assert!(ok(&sim, &["apply", "-f", &path]).contains("web configured"));
+    let all = ok(&sim, &["get", "virtualservices", "-A"]);
+    assert_eq!(
+        columns(all.lines().next().unwrap()),
+        ["NAMESPACE", "NAME", "GATEWAYS", "HOSTS", "AGE"]
+    );
+    let row = columns(rows_of(&all, "default ")[0]);
+    assert_eq!(&row[1..3], ["web", "[\"web\"]"], "{all}");
+    let weight = ok(
+        &sim,
+        &[
+            "get",
+            "vs",
+            "web",
+            "-o",
+            "jsonpath={.spec.http[0].route[1].weight}",
+        ],
+    );
+    assert_eq!(weight, "25");
+    // Served in its older versions too.
+    let beta = ok(
+        &sim,
+        &[
+            "get",
+            "virtualservices.v1beta1.networking.istio.io",
+            "web",
+            "-o",
+            "jsonpath={.apiVersion}",
+        ],
+    );
+    assert_eq!(beta, "networking.istio.io/v1beta1");
+
+    // A CRD applied at run time serves its kind at once, with its printer columns.
+    let crd = sim.dir.path().join("crd.yaml");
+    std::fs::write(
+        &crd,
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names: { kind: Widget, plural: widgets, singular: widget, shortNames: [wd] }\n  scope: Namespaced\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }\n      additionalPrinterColumns:\n        - { name: Size, type: integer, jsonPath: .spec.size }\n        - { name: Age, type: date, jsonPath: .metadata.creationTimestamp }\n",
+    )
+    .unwrap();
+    ok(&sim, &["apply", "-f", crd.to_str().unwrap()]);
+    ok(
+        &sim,
+        &[
+            "wait",
+            "--for",
+            "condition=established",
+            "crd/widgets.example.com",
+            "--timeout=10s",
+        ],
+    );
+    let widget = sim.dir.path().join("w.yaml");
+    std::fs::write(
+        &widget,
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: { name: w1 }\nspec: { size: 3 }\n",
+    )
+    .unwrap();
+    assert!(
+        ok(&sim, &["apply", "-f", widget.to_str().unwrap()])
+            .contains("widget.example.com/w1 created")
+    );
+    ok(
+        &sim,
+        &[
+            "patch",
+            "wd",
+            "w1",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"size":5}}"#,
+        ],
+    );
+    let widgets = ok(&sim, &["get", "widgets"]);
+    assert_eq!(
+        columns(widgets.lines().next().unwrap()),
+        ["NAME", "SIZE", "AGE"]
+    );
+    assert_eq!(&columns(rows_of(&widgets, "w1 ")[0])[..2], ["w1", "5"]);
+
+    assert!(ok(&sim, &["delete", "-f", &path]).contains("deleted"));
+    let (_, none) = kubectl(&sim, &["get", "vs"]);
+    assert!(none.contains("No resources found"), "{none}");
+    sim.handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stuck_rollout_exceeds_its_progress_deadline() {
     // 20 s of deadline are one second at the tests' time scale.
     let mut d = deployment("demo", "stuck", "app:v1", 2);

@@ -221,6 +221,7 @@ fn replace(api: &Api, rr: &ResourceRequest, body: &Bytes) -> Result<Response, Ap
     Ok(ok(&rr.outgoing(&updated)))
 }
 
+#[derive(Clone, Copy)]
 enum PatchKind {
     Merge,
     Strategic,
@@ -233,6 +234,10 @@ fn patch_kind(rr: &ResourceRequest) -> Result<PatchKind, ApiError> {
     let base = ct.split(';').next().unwrap_or("").trim();
     match base {
         "application/merge-patch+json" => Ok(PatchKind::Merge),
+        // Custom kinds have no patch strategies (kubectl knows and sends a merge patch).
+        "application/strategic-merge-patch+json" if matches!(rr.kind, Kind::Custom(_)) => {
+            Err(ApiError::unsupported_media(base))
+        }
         "application/strategic-merge-patch+json" => Ok(PatchKind::Strategic),
         "application/json-patch+json" => Ok(PatchKind::Json),
         "application/apply-patch+yaml" | "application/apply-patch+json" => Ok(PatchKind::Apply),
@@ -251,6 +256,11 @@ fn apply_patch(kind: &PatchKind, target: &mut Value, p: &Value) -> Result<(), St
 
 fn patch_object(api: &Api, rr: &ResourceRequest, body: &Bytes) -> Result<Response, ApiError> {
     let kind = patch_kind(rr)?;
+    let merge = match kind {
+        // Without a schema every list of a custom object is atomic, as in a merge patch.
+        PatchKind::Apply if matches!(rr.kind, Kind::Custom(_)) => PatchKind::Merge,
+        _ => kind,
+    };
     let p = parse_body(rr, body)?;
     if matches!(kind, PatchKind::Apply) {
         if rr.param("fieldManager").is_none() {
@@ -276,7 +286,7 @@ fn patch_object(api: &Api, rr: &ResourceRequest, body: &Bytes) -> Result<Respons
     };
     let updated = api.store.update(rr.kind, &key(rr), |obj| {
         let mut work = obj.clone();
-        apply_patch(&kind, &mut work, &p)?;
+        apply_patch(&merge, &mut work, &p)?;
         precondition(rr, &work, obj)?;
         *obj = finish(rr, obj, work)?;
         Ok(())
