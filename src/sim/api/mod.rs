@@ -5,6 +5,7 @@ mod discovery;
 mod list;
 mod openapi;
 mod printer;
+mod protobuf;
 pub mod status;
 mod table;
 mod verbs;

@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::status::ApiError;
-use super::{Api, ResourceRequest, convert, json_response, list, table, watch};
+use super::{Api, ResourceRequest, convert, json_response, list, protobuf, table, watch};
 use crate::sim::resource::{Kind, ObjectKey, str_at};
 use crate::sim::store::{Obj, StoreError};
 use crate::sim::{defaults, objects, patch};
@@ -93,14 +93,17 @@ fn get(api: &Api, rr: &ResourceRequest) -> Result<Response, ApiError> {
 }
 
 fn parse_body(rr: &ResourceRequest, body: &Bytes) -> Result<Value, ApiError> {
-    // Typed client-go commands (`kubectl create deployment`, `kubectl create namespace`)
-    // send protobuf, which this server does not speak; say so instead of "invalid JSON".
+    // Typed client-go commands send protobuf. The simple objects (`kubectl create
+    // namespace`, `create configmap`…) are read; for the rest, say what to do instead of
+    // "invalid JSON".
     if rr.content_type().contains("protobuf") {
-        return Err(ApiError::new(
-            415,
-            "UnsupportedMediaType",
-            "the simulated cluster accepts JSON and YAML bodies only, not protobuf: use `kubectl apply -f` (e.g. `kubectl create deployment ... --dry-run=client -o yaml | kubectl apply -f -`)",
-        ));
+        return protobuf::decode(body).map_err(|why| {
+            ApiError::new(
+                415,
+                "UnsupportedMediaType",
+                format!("{why}: the simulated cluster reads protobuf for namespaces, configmaps, secrets and serviceaccounts only; use `kubectl apply -f` (e.g. `kubectl create deployment ... --dry-run=client -o yaml | kubectl apply -f -`)"),
+            )
+        });
     }
     let v: Value = if rr.content_type().contains("yaml") {
         let text = std::str::from_utf8(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
