@@ -15,6 +15,7 @@ pub mod metrics;
 mod objects;
 mod patch;
 pub mod resource;
+pub mod routers;
 pub mod scenario;
 mod selectors;
 mod server;
@@ -32,7 +33,7 @@ use tokio::task::JoinHandle;
 
 pub use faults::Fault;
 pub use resource::Kind;
-pub use scenario::{Behaviour, Rule, Scenario, Timings};
+pub use scenario::{Behaviour, HeaderShare, Rule, Scenario, Timings, TrafficSpec};
 use store::Store;
 
 #[derive(Debug, thiserror::Error)]
