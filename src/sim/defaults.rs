@@ -76,7 +76,15 @@ pub fn apply(kind: Kind, obj: &mut Value) {
                 }
             }
         }
-        Kind::ServiceAccount | Kind::ClusterRole | Kind::Role => {}
+        // The API server's CRD controllers answer at once: the names are accepted and the
+        // kind is served from this write on.
+        Kind::CustomResourceDefinition => super::custom::establish(obj),
+        Kind::ServiceAccount
+        | Kind::ConfigMap
+        | Kind::ClusterRole
+        | Kind::Role
+        | Kind::Ingress
+        | Kind::Custom(_) => {}
     }
 }
 

@@ -2,9 +2,11 @@
 //! proxy (`/api/v1/namespaces/NS/pods/NAME[:PORT]/proxy/metrics`), as a real app behind a
 //! real API server would serve them.
 //!
-//! Each Service receives [`SERVICE_RPS`] requests a second, split evenly over the ready pods
-//! it selects — so with the `replicas` router the canary's share is its share of the pods.
-//! A pod that no Service selects gets [`LONE_POD_RPS`]. The scenario rule for the pod's
+//! Each Service receives [`SERVICE_RPS`] requests a second (the scenario's `traffic.rps`),
+//! split evenly over the ready pods it selects — so with the `replicas` router the canary's
+//! share is its share of the pods — unless a traffic router (VirtualService, HTTPRoute,
+//! canary Ingress) decides, as [`super::routers`] describes. A pod that no Service selects
+//! gets [`LONE_POD_RPS`]. The scenario rule for the pod's
 //! image tag sets the error rate and the latency distribution, read at every scrape, so a
 //! `set_scenario` turns a running canary bad at once.
 //!
@@ -130,13 +132,14 @@ impl Traffic {
                 ),
             ));
         }
+        let scenario = self.scenario.borrow().clone();
         let rate = if is_ready(&pod) {
-            self.pod_rate(&pod)
+            super::routers::pod_rate(&self.store, &scenario.traffic, &pod)
         } else {
             0.0
         };
         let image = str_at(&pod, "/spec/containers/0/image").to_string();
-        let rule = self.scenario.borrow().rule_for(&image).cloned();
+        let rule = scenario.rule_for(&image).cloned();
         let error_rate = rule
             .as_ref()
             .and_then(|r| r.error_rate)
@@ -181,38 +184,11 @@ impl Traffic {
         );
         Ok(exposition(&entry.counters))
     }
-
-    /// This pod's share of its Service's traffic.
-    fn pod_rate(&self, pod: &Value) -> f64 {
-        let ns = str_at(pod, "/metadata/namespace");
-        let labels = pod.pointer("/metadata/labels").cloned().unwrap_or_default();
-        let (services, _) = self.store.list(Kind::Service, Some(ns));
-        let Some(selector) = services
-            .iter()
-            .filter_map(|s| s.pointer("/spec/selector").cloned())
-            .find(|sel| selector_matches(sel, &labels))
-        else {
-            return LONE_POD_RPS;
-        };
-        let (pods, _) = self.store.list(Kind::Pod, Some(ns));
-        let ready = pods
-            .iter()
-            .filter(|p| is_ready(p))
-            .filter(|p| {
-                selector_matches(
-                    &selector,
-                    p.pointer("/metadata/labels").unwrap_or(&Value::Null),
-                )
-            })
-            .count()
-            .max(1);
-        SERVICE_RPS / ready as f64
-    }
 }
 
 /// A Service's equality selector (`spec.selector`) against a pod's labels; an empty
 /// selector selects nothing, as for a Service.
-fn selector_matches(selector: &Value, labels: &Value) -> bool {
+pub(super) fn selector_matches(selector: &Value, labels: &Value) -> bool {
     let Some(sel) = selector.as_object().filter(|m| !m.is_empty()) else {
         return false;
     };
@@ -227,7 +203,7 @@ fn container_running(pod: &Value) -> bool {
         && pod.pointer("/metadata/deletionTimestamp").is_none()
 }
 
-fn is_ready(pod: &Value) -> bool {
+pub(super) fn is_ready(pod: &Value) -> bool {
     container_running(pod)
         && pod
             .pointer("/status/conditions")

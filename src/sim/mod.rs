@@ -5,6 +5,7 @@
 
 pub mod api;
 mod controller;
+pub mod custom;
 mod defaults;
 mod events;
 pub mod faults;
@@ -14,6 +15,7 @@ pub mod metrics;
 mod objects;
 mod patch;
 pub mod resource;
+pub mod routers;
 pub mod scenario;
 mod selectors;
 mod server;
@@ -31,7 +33,7 @@ use tokio::task::JoinHandle;
 
 pub use faults::Fault;
 pub use resource::Kind;
-pub use scenario::{Behaviour, Rule, Scenario, Timings};
+pub use scenario::{Behaviour, HeaderShare, Rule, Scenario, Timings, TrafficSpec};
 use store::Store;
 
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +110,16 @@ impl SimHandle {
             // A fresh store has no nodes, so this cannot conflict.
             let _ = objects::create(&store, Kind::Node, kubelet::node_object(name, i));
         }
+        // The routers' CRDs, as if installed with the mesh and the Gateway API.
+        for crd in custom::shipped() {
+            objects::create(&store, Kind::CustomResourceDefinition, crd).map_err(|e| {
+                SimError::Preload {
+                    index: 0,
+                    what: "a shipped CustomResourceDefinition".into(),
+                    message: e.to_string(),
+                }
+            })?;
+        }
         let listener = server::bind(cfg.listen).map_err(|source| SimError::Io {
             what: format!("listening on {}", cfg.listen),
             source,
@@ -168,7 +180,9 @@ impl SimHandle {
                 what: what.clone(),
                 message,
             };
+            let api_version = resource::str_at(&obj, "/apiVersion");
             let kind = Kind::from_kind_name(&kind_name)
+                .or_else(|| custom::by_kind(&self.store, api_version, &kind_name).map(|s| s.kind))
                 .ok_or_else(|| fail(format!("unknown kind {kind_name:?}")))?;
             if kind.namespaced() {
                 let ns = match resource::str_at(&obj, "/metadata/namespace") {

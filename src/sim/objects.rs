@@ -5,12 +5,15 @@ use serde_json::{Value, json};
 
 use super::resource::{Kind, ObjectKey, str_at};
 use super::store::{Obj, Store, StoreError};
-use super::{defaults, time};
+use super::{custom, defaults, time};
 
 /// Checks an object's shape by decoding it as the Kubernetes type it claims to be, so a
 /// malformed manifest gets 422 here instead of tripping the controllers later.
 pub fn validate(kind: Kind, obj: &Value) -> Result<(), StoreError> {
-    use k8s_openapi::api::{apps::v1 as apps, core::v1 as core, rbac::v1 as rbac};
+    use k8s_openapi::api::{
+        apps::v1 as apps, core::v1 as core, networking::v1 as networking, rbac::v1 as rbac,
+    };
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
     fn check<T: serde::de::DeserializeOwned>(kind: Kind, obj: &Value) -> Result<(), StoreError> {
         T::deserialize(obj)
             .map(|_| ())
@@ -26,6 +29,14 @@ pub fn validate(kind: Kind, obj: &Value) -> Result<(), StoreError> {
         Kind::ReplicaSet => check::<apps::ReplicaSet>(kind, obj),
         Kind::ServiceAccount => check::<core::ServiceAccount>(kind, obj),
         Kind::Secret => check::<core::Secret>(kind, obj),
+        Kind::ConfigMap => check::<core::ConfigMap>(kind, obj),
+        Kind::Ingress => check::<networking::Ingress>(kind, obj),
+        Kind::CustomResourceDefinition => {
+            check::<apiextensions::CustomResourceDefinition>(kind, obj)
+                .and_then(|()| custom::validate_crd(obj))
+        }
+        // Custom kinds keep what they are sent (the shipped CRDs have no schema).
+        Kind::Custom(_) => Ok(()),
         Kind::ClusterRole => {
             check::<rbac::ClusterRole>(kind, obj).and_then(|()| rbac_rules(obj, false))
         }
@@ -73,6 +84,9 @@ pub fn check_update(kind: Kind, stored: &Value, edited: &Value) -> Result<(), St
             "roleRef: Invalid value: cannot change roleRef".into(),
         ));
     }
+    if kind == Kind::CustomResourceDefinition {
+        custom::check_crd_update(stored, edited)?;
+    }
     Ok(())
 }
 
@@ -114,6 +128,12 @@ pub fn create(store: &Store, kind: Kind, mut obj: Value) -> Result<Obj, StoreErr
     match kind {
         Kind::Pod => obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"}),
         Kind::Deployment | Kind::ReplicaSet => obj["status"] = json!({}),
+        Kind::Ingress => obj["status"] = json!({"loadBalancer": {}}),
+        Kind::Custom(c) if c.def.status => {
+            if let Some(m) = obj.as_object_mut() {
+                m.remove("status");
+            }
+        }
         Kind::Service => {
             if obj["spec"].get("clusterIP").is_none_or(Value::is_null) {
                 let ip = format!(
@@ -138,10 +158,13 @@ pub fn create(store: &Store, kind: Kind, mut obj: Value) -> Result<Obj, StoreErr
         | Kind::Node
         | Kind::ServiceAccount
         | Kind::Secret
+        | Kind::ConfigMap
         | Kind::ClusterRole
         | Kind::ClusterRoleBinding
         | Kind::Role
-        | Kind::RoleBinding => {}
+        | Kind::RoleBinding
+        | Kind::CustomResourceDefinition
+        | Kind::Custom(_) => {}
     }
     validate(kind, &obj)?;
     store.create(kind, obj)
@@ -183,13 +206,24 @@ pub fn delete(
             })
         }
         Kind::Namespace => {
-            for k in Kind::ALL.into_iter().filter(|k| k.namespaced()) {
+            for k in store.kinds().into_iter().filter(|k| k.namespaced()) {
                 for o in store.list(k, Some(&key.name)).0 {
                     // Already gone is fine: something else deleted it meanwhile.
                     let _ = store.delete(k, &ObjectKey::of(&o), None);
                 }
             }
             store.delete(kind, key, uid)
+        }
+        Kind::CustomResourceDefinition => {
+            let gone = store.delete(kind, key, uid)?;
+            // The kind goes with its definition, and so do its objects.
+            if let Some(custom) = custom::kind_of(&gone) {
+                for o in store.list(custom, None).0 {
+                    // Already gone is fine, as above.
+                    let _ = store.delete(custom, &ObjectKey::of(&o), None);
+                }
+            }
+            Ok(gone)
         }
         _ => store.delete(kind, key, uid),
     }

@@ -2,6 +2,8 @@
 
 use serde_json::{Value, json};
 
+pub use super::custom::CustomKind;
+
 /// A stored kind. `events.k8s.io/v1` Events are the same stored objects as core Events,
 /// converted on the way in and out, so they have no kind of their own here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -15,14 +17,20 @@ pub enum Kind {
     ReplicaSet,
     ServiceAccount,
     Secret,
+    ConfigMap,
     ClusterRole,
     ClusterRoleBinding,
     Role,
     RoleBinding,
+    Ingress,
+    CustomResourceDefinition,
+    /// A kind a CustomResourceDefinition added (see [`super::custom`]).
+    Custom(&'static CustomKind),
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    /// The built-in kinds.
+    pub const ALL: [Kind; 16] = [
         Kind::Namespace,
         Kind::Node,
         Kind::Pod,
@@ -32,10 +40,13 @@ impl Kind {
         Kind::ReplicaSet,
         Kind::ServiceAccount,
         Kind::Secret,
+        Kind::ConfigMap,
         Kind::ClusterRole,
         Kind::ClusterRoleBinding,
         Kind::Role,
         Kind::RoleBinding,
+        Kind::Ingress,
+        Kind::CustomResourceDefinition,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,10 +60,14 @@ impl Kind {
             Kind::ReplicaSet => "ReplicaSet",
             Kind::ServiceAccount => "ServiceAccount",
             Kind::Secret => "Secret",
+            Kind::ConfigMap => "ConfigMap",
             Kind::ClusterRole => "ClusterRole",
             Kind::ClusterRoleBinding => "ClusterRoleBinding",
             Kind::Role => "Role",
             Kind::RoleBinding => "RoleBinding",
+            Kind::Ingress => "Ingress",
+            Kind::CustomResourceDefinition => "CustomResourceDefinition",
+            Kind::Custom(c) => &c.def.kind,
         }
     }
 
@@ -67,10 +82,14 @@ impl Kind {
             Kind::ReplicaSet => "replicasets",
             Kind::ServiceAccount => "serviceaccounts",
             Kind::Secret => "secrets",
+            Kind::ConfigMap => "configmaps",
             Kind::ClusterRole => "clusterroles",
             Kind::ClusterRoleBinding => "clusterrolebindings",
             Kind::Role => "roles",
             Kind::RoleBinding => "rolebindings",
+            Kind::Ingress => "ingresses",
+            Kind::CustomResourceDefinition => "customresourcedefinitions",
+            Kind::Custom(c) => &c.def.plural,
         }
     }
 
@@ -80,7 +99,17 @@ impl Kind {
             Kind::ClusterRole | Kind::ClusterRoleBinding | Kind::Role | Kind::RoleBinding => {
                 "rbac.authorization.k8s.io/v1"
             }
+            Kind::Ingress => "networking.k8s.io/v1",
+            Kind::CustomResourceDefinition => "apiextensions.k8s.io/v1",
+            Kind::Custom(c) => &c.api_version,
             _ => "v1",
+        }
+    }
+
+    pub fn list_kind(self) -> String {
+        match self {
+            Kind::Custom(c) => c.def.list_kind.clone(),
+            k => format!("{}List", k.name()),
         }
     }
 
@@ -92,30 +121,44 @@ impl Kind {
     }
 
     pub fn namespaced(self) -> bool {
-        !matches!(
-            self,
-            Kind::Namespace | Kind::Node | Kind::ClusterRole | Kind::ClusterRoleBinding
-        )
+        match self {
+            Kind::Custom(c) => c.def.namespaced,
+            k => !matches!(
+                k,
+                Kind::Namespace
+                    | Kind::Node
+                    | Kind::ClusterRole
+                    | Kind::ClusterRoleBinding
+                    | Kind::CustomResourceDefinition
+            ),
+        }
     }
 
     /// Whether the kind has a `status` (and with it a `status` subresource).
     pub fn has_status(self) -> bool {
-        matches!(
-            self,
-            Kind::Namespace
-                | Kind::Node
-                | Kind::Pod
-                | Kind::Service
-                | Kind::Deployment
-                | Kind::ReplicaSet
-        )
+        match self {
+            Kind::Custom(c) => c.def.status,
+            k => matches!(
+                k,
+                Kind::Namespace
+                    | Kind::Node
+                    | Kind::Pod
+                    | Kind::Service
+                    | Kind::Deployment
+                    | Kind::ReplicaSet
+                    | Kind::Ingress
+                    | Kind::CustomResourceDefinition
+            ),
+        }
     }
 
+    /// A built-in kind by its name; custom kinds are found through their CRD
+    /// ([`super::custom::by_kind`]).
     pub fn from_kind_name(kind: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.name() == kind)
     }
 
-    /// The kind served at `group/version/plural`; `events.k8s.io` maps onto core Events.
+    /// The built-in kind served at `group/v1/plural`; `events.k8s.io` maps onto core Events.
     pub fn from_path(group: &str, plural: &str) -> Option<Kind> {
         let kind = Kind::ALL.into_iter().find(|k| k.plural() == plural)?;
         let ok = kind.group() == group || (group == "events.k8s.io" && kind == Kind::Event);
@@ -132,11 +175,15 @@ impl Kind {
             Kind::Deployment => &["deploy"],
             Kind::ReplicaSet => &["rs"],
             Kind::ServiceAccount => &["sa"],
+            Kind::ConfigMap => &["cm"],
+            Kind::Ingress => &["ing"],
+            Kind::CustomResourceDefinition => &["crd", "crds"],
             Kind::Secret
             | Kind::ClusterRole
             | Kind::ClusterRoleBinding
             | Kind::Role
-            | Kind::RoleBinding => &[],
+            | Kind::RoleBinding
+            | Kind::Custom(_) => &[],
         }
     }
 

@@ -16,6 +16,61 @@ pub struct Scenario {
     /// Rules in order; the first whose `tag` glob matches a container's image tag wins.
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// The simulated clients: how many requests, and which carry headers the routers
+    /// match on.
+    #[serde(default)]
+    pub traffic: TrafficSpec,
+}
+
+/// `traffic: { rps: 200, headers: [{ name: x-canary, value: always, share: 0.1 }] }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrafficSpec {
+    /// Requests a second that one Service (or router) receives; 200 when absent.
+    #[serde(default)]
+    pub rps: Option<f64>,
+    /// Disjoint shares of the requests that carry one header each (a cookie is the header
+    /// `cookie` with the value `name=value`); the rest carry none of them.
+    #[serde(default)]
+    pub headers: Vec<HeaderShare>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HeaderShare {
+    pub name: String,
+    pub value: String,
+    /// Fraction of all requests (0–1).
+    pub share: f64,
+}
+
+impl TrafficSpec {
+    fn validate(&self) -> Result<(), String> {
+        if let Some(rps) = self.rps.filter(|r| !(r.is_finite() && *r >= 0.0)) {
+            return Err(format!(
+                "traffic.rps {rps} is not a number of requests a second"
+            ));
+        }
+        let mut total = 0.0;
+        for h in &self.headers {
+            if h.name.is_empty() {
+                return Err("traffic.headers: a header without a name".into());
+            }
+            if !(0.0..=1.0).contains(&h.share) {
+                return Err(format!(
+                    "traffic.headers {}: share {} is not between 0 and 1",
+                    h.name, h.share
+                ));
+            }
+            total += h.share;
+        }
+        if total > 1.0 + 1e-9 {
+            return Err(format!(
+                "traffic.headers: the shares add up to {total}, more than 1"
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,6 +161,7 @@ impl Scenario {
     }
 
     fn validate(&self) -> Result<(), String> {
+        self.traffic.validate()?;
         for r in &self.rules {
             if r.tag.is_empty() {
                 return Err("rule with an empty tag glob".into());
@@ -197,6 +253,21 @@ mod tests {
             (Behaviour::SlowStart, Some(20.0))
         );
         assert_eq!(s.behaviour_for("app:v2"), Behaviour::Healthy);
+    }
+
+    #[test]
+    fn header_shares_must_fit_in_the_traffic() {
+        let s = Scenario::from_yaml(
+            "traffic:\n  rps: 5000\n  headers:\n    - { name: x-canary, value: always, share: 0.1 }\n",
+        )
+        .unwrap();
+        assert_eq!(s.traffic.rps, Some(5000.0));
+        assert_eq!(s.traffic.headers[0].share, 0.1);
+        let (_, msg) = Scenario::from_yaml(
+            "traffic:\n  headers:\n    - { name: a, value: x, share: 0.6 }\n    - { name: b, value: y, share: 0.6 }\n",
+        )
+        .unwrap_err();
+        assert!(msg.contains("more than 1"), "{msg}");
     }
 
     #[test]

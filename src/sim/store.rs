@@ -144,14 +144,16 @@ impl Store {
     }
 
     pub fn get(&self, kind: Kind, key: &ObjectKey) -> Option<Obj> {
-        self.lock().objects[&kind].get(key).cloned()
+        self.lock().objects.get(&kind)?.get(key).cloned()
     }
 
     /// Objects of a kind, in one namespace or all, sorted by namespace and name, with the
     /// resourceVersion the list is consistent with.
     pub fn list(&self, kind: Kind, namespace: Option<&str>) -> (Vec<Obj>, u64) {
         let inner = self.lock();
-        let map = &inner.objects[&kind];
+        let Some(map) = inner.objects.get(&kind) else {
+            return (Vec::new(), inner.rv);
+        };
         let items = match namespace {
             Some(ns) if kind.namespaced() => {
                 let start = ObjectKey::new(ns, "");
@@ -165,8 +167,13 @@ impl Store {
         (items, inner.rv)
     }
 
+    /// Every kind that has (or had) objects, custom ones included.
+    pub fn kinds(&self) -> Vec<Kind> {
+        self.lock().objects.keys().copied().collect()
+    }
+
     pub fn count(&self, kind: Kind) -> usize {
-        self.lock().objects[&kind].len()
+        self.lock().objects.get(&kind).map_or(0, BTreeMap::len)
     }
 
     /// Objects whose ownerReferences name `uid`.
@@ -177,7 +184,7 @@ impl Store {
         };
         keys.iter()
             .filter(|(k, _)| *k == kind)
-            .filter_map(|(k, key)| inner.objects[k].get(key).cloned())
+            .filter_map(|(k, key)| inner.objects.get(k)?.get(key).cloned())
             .collect()
     }
 
@@ -213,7 +220,11 @@ impl Store {
                 "metadata.name: Required value: name or generateName is required".into(),
             ));
         }
-        if inner.objects[&kind].contains_key(&key) {
+        if inner
+            .objects
+            .get(&kind)
+            .is_some_and(|m| m.contains_key(&key))
+        {
             return Err(StoreError::AlreadyExists {
                 kind: kind.plural(),
                 name: key.name,
@@ -235,8 +246,8 @@ impl Store {
         inner.index_owners(kind, &key, None, Some(&obj));
         inner
             .objects
-            .get_mut(&kind)
-            .expect("all kinds")
+            .entry(kind)
+            .or_default()
             .insert(key, obj.clone());
         self.commit(&mut inner, kind, Op::Added, obj.clone(), None);
         Ok(obj)
@@ -249,7 +260,7 @@ impl Store {
         F: FnOnce(&mut Value) -> Result<(), StoreError>,
     {
         let mut inner = self.lock();
-        let Some(current) = inner.objects[&kind].get(key).cloned() else {
+        let Some(current) = inner.objects.get(&kind).and_then(|m| m.get(key)).cloned() else {
             return Err(StoreError::NotFound {
                 kind: kind.plural(),
                 name: key.name.clone(),
@@ -288,8 +299,8 @@ impl Store {
         inner.index_owners(kind, key, Some(&current), Some(&next));
         inner
             .objects
-            .get_mut(&kind)
-            .expect("all kinds")
+            .entry(kind)
+            .or_default()
             .insert(key.clone(), next.clone());
         self.commit(&mut inner, kind, Op::Modified, next.clone(), Some(current));
         Ok(next)
@@ -307,14 +318,16 @@ impl Store {
             kind: kind.plural(),
             name: key.name.clone(),
         };
-        let current = inner.objects[&kind]
-            .get(key)
+        let current = inner
+            .objects
+            .get(&kind)
+            .and_then(|m| m.get(key))
             .cloned()
             .ok_or_else(not_found)?;
         if uid.is_some_and(|u| u != uid_of(&current)) {
             return Err(not_found());
         }
-        inner.objects.get_mut(&kind).expect("all kinds").remove(key);
+        inner.objects.entry(kind).or_default().remove(key);
         inner.index_owners(kind, key, Some(&current), None);
         let mut gone = current.value().clone();
         gone["metadata"]["resourceVersion"] = json!((inner.rv + 1).to_string());

@@ -1,41 +1,72 @@
 //! Legacy discovery documents. kubectl asks for aggregated discovery first and falls back
-//! to these when the answer is plain `application/json`.
-
-use std::net::SocketAddr;
+//! to these when the answer is plain `application/json`. The groups the CRDs add follow
+//! the built-in ones, as on a real server.
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::Api;
+use crate::sim::custom;
 use crate::sim::resource::Kind;
 
-/// The API groups served besides the core one, in discovery order.
-const GROUPS: [&str; 3] = ["apps", "events.k8s.io", "rbac.authorization.k8s.io"];
+/// The built-in API groups besides the core one, in discovery order; all serve only v1.
+pub const GROUPS: [&str; 5] = [
+    "apps",
+    "events.k8s.io",
+    "networking.k8s.io",
+    "rbac.authorization.k8s.io",
+    "apiextensions.k8s.io",
+];
 
-pub fn serve(segs: &[&str], addr: SocketAddr) -> Option<Response> {
+pub fn serve(segs: &[&str], api: &Api) -> Option<Response> {
     let doc = match segs {
         ["version"] => version(),
         ["api"] => json!({
             "kind": "APIVersions",
             "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": addr.to_string()}],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": api.addr.to_string()}],
         }),
-        ["apis"] => json!({
-            "kind": "APIGroupList",
-            "apiVersion": "v1",
-            "groups": GROUPS.map(group),
-        }),
-        ["apis", g] if GROUPS.contains(g) => {
-            let mut g = group(g);
-            g["kind"] = json!("APIGroup");
-            g["apiVersion"] = json!("v1");
-            g
+        ["apis"] => {
+            let builtin = GROUPS.map(|g| group(g, &["v1".to_string()]));
+            let custom = custom::groups(&api.store)
+                .into_iter()
+                .map(|(g, versions)| group(&g, &versions));
+            json!({
+                "kind": "APIGroupList",
+                "apiVersion": "v1",
+                "groups": builtin.into_iter().chain(custom).collect::<Vec<_>>(),
+            })
+        }
+        ["apis", g] => {
+            let mut doc = if GROUPS.contains(g) {
+                group(g, &["v1".to_string()])
+            } else {
+                let (name, versions) = custom::groups(&api.store)
+                    .into_iter()
+                    .find(|(name, _)| name == g)?;
+                group(&name, &versions)
+            };
+            doc["kind"] = json!("APIGroup");
+            doc["apiVersion"] = json!("v1");
+            doc
         }
         ["api", "v1"] => resources("v1", group_entries("")),
         ["apis", "events.k8s.io", "v1"] => {
             resources("events.k8s.io/v1", vec![Kind::Event.discovery_entry()])
         }
         ["apis", g, "v1"] if GROUPS.contains(g) => resources(&format!("{g}/v1"), group_entries(g)),
+        ["apis", g, v] => {
+            let crds = custom::crds_serving(&api.store, g, v);
+            if crds.is_empty() {
+                return None;
+            }
+            let entries = crds
+                .iter()
+                .flat_map(|crd| custom::discovery_entries(crd, v))
+                .collect();
+            resources(&format!("{g}/{v}"), entries)
+        }
         _ => return None,
     };
     Some(super::json_response(StatusCode::OK, &doc))
@@ -64,9 +95,13 @@ fn version() -> Value {
     })
 }
 
-fn group(name: &str) -> Value {
-    let gv = json!({"groupVersion": format!("{name}/v1"), "version": "v1"});
-    json!({"name": name, "versions": [gv.clone()], "preferredVersion": gv})
+/// A group with its versions, the preferred one first.
+fn group(name: &str, versions: &[String]) -> Value {
+    let gvs: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v}))
+        .collect();
+    json!({"name": name, "versions": gvs, "preferredVersion": gvs.first()})
 }
 
 fn resources(group_version: &str, list: Vec<Value>) -> Value {

@@ -177,7 +177,7 @@ fn serialize_list(rr: &ResourceRequest, items: &[Obj], meta: &Value) -> Vec<u8> 
         }
         // `Display` of a Value is compiled inside serde_json, hence optimised even in a
         // debug build of ours, where a generic `to_writer` is several times slower.
-        let written = if rr.events_v1() {
+        let written = if rr.converts() {
             write!(buf, "{}", rr.outgoing(item))
         } else {
             buf.write_all(item.json().as_bytes())

@@ -4,6 +4,8 @@ mod convert;
 mod discovery;
 mod list;
 mod openapi;
+mod printer;
+mod protobuf;
 pub mod status;
 mod table;
 mod verbs;
@@ -18,10 +20,11 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::custom;
 use super::resource::Kind;
-use super::store::Store;
+use super::store::{Obj, Store};
 use status::ApiError;
 
 pub use convert::core_event_to_v1;
@@ -58,6 +61,9 @@ pub struct ResourceRequest {
     pub kind: Kind,
     /// The API group in the path; `events.k8s.io` converts Events on the way in and out.
     pub group: String,
+    /// The version in the path, and for a custom kind its CRD.
+    pub version: String,
+    pub crd: Option<Obj>,
     pub namespace: Option<String>,
     pub name: Option<String>,
     pub sub: Option<String>,
@@ -75,6 +81,16 @@ impl ResourceRequest {
 
     pub fn events_v1(&self) -> bool {
         self.group == "events.k8s.io"
+    }
+
+    /// Whether objects differ on the wire from how they are stored: Events in
+    /// `events.k8s.io`, a custom kind asked for in another version than its stored one.
+    pub fn converts(&self) -> bool {
+        self.events_v1() || self.other_version()
+    }
+
+    fn other_version(&self) -> bool {
+        matches!(self.kind, Kind::Custom(c) if c.def.storage_version != self.version)
     }
 
     /// kubectl's human output asks for a server-side Table.
@@ -95,10 +111,15 @@ impl ResourceRequest {
             .unwrap_or("application/json")
     }
 
-    /// The object as the client's API group spells it.
+    /// The object as the client's API group and version spell it. Custom kinds have no
+    /// schema change between versions (a CRD's `None` conversion).
     pub fn outgoing(&self, obj: &Value) -> Value {
         if self.events_v1() {
             convert::core_event_to_v1(obj)
+        } else if self.other_version() {
+            let mut out = obj.clone();
+            out["apiVersion"] = json!(self.api_version());
+            out
         } else {
             obj.clone()
         }
@@ -113,14 +134,16 @@ impl ResourceRequest {
     }
 
     pub fn list_kind(&self) -> String {
-        format!("{}List", self.kind.name())
+        self.kind.list_kind()
     }
 
-    pub fn api_version(&self) -> &'static str {
+    pub fn api_version(&self) -> String {
         if self.events_v1() {
-            "events.k8s.io/v1"
+            "events.k8s.io/v1".into()
+        } else if self.other_version() {
+            format!("{}/{}", self.group, self.version)
         } else {
-            self.kind.api_version()
+            self.kind.api_version().into()
         }
     }
 }
@@ -134,11 +157,11 @@ async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if parts.method == Method::GET
         && let Some(resp) =
-            discovery::serve(&segs, api.addr).or_else(|| openapi::serve(&segs, api.addr))
+            discovery::serve(&segs, &api).or_else(|| openapi::serve(&segs, &api.store))
     {
         return resp;
     }
-    let Some(rr) = parse_resource(&segs, query, parts.headers) else {
+    let Some(rr) = parse_resource(&segs, query, parts.headers, &api.store) else {
         return ApiError::not_found(format!(
             "the server could not find the requested resource ({path})"
         ))
@@ -152,15 +175,17 @@ async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response {
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// `/api/v1/...` or `/apis/{group}/{version}/...` into a resource request.
+/// `/api/v1/...` or `/apis/{group}/{version}/...` into a resource request. Built-in kinds
+/// are found without looking at the store; anything else among the CRDs.
 fn parse_resource(
     segs: &[&str],
     query: HashMap<String, String>,
     headers: HeaderMap,
+    store: &Store,
 ) -> Option<ResourceRequest> {
-    let (group, rest) = match segs {
-        ["api", "v1", rest @ ..] => ("", rest),
-        ["apis", g, "v1", rest @ ..] => (*g, rest),
+    let (group, version, rest) = match segs {
+        ["api", "v1", rest @ ..] => ("", "v1", rest),
+        ["apis", g, v, rest @ ..] => (*g, *v, rest),
         _ => return None,
     };
     let (namespace, plural, name, sub) = match rest {
@@ -173,10 +198,18 @@ fn parse_resource(
     if rest.len() > 5 {
         return None;
     }
-    let kind = Kind::from_path(group, plural)?;
+    let (kind, crd) = match Kind::from_path(group, plural).filter(|_| version == "v1") {
+        Some(kind) => (kind, None),
+        None => {
+            let served = custom::by_path(store, group, version, plural)?;
+            (served.kind, Some(served.crd))
+        }
+    };
     Some(ResourceRequest {
         kind,
         group: group.to_string(),
+        version: version.to_string(),
+        crd,
         namespace,
         name: name.map(|s| s.to_string()),
         sub: sub.map(|s| s.to_string()),
@@ -204,7 +237,7 @@ mod tests {
 
     fn parse(p: &str) -> Option<ResourceRequest> {
         let segs: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
-        parse_resource(&segs, HashMap::new(), HeaderMap::new())
+        parse_resource(&segs, HashMap::new(), HeaderMap::new(), &Store::new())
     }
 
     #[test]

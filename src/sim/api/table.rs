@@ -4,15 +4,32 @@
 use crate::sim::store::Obj;
 use serde_json::{Value, json};
 
-use super::ResourceRequest;
+use super::{ResourceRequest, printer};
 use crate::sim::resource::{Kind, i64_at, str_at};
 use crate::sim::time;
 
 pub fn table(rr: &ResourceRequest, items: &[Obj], meta: Value) -> Value {
     let include = rr.param("includeObject").unwrap_or("Metadata");
+    let (columns, cells): (Vec<Value>, Vec<Vec<Value>>) = match (&rr.crd, rr.kind) {
+        (Some(crd), Kind::Custom(_)) => {
+            let values: Vec<&Value> = items.iter().map(|o| o.value()).collect();
+            printer::columns_and_cells(crd, &rr.version, &values)
+        }
+        _ => (
+            columns(rr.kind)
+                .iter()
+                .map(|(name, ty, priority)| {
+                    let format = if *name == "Name" { "name" } else { "" };
+                    json!({"name": name, "type": ty, "format": format, "description": "", "priority": priority})
+                })
+                .collect(),
+            items.iter().map(|o| cells(rr.kind, o)).collect(),
+        ),
+    };
     let rows: Vec<Value> = items
         .iter()
-        .map(|o| {
+        .zip(cells)
+        .map(|(o, cells)| {
             let object = match include {
                 "None" => Value::Null,
                 "Object" => rr.outgoing(o),
@@ -22,14 +39,7 @@ pub fn table(rr: &ResourceRequest, items: &[Obj], meta: Value) -> Value {
                     "metadata": o["metadata"],
                 }),
             };
-            json!({"cells": cells(rr.kind, o), "object": object})
-        })
-        .collect();
-    let columns: Vec<Value> = columns(rr.kind)
-        .iter()
-        .map(|(name, ty, priority)| {
-            let format = if *name == "Name" { "name" } else { "" };
-            json!({"name": name, "type": ty, "format": format, "description": "", "priority": priority})
+            json!({"cells": cells, "object": object})
         })
         .collect();
     json!({
@@ -126,7 +136,23 @@ fn columns(kind: Kind) -> &'static [Column] {
             ("Data", "string", 0),
             ("Age", "string", 0),
         ],
-        Kind::ClusterRole | Kind::Role => &[("Name", "string", 0), ("Created At", "date", 0)],
+        Kind::ConfigMap => &[
+            ("Name", "string", 0),
+            ("Data", "string", 0),
+            ("Age", "string", 0),
+        ],
+        Kind::Ingress => &[
+            ("Name", "string", 0),
+            ("Class", "string", 0),
+            ("Hosts", "string", 0),
+            ("Address", "string", 0),
+            ("Ports", "string", 0),
+            ("Age", "string", 0),
+        ],
+        // Tables of custom kinds come from their CRD's printer columns (see `printer`).
+        Kind::ClusterRole | Kind::Role | Kind::CustomResourceDefinition | Kind::Custom(_) => {
+            &[("Name", "string", 0), ("Created At", "date", 0)]
+        }
         Kind::ClusterRoleBinding | Kind::RoleBinding => &[
             ("Name", "string", 0),
             ("Role", "string", 0),
@@ -144,6 +170,45 @@ fn count_at(o: &Value, pointer: &str) -> usize {
         Some(Value::Object(m)) => m.len(),
         _ => 0,
     }
+}
+
+/// CLASS, HOSTS, ADDRESS and PORTS of an Ingress, like kubectl's.
+fn ingress_cells(o: &Value, name: &str, age: String) -> Vec<Value> {
+    let hosts: Vec<&str> = o
+        .pointer("/spec/rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|r| str_at(r, "/host"))
+        .filter(|h| !h.is_empty())
+        .collect();
+    let addresses: Vec<&str> = o
+        .pointer("/status/loadBalancer/ingress")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|i| match str_at(i, "/ip") {
+            "" => str_at(i, "/hostname"),
+            ip => ip,
+        })
+        .collect();
+    let ports = if count_at(o, "/spec/tls") > 0 {
+        "80, 443"
+    } else {
+        "80"
+    };
+    vec![
+        json!(name),
+        json!(or_none(str_at(o, "/spec/ingressClassName"))),
+        json!(if hosts.is_empty() {
+            "*".to_string()
+        } else {
+            hosts.join(",")
+        }),
+        json!(addresses.join(",")),
+        json!(ports),
+        json!(age),
+    ]
 }
 
 /// ROLE, USERS, GROUPS and SERVICEACCOUNTS of a (cluster) role binding, like kubectl's.
@@ -284,7 +349,13 @@ fn cells(kind: Kind, o: &Value) -> Vec<Value> {
             json!(count_at(o, "/data")),
             json!(age),
         ],
-        Kind::ClusterRole | Kind::Role => {
+        Kind::ConfigMap => vec![
+            json!(name),
+            json!(count_at(o, "/data") + count_at(o, "/binaryData")),
+            json!(age),
+        ],
+        Kind::Ingress => ingress_cells(o, name, age),
+        Kind::ClusterRole | Kind::Role | Kind::CustomResourceDefinition | Kind::Custom(_) => {
             vec![json!(name), json!(str_at(o, "/metadata/creationTimestamp"))]
         }
         Kind::ClusterRoleBinding | Kind::RoleBinding => binding_cells(o, name, age),

@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::status::ApiError;
-use super::{Api, ResourceRequest, convert, json_response, list, table, watch};
+use super::{Api, ResourceRequest, convert, json_response, list, protobuf, table, watch};
 use crate::sim::resource::{Kind, ObjectKey, str_at};
 use crate::sim::store::{Obj, StoreError};
 use crate::sim::{defaults, objects, patch};
@@ -93,14 +93,17 @@ fn get(api: &Api, rr: &ResourceRequest) -> Result<Response, ApiError> {
 }
 
 fn parse_body(rr: &ResourceRequest, body: &Bytes) -> Result<Value, ApiError> {
-    // Typed client-go commands (`kubectl create deployment`, `kubectl create namespace`)
-    // send protobuf, which this server does not speak; say so instead of "invalid JSON".
+    // Typed client-go commands send protobuf. The simple objects (`kubectl create
+    // namespace`, `create configmap`…) are read; for the rest, say what to do instead of
+    // "invalid JSON".
     if rr.content_type().contains("protobuf") {
-        return Err(ApiError::new(
-            415,
-            "UnsupportedMediaType",
-            "the simulated cluster accepts JSON and YAML bodies only, not protobuf: use `kubectl apply -f` (e.g. `kubectl create deployment ... --dry-run=client -o yaml | kubectl apply -f -`)",
-        ));
+        return protobuf::decode(body).map_err(|why| {
+            ApiError::new(
+                415,
+                "UnsupportedMediaType",
+                format!("{why}: the simulated cluster reads protobuf for namespaces, configmaps, secrets and serviceaccounts only; use `kubectl apply -f` (e.g. `kubectl create deployment ... --dry-run=client -o yaml | kubectl apply -f -`)"),
+            )
+        });
     }
     let v: Value = if rr.content_type().contains("yaml") {
         let text = std::str::from_utf8(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -221,6 +224,7 @@ fn replace(api: &Api, rr: &ResourceRequest, body: &Bytes) -> Result<Response, Ap
     Ok(ok(&rr.outgoing(&updated)))
 }
 
+#[derive(Clone, Copy)]
 enum PatchKind {
     Merge,
     Strategic,
@@ -233,6 +237,10 @@ fn patch_kind(rr: &ResourceRequest) -> Result<PatchKind, ApiError> {
     let base = ct.split(';').next().unwrap_or("").trim();
     match base {
         "application/merge-patch+json" => Ok(PatchKind::Merge),
+        // Custom kinds have no patch strategies (kubectl knows and sends a merge patch).
+        "application/strategic-merge-patch+json" if matches!(rr.kind, Kind::Custom(_)) => {
+            Err(ApiError::unsupported_media(base))
+        }
         "application/strategic-merge-patch+json" => Ok(PatchKind::Strategic),
         "application/json-patch+json" => Ok(PatchKind::Json),
         "application/apply-patch+yaml" | "application/apply-patch+json" => Ok(PatchKind::Apply),
@@ -251,6 +259,11 @@ fn apply_patch(kind: &PatchKind, target: &mut Value, p: &Value) -> Result<(), St
 
 fn patch_object(api: &Api, rr: &ResourceRequest, body: &Bytes) -> Result<Response, ApiError> {
     let kind = patch_kind(rr)?;
+    let merge = match kind {
+        // Without a schema every list of a custom object is atomic, as in a merge patch.
+        PatchKind::Apply if matches!(rr.kind, Kind::Custom(_)) => PatchKind::Merge,
+        _ => kind,
+    };
     let p = parse_body(rr, body)?;
     if matches!(kind, PatchKind::Apply) {
         if rr.param("fieldManager").is_none() {
@@ -276,7 +289,7 @@ fn patch_object(api: &Api, rr: &ResourceRequest, body: &Bytes) -> Result<Respons
     };
     let updated = api.store.update(rr.kind, &key(rr), |obj| {
         let mut work = obj.clone();
-        apply_patch(&kind, &mut work, &p)?;
+        apply_patch(&merge, &mut work, &p)?;
         precondition(rr, &work, obj)?;
         *obj = finish(rr, obj, work)?;
         Ok(())

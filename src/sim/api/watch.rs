@@ -156,7 +156,7 @@ impl Watch {
             let meta = json!({"resourceVersion": obj["metadata"]["resourceVersion"]});
             let out = table::table(&self.rr, std::slice::from_ref(obj), meta);
             write!(buf, "{out}").map_err(|_| Gone)?;
-        } else if self.rr.events_v1() {
+        } else if self.rr.converts() {
             write!(buf, "{}", self.rr.outgoing(obj)).map_err(|_| Gone)?;
         } else {
             // The text is made once per object version, whatever the number of watchers.
