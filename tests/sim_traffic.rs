@@ -3,6 +3,8 @@
 //! in the pods' own metrics over at least 10,000 requests, within ±3 points.
 
 mod support;
+#[path = "support/traffic.rs"]
+mod traffic;
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +12,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 use serde_json::{Value, json};
 use support::{Sim, eventually};
+use traffic::{ready, served};
 
 const NS: &str = "shop";
 const GROUP: &str = "web";
@@ -65,40 +68,6 @@ fn scenario(headers: &str) -> flightdeck::sim::Scenario {
     flightdeck::sim::Scenario::from_yaml(&yaml).expect("scenario")
 }
 
-fn requests_in(exposition: &str) -> u64 {
-    exposition
-        .lines()
-        .filter(|l| l.starts_with("http_requests_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
-fn ready(p: &Pod) -> bool {
-    p.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
-
-/// Requests served so far by each track's pods, read from their metrics endpoints.
-async fn served(client: &kube::Client, pods: &[Pod]) -> (u64, u64) {
-    let (mut stable, mut canary) = (0, 0);
-    for p in pods {
-        let name = p.metadata.name.as_deref().unwrap();
-        let req = http::Request::get(format!(
-            "/api/v1/namespaces/{NS}/pods/{name}:9000/proxy/metrics"
-        ))
-        .body(Vec::new())
-        .unwrap();
-        let n = requests_in(&client.request_text(req).await.expect("metrics"));
-        match p.metadata.labels.as_ref().unwrap()["flightdeck.dev/track"].as_str() {
-            "canary" => canary += n,
-            _ => stable += n,
-        }
-    }
-    (stable, canary)
-}
-
 /// The canary's share of the requests the group's pods serve over at least 10,000.
 async fn canary_share(headers: &str, objects: Vec<Value>, pods_expected: usize) -> f64 {
     let sim = Sim::start_with(scenario(headers), objects).await;
@@ -109,11 +78,11 @@ async fn canary_share(headers: &str, objects: Vec<Value>, pods_expected: usize) 
         (list.len() == pods_expected && list.iter().all(ready)).then_some(list)
     })
     .await;
-    let before = served(&client, &pods).await;
+    let before = served(&client, NS, 9000, &pods).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let after = loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = served(&client, &pods).await;
+        let now = served(&client, NS, 9000, &pods).await;
         if now.0 + now.1 - before.0 - before.1 >= REQUESTS {
             break now;
         }
