@@ -608,3 +608,12 @@ fn a_keymap_value_with_a_newline_is_refused_on_one_line() {
     let msg = e.to_string();
     assert!(!msg.contains('\n') && msg.contains("q\\n"), "{msg}");
 }
+
+/// Found by `scenario_files` in the million-case run: a key holding a newline, quoted in
+/// the parser's message.
+#[test]
+fn a_scenario_key_with_a_newline_is_refused_on_one_line() {
+    let (_, msg) = flightdeck::sim::Scenario::from_yaml("\"a\\nb\": 1\n").unwrap_err();
+    assert!(!msg.contains('\n'), "{msg:?}");
+    assert!(msg.contains("a\\nb"), "the key is shown, escaped: {msg}");
+}

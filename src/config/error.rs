@@ -88,15 +88,7 @@ impl<'a> Source<'a> {
 /// Control characters (a newline in a key or value the message quotes) escaped, so that a
 /// refusal stays one line.
 fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    crate::model::sanitize::escape_controls(s)
 }
 
 /// How a path is shown in messages: `~/.config/flightdeck/theme.toml` rather than the

@@ -26,6 +26,20 @@ pub fn clean_text(s: &str, keep_newlines: bool) -> String {
 }
 
 /// [`clean_text`] for one-line fields (names, reasons, event messages).
+/// `s` with every control character written as an escape (`\n`, `\u{1b}`): a parser's
+/// message that quotes a key or value holding a newline stays one line and shows it.
+pub fn escape_controls(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 pub fn clean(s: &str) -> String {
     clean_text(s, false)
 }

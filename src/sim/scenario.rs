@@ -154,9 +154,15 @@ impl Scenario {
 
     /// Parse YAML; the error carries the line (1-based, 0 when unknown) and the message.
     pub fn from_yaml(text: &str) -> Result<Scenario, (usize, String)> {
-        let s: Scenario = serde_norway::from_str(text)
-            .map_err(|e| (e.location().map(|l| l.line()).unwrap_or(0), e.to_string()))?;
-        s.validate().map_err(|m| (0, m))?;
+        // A key or value the message quotes may hold a newline: the refusal stays one line.
+        let escaped = crate::model::sanitize::escape_controls;
+        let s: Scenario = serde_norway::from_str(text).map_err(|e| {
+            (
+                e.location().map(|l| l.line()).unwrap_or(0),
+                escaped(&e.to_string()),
+            )
+        })?;
+        s.validate().map_err(|m| (0, escaped(&m)))?;
         Ok(s)
     }
 
