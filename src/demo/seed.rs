@@ -6,7 +6,8 @@ use thiserror::Error;
 
 use crate::domain::{InstanceGroup, Phase, Release, Template, Track};
 use crate::engine::render::{RenderError, render};
-use crate::engine::router::replica_split;
+use crate::engine::router::track_replicas;
+use crate::engine::traffic;
 
 const TEMPLATES: &[(&str, &str)] = &[
     (
@@ -22,6 +23,10 @@ const GROUPS: &[(&str, &str)] = &[
     (
         "assets/groups/user-info.yaml",
         include_str!("../../assets/groups/user-info.yaml"),
+    ),
+    (
+        "assets/groups/storefront.yaml",
+        include_str!("../../assets/groups/storefront.yaml"),
     ),
     (
         "assets/groups/checkout.yaml",
@@ -52,6 +57,8 @@ pub enum SeedError {
     UnknownTemplate { group: String, template: String },
     #[error("group {group}: {source}")]
     Render { group: String, source: RenderError },
+    #[error("group {group}: its router: {why}")]
+    Router { group: String, why: String },
 }
 
 /// Everything the demo starts with.
@@ -132,10 +139,13 @@ pub fn seed(cluster: &str, total_groups: usize, pods_per_group: u32) -> Result<S
             })
         };
         let mut release = Release::stable(g.key(), 1, "system:demo");
+        let first = objects.len();
+        let mut weight_now = 0;
         match in_flight.get(g.name()) {
             None => objects.extend(rendered(Track::Stable, &g.spec.params, g.replicas())?),
             Some((tag, step, weight, phase, by)) => {
-                let (stable, canary) = replica_split(g.replicas(), *weight);
+                let (stable, canary) = track_replicas(g, *weight, true);
+                weight_now = *weight;
                 let mut canary_params = g.spec.params.clone();
                 canary_params.insert("tag".into(), json!(tag));
                 objects.extend(rendered(Track::Stable, &g.spec.params, stable)?);
@@ -147,6 +157,28 @@ pub fn seed(cluster: &str, total_groups: usize, pods_per_group: u32) -> Result<S
                 release.updated_by = by.clone();
                 canary_tags.insert(g.name().to_string(), tag.clone());
             }
+        }
+        // A mesh or ingress group's router, as the engine would have left it.
+        let router = g.spec.strategy.traffic.router;
+        if router.splits_by_weight() {
+            let ports = objects[first..]
+                .iter()
+                .find(|o| o["kind"] == "Service" && o["metadata"]["name"] == g.name())
+                .map(traffic::service_ports)
+                .unwrap_or_default();
+            let route = traffic::Route {
+                group: g,
+                weight: weight_now,
+                header_routes: &[],
+                ports,
+                stable_ingress: None,
+            };
+            objects.extend(
+                traffic::objects(router, &route).map_err(|why| SeedError::Router {
+                    group: g.name().into(),
+                    why,
+                })?,
+            );
         }
         releases.push(release);
     }
@@ -232,8 +264,23 @@ mod tests {
     #[test]
     fn samples_render_and_in_flight_releases_get_a_canary() {
         let s = seed("sim", 0, 20).unwrap();
-        assert_eq!(s.groups.len(), 7);
-        assert_eq!(s.releases.len(), 7);
+        assert_eq!(s.groups.len(), 10);
+        assert_eq!(s.releases.len(), 10);
+        // Every router is there, as the engine would have written it.
+        for (kind, name) in [
+            ("VirtualService", "storefront-web"),
+            ("DestinationRule", "storefront-web"),
+            ("HTTPRoute", "storefront-api"),
+            ("Ingress", "storefront-landing-canary"),
+            ("Service", "storefront-api-canary"),
+        ] {
+            assert!(
+                s.objects
+                    .iter()
+                    .any(|o| o["kind"] == kind && o["metadata"]["name"] == name),
+                "no {kind} {name}"
+            );
+        }
         let deployments: Vec<&str> = s
             .objects
             .iter()
@@ -259,7 +306,7 @@ mod tests {
             .iter()
             .filter(|o| o["kind"] == "Namespace")
             .collect();
-        assert_eq!(ns.len(), 3);
+        assert_eq!(ns.len(), 4);
     }
 
     #[test]
