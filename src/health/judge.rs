@@ -16,6 +16,7 @@
 use super::config::{Metric, MetricCheck};
 use super::stats::{mann_whitney_greater, median};
 use super::{HealthPoint, TrackPoint};
+use crate::domain::release::AnalysisVerdict;
 
 /// Below this many points a side the comparison has no data.
 pub const MIN_SAMPLES: usize = 4;
@@ -39,6 +40,28 @@ impl Verdict {
             Verdict::Marginal => "Marginal",
             Verdict::Fail => "Fail",
             Verdict::Inconclusive => "Inconclusive",
+        }
+    }
+}
+
+impl From<Verdict> for AnalysisVerdict {
+    fn from(v: Verdict) -> Self {
+        match v {
+            Verdict::Pass => AnalysisVerdict::Pass,
+            Verdict::Marginal => AnalysisVerdict::Marginal,
+            Verdict::Fail => AnalysisVerdict::Fail,
+            Verdict::Inconclusive => AnalysisVerdict::Inconclusive,
+        }
+    }
+}
+
+impl From<AnalysisVerdict> for Verdict {
+    fn from(v: AnalysisVerdict) -> Self {
+        match v {
+            AnalysisVerdict::Pass => Verdict::Pass,
+            AnalysisVerdict::Marginal => Verdict::Marginal,
+            AnalysisVerdict::Fail => Verdict::Fail,
+            AnalysisVerdict::Inconclusive => Verdict::Inconclusive,
         }
     }
 }
@@ -77,6 +100,11 @@ impl Judgement {
     /// The reasons behind the verdict, one line: failing checks for a Fail, checks without
     /// data for Inconclusive, marginal ones for Marginal, every check for a Pass.
     pub fn reasons(&self) -> String {
+        self.reason_lines().join("; ")
+    }
+
+    /// [`Self::reasons`], one check a line.
+    pub fn reason_lines(&self) -> Vec<String> {
         let wanted = match self.verdict {
             Verdict::Fail => Some(CheckOutcome::Fail),
             Verdict::Inconclusive => Some(CheckOutcome::NoData),
@@ -86,9 +114,8 @@ impl Judgement {
         self.checks
             .iter()
             .filter(|c| wanted.is_none_or(|w| c.outcome == w))
-            .map(|c| c.reason.as_str())
-            .collect::<Vec<_>>()
-            .join("; ")
+            .map(|c| c.reason.clone())
+            .collect()
     }
 
     /// "Fail (score 25): canary success-rate …".
