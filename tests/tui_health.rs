@@ -33,6 +33,7 @@ fn failing() -> HealthReport {
             stable: track(0.999, 2),
             canary: track(0.92, 1),
             error: None,
+            pods_read: true,
         })
         .collect();
     let mut min = MetricCheck::new(Metric::SuccessRate);

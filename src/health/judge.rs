@@ -78,6 +78,8 @@ pub enum CheckOutcome {
 pub enum CheckKind {
     Bound,
     Comparison,
+    /// What the canary's pods say without any metrics: restarts, readiness (live only).
+    Pods,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +99,34 @@ pub struct Judgement {
 }
 
 impl Judgement {
+    /// The verdict and score of these checks (the rule in the module's comment).
+    pub fn of(checks: Vec<Check>) -> Judgement {
+        let has = |o: CheckOutcome| checks.iter().any(|c| c.outcome == o);
+        let verdict = if has(CheckOutcome::Fail) {
+            Verdict::Fail
+        } else if has(CheckOutcome::NoData) {
+            Verdict::Inconclusive
+        } else if has(CheckOutcome::Marginal) {
+            Verdict::Marginal
+        } else {
+            Verdict::Pass
+        };
+        let points: f64 = checks
+            .iter()
+            .map(|c| match c.outcome {
+                CheckOutcome::Pass => 1.0,
+                CheckOutcome::Marginal => 0.5,
+                _ => 0.0,
+            })
+            .sum();
+        let score = (100.0 * points / checks.len().max(1) as f64).round() as u8;
+        Judgement {
+            verdict,
+            score,
+            checks,
+        }
+    }
+
     /// The reasons behind the verdict, one line: failing checks for a Fail, checks without
     /// data for Inconclusive, marginal ones for Marginal, every check for a Pass.
     pub fn reasons(&self) -> String {
@@ -155,30 +185,7 @@ pub fn judge(checks: &[MetricCheck], window: &[HealthPoint]) -> Judgement {
             c.reason = format!("{} ({last})", c.reason);
         }
     }
-    let has = |o: CheckOutcome| out.iter().any(|c| c.outcome == o);
-    let verdict = if has(CheckOutcome::Fail) {
-        Verdict::Fail
-    } else if has(CheckOutcome::NoData) {
-        Verdict::Inconclusive
-    } else if has(CheckOutcome::Marginal) {
-        Verdict::Marginal
-    } else {
-        Verdict::Pass
-    };
-    let points: f64 = out
-        .iter()
-        .map(|c| match c.outcome {
-            CheckOutcome::Pass => 1.0,
-            CheckOutcome::Marginal => 0.5,
-            _ => 0.0,
-        })
-        .sum();
-    let score = (100.0 * points / out.len() as f64).round() as u8;
-    Judgement {
-        verdict,
-        score,
-        checks: out,
-    }
+    Judgement::of(out)
 }
 
 fn canary_points(window: &[HealthPoint]) -> impl Iterator<Item = &TrackPoint> {
@@ -262,9 +269,9 @@ fn bound(c: &MetricCheck, window: &[HealthPoint]) -> Check {
                 )
             }
         }
-        Metric::LatencyP50 | Metric::LatencyP99 | Metric::Restarts => {
-            let value = if m == Metric::Restarts {
-                canary_points(window).last().map(|p| f64::from(p.restarts))
+        Metric::LatencyP50 | Metric::LatencyP99 | Metric::Restarts | Metric::Ready => {
+            let value = if matches!(m, Metric::Restarts | Metric::Ready) {
+                canary_points(window).last().and_then(|p| p.value(m))
             } else {
                 weighted_mean(canary_points(window), m)
             };

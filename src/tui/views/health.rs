@@ -202,6 +202,7 @@ mod tests {
                 stable: t(0.999, 0.12, 3),
                 canary: t(0.92, 0.9, 1),
                 error: None,
+                pods_read: true,
             })
             .collect();
         let mut min = crate::health::MetricCheck::new(Metric::SuccessRate);
