@@ -16,7 +16,7 @@ use crate::tui::app::state::SortKey;
 use crate::tui::widgets::age::age;
 use crate::tui::widgets::table::{heading, scroll_offset, sort_title};
 
-/// The warning mark `!`, the health mark (the agent's latest verdict), then the columns.
+/// The warning mark `!`, the health mark (a live canary's verdict), then the columns.
 const WIDTHS: [Constraint; 10] = [
     Constraint::Length(1),
     Constraint::Length(1),
@@ -157,8 +157,7 @@ fn group_row<'a>(t: &Theme, s: &GroupSummary, app: &App) -> Row<'a> {
     } else {
         Style::default()
     };
-    let (health, health_style) =
-        super::health::mark(app.health_of(&s.key).and_then(|r| r.verdict()), t);
+    let (health, health_style) = super::health::list_mark(app, s);
     Row::new(vec![
         mark,
         Cell::from(Span::styled(health, health_style)),
