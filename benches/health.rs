@@ -122,6 +122,7 @@ fn judge_cpu() {
             stable: t(0.999 - w, 0.12 + w),
             canary: t(0.998 - w, 0.125 + w),
             error: None,
+            pods_read: true,
         }
     };
     let window: Vec<HealthPoint> = (0..240).map(point).collect();

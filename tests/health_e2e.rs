@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use flightdeck::agent::AGENT_USER;
 use flightdeck::domain::Phase;
+use flightdeck::domain::release::AnalysisVerdict;
 use flightdeck::health::Verdict;
 use flightdeck::store::AuditFilter;
 use health_support::{Harness, POD_METRICS, group_yaml, next_action};
@@ -48,7 +49,25 @@ async fn a_canary_with_8_percent_5xx_fails_analysis_and_is_auto_aborted() {
         "{}",
         entry.reason
     );
+    // The verdict is stored with the release, for every console and `status`.
+    let stored = r.analysis.clone().expect("the stored verdict");
+    assert_eq!(
+        (stored.verdict, stored.action.as_str(), stored.step),
+        (AnalysisVerdict::Fail, "abort", 1)
+    );
+    assert_eq!(stored.canary_revision, Some(2));
+    assert!(
+        stored
+            .reasons
+            .iter()
+            .any(|r| r.contains("below min 99.00%") || r.contains("above max 500ms")),
+        "{stored:?}"
+    );
+    // A new canary starts without it.
     stop.send_replace(true);
+    let r = h.deploy("v3").await;
+    assert_eq!(r.analysis, None);
+    assert_eq!(h.release().await.analysis, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,6 +95,11 @@ async fn a_good_canary_passes_analysis_and_proceeds_to_the_next_step() {
     let last = report.points.last().expect("points");
     assert!(last.canary.success_rate.is_some() && last.stable.latency_p99.is_some());
     assert_eq!((last.stable.ready, last.canary.ready), (3, 1));
+    let stored = r.analysis.expect("the stored verdict");
+    assert_eq!(
+        (stored.verdict, stored.action.as_str(), stored.score),
+        (AnalysisVerdict::Pass, "step", Some(100))
+    );
     stop.send_replace(true);
 }
 

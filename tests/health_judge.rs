@@ -28,6 +28,7 @@ fn series(n: usize, canary: impl Fn(usize) -> (f64, f64)) -> Vec<HealthPoint> {
                 stable: track(0.999 - wobble, 0.120 + wobble, 200.0),
                 canary: track(sr, p99, 60.0),
                 error: None,
+                pods_read: true,
             }
         })
         .collect()
@@ -105,6 +106,7 @@ fn too_few_samples_is_inconclusive_never_pass() {
             stable: TrackPoint::default(),
             canary: TrackPoint::default(),
             error: Some("no data: prometheus at http://127.0.0.1:9/: connection refused".into()),
+            pods_read: false,
         })
         .collect();
     let j = judge(&checks(), &down);

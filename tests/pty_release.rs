@@ -252,6 +252,9 @@ async fn deploy_step_weight_promote_then_deploy_abort() {
     assert!(r.store.verify_audit().await.unwrap() >= expected.len() as u64);
 
     r.console.send(&["Escape"]);
+    // Back on the list before `q`: an Escape read together with the next key is Alt+key.
+    r.console
+        .wait_text("instance groups", Duration::from_secs(10));
     r.console.send(&["q"]);
     r.console.wait_text("EXIT=0", Duration::from_secs(10));
 }

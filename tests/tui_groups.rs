@@ -88,7 +88,7 @@ fn groups_are_listed_under_their_app_with_every_column() {
         cols,
         [
             "│!",
-            // The health mark: no report from the agent yet.
+            // The health mark: a live canary, not judged yet.
             "·",
             "web",
             "shop",

@@ -1,7 +1,8 @@
 //! One running `analysis` step: sample both tracks every tick, judge at the end of every
 //! interval, and act through the release engine (as `system:agent`) when the analysis is
 //! over — step on a Pass, abort on a Fail with `autoAbort` (else pause), pause when the
-//! verdict stays Marginal or Inconclusive. The judge's reasons go into the audit reason.
+//! verdict stays Marginal or Inconclusive. The judge's reasons go into the audit reason,
+//! and the verdict is stored with the release in the same commit (`Release::analysis`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,6 +12,7 @@ use tokio::sync::watch;
 
 use super::{AgentEvent, Reports};
 use crate::domain::group::AnalysisStep;
+use crate::domain::release::{AnalysisRecord, AnalysisVerdict};
 use crate::domain::{InstanceGroup, Phase, Release};
 use crate::engine::Action;
 use crate::engine::release_engine::ReleaseEngine;
@@ -41,8 +43,6 @@ impl RunId {
 }
 
 pub struct AnalysisTask {
-    /// Set once the analysis acts, so the agent's loop lets the action finish.
-    pub acting: Arc<std::sync::atomic::AtomicBool>,
     pub engine: Arc<ReleaseEngine>,
     pub client: Client,
     pub group: InstanceGroup,
@@ -72,7 +72,7 @@ impl AnalysisTask {
             Ok(x) => x,
             Err(e) => {
                 let why = format!("analysis at step {} cannot run: {e}", id.step);
-                self.finish(&id, Action::Pause, why, None).await;
+                self.finish_detached(id, Action::Pause, why, None).await;
                 return;
             }
         };
@@ -148,9 +148,24 @@ impl AnalysisTask {
                 key: key.clone(),
                 judgement: verdict.clone(),
             });
-            self.finish(&id, action, why, Some(verdict)).await;
+            self.finish_detached(id, action, why, Some(verdict)).await;
             return;
         }
+    }
+
+    /// [`Self::finish`] in a task of its own: the agent loop stops the analysis of a release
+    /// that moved on, and this action is what moves it on — stopped halfway, between its
+    /// commit and its recorded outcome, the cluster would wait for a re-apply and nobody
+    /// would hear what the analysis did.
+    async fn finish_detached(
+        self,
+        id: RunId,
+        action: Action,
+        why: String,
+        verdict: Option<crate::health::Judgement>,
+    ) {
+        let acting = tokio::spawn(async move { self.finish(&id, action, why, verdict).await });
+        let _ = acting.await;
     }
 
     /// Acts, unless the release has moved on since the analysis began (a person stepped,
@@ -160,7 +175,7 @@ impl AnalysisTask {
         id: &RunId,
         action: Action,
         why: String,
-        _verdict: Option<crate::health::Judgement>,
+        verdict: Option<crate::health::Judgement>,
     ) {
         let key = self.group.key();
         let store = self.engine.store().clone();
@@ -176,8 +191,22 @@ impl AnalysisTask {
             }
         }
         let name = action.name();
-        self.acting.store(true, std::sync::atomic::Ordering::SeqCst);
-        let result = self.engine.act(&key, action, Some(why.clone())).await;
+        let record = AnalysisRecord {
+            verdict: verdict
+                .as_ref()
+                .map_or(AnalysisVerdict::Inconclusive, |j| j.verdict.into()),
+            score: verdict.as_ref().map(|j| j.score),
+            // Without a judgement the analysis could not run: `why` says so.
+            reasons: verdict.map_or_else(|| vec![why.clone()], |j| j.reason_lines()),
+            step: id.step,
+            canary_revision: id.canary_revision,
+            action: name.to_string(),
+            at: jiff::Timestamp::now(),
+        };
+        let result = self
+            .engine
+            .act_on_analysis(&key, action, why.clone(), record)
+            .await;
         let outcome = match &result {
             Ok(r) => r.summary.clone(),
             Err(e) => format!("refused: {e}"),

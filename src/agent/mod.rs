@@ -123,9 +123,6 @@ pub enum AgentError {
 struct Running {
     id: RunId,
     task: JoinHandle<()>,
-    /// The analysis has decided and is acting: its own action moves the release on, and
-    /// cutting it off there would leave that action half applied and unrecorded.
-    acting: Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub struct Agent {
@@ -315,11 +312,9 @@ impl Agent {
         if let Some(r) = self.runs.get(&key)
             && (step.is_none() || r.id != id)
         {
-            // A run that is acting finishes by itself (its action is what moved the
-            // release); one still judging is moot.
-            if !r.acting.load(std::sync::atomic::Ordering::SeqCst) {
-                r.task.abort();
-            }
+            // A run still judging is moot; one that is acting finishes its action in a
+            // task of its own (see `AnalysisTask::finish_detached`).
+            r.task.abort();
             self.runs.remove(&key);
         }
         let Some(step) = step else { return };
@@ -336,9 +331,7 @@ impl Agent {
         self.reports.send_modify(|all| {
             all.remove(&key);
         });
-        let acting = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let task = analysis::AnalysisTask {
-            acting: acting.clone(),
             engine: self.engine.clone(),
             client,
             group: group.clone(),
@@ -354,7 +347,6 @@ impl Agent {
             Running {
                 id,
                 task: tokio::spawn(task.run()),
-                acting,
             },
         );
     }

@@ -18,15 +18,11 @@ use crate::controller::{self, Adopted, Checkpointing, ControllerConfig, Trust};
 use crate::domain::audit::SigningKey;
 use crate::domain::user::{CONTROLLER_USER, ControllerRecord};
 use crate::health::analysis::parse_duration;
-use crate::health::prometheus::PrometheusClient;
 use crate::kube::ClusterConn;
 use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct AgentArgs {
-    /// Prometheus for groups whose health source is `prometheus` (e.g. http://prometheus:9090).
-    #[arg(long, env = "FLIGHTDECK_PROMETHEUS_URL", value_name = "URL")]
-    pub prometheus_url: Option<String>,
     /// Rate window of the Prometheus queries.
     #[arg(long, default_value = "1m", value_name = "DURATION")]
     pub prometheus_window: String,
@@ -67,12 +63,7 @@ pub async fn run(global: &Global, args: AgentArgs) -> Result<(), CliError> {
     cfg.poll = duration("poll", &args.poll)?;
     cfg.lease_ttl = duration("lease-ttl", &args.lease_ttl)?;
     cfg.prometheus_window = duration("prometheus-window", &args.prometheus_window)?;
-    cfg.prometheus = args
-        .prometheus_url
-        .as_deref()
-        .map(PrometheusClient::new)
-        .transpose()
-        .map_err(|e| CliError::new(Exit::BadInput, e.to_string()))?;
+    cfg.prometheus = global.prometheus()?;
     let store = global.connect_store().await?;
     let trust = principal(global, store.as_ref()).await?;
     let conn = global.connect_cluster().await?;

@@ -2,8 +2,9 @@
 //! the store feed, the cluster supervisor, the action worker and the event loop.
 //!
 //! A console only reads (the store, the cluster) and asks: each action is a request to the
-//! release controller (`flightdeck agent`), which alone writes and changes clusters. The
-//! demo runs a controller in the same process and shows its health reports.
+//! release controller (`flightdeck agent`), which alone writes and changes clusters. Every
+//! console samples the health of live canaries itself (read-only); the demo runs a
+//! controller in the same process and also shows its running analyses.
 
 use std::sync::Arc;
 
@@ -15,10 +16,13 @@ use super::{CliError, Exit, Global};
 use crate::agent::Reports;
 use crate::controller::Requester;
 use crate::controller::request::Mismatch;
+use crate::health::live::LiveConfig;
 use crate::kube::{ClusterConn, spawn_supervisor};
 use crate::model::Update;
 use crate::tui::app::{App, AppInit};
-use crate::tui::feeds::{spawn_action_worker, spawn_audit_pager, spawn_store_feed};
+use crate::tui::feeds::{
+    spawn_action_worker, spawn_audit_pager, spawn_health_sampler, spawn_store_feed,
+};
 use crate::tui::run::{Wiring, run as run_loop};
 
 /// Updates queued between the background tasks and the loop: enough for a relist of a
@@ -61,13 +65,20 @@ pub async fn run_session(
     app.set_foreign_clusters(foreign_clusters(store.as_ref(), &conn).await);
     let (tx, rx) = mpsc::channel(UPDATE_QUEUE);
     let (ns_tx, ns_rx) = watch::channel(Vec::new());
+    let (live_tx, live_rx) = watch::channel(Vec::new());
+    let (open_tx, open_rx) = watch::channel(None);
+    let live = LiveConfig {
+        prometheus: global.prometheus()?,
+        ..LiveConfig::default()
+    };
     let (switch_tx, switch_rx) = mpsc::unbounded_channel();
     let (act_tx, act_rx) = mpsc::unbounded_channel();
     let (pages_tx, pages_rx) = mpsc::unbounded_channel();
     let logs_client = Some(conn.client.clone());
     let mut tasks = vec![
         spawn_audit_pager(store.clone(), pages_rx, tx.clone()),
-        spawn_store_feed(store, tx.clone(), ns_tx),
+        spawn_store_feed(store, tx.clone(), ns_tx, live_tx),
+        spawn_health_sampler(conn.clone(), live, live_rx, open_rx, tx.clone()),
         spawn_supervisor(conn, ns_rx, switch_rx, tx.clone()),
         spawn_action_worker(requester, act_rx, tx.clone()),
     ];
@@ -82,6 +93,7 @@ pub async fn run_session(
             actions: act_tx,
             audit_pages: pages_tx,
             logs_client,
+            open_group: open_tx,
         },
     )
     .await;
@@ -129,7 +141,7 @@ async fn foreign_clusters(
     out
 }
 
-/// Forwards the agent's reports into the app each time they change.
+/// Forwards the in-process controller's analysis reports into the app each time they change.
 fn spawn_health_feed(
     mut reports: watch::Receiver<Reports>,
     tx: mpsc::Sender<Update>,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::{CliError, Exit, Global};
 use crate::authz::Identity;
 use crate::controller::{AskError, Requester};
+use crate::health::prometheus::PrometheusClient;
 use crate::kube::ClusterConn;
 use crate::store::{BackendKind, Store, StoreConfig, StoreError, StoreOptions};
 
@@ -97,6 +98,15 @@ impl Global {
                 format!("--wait {:?} is not a duration like 15s", self.wait),
             )
         })
+    }
+
+    /// The installation's Prometheus, for groups whose health source is `prometheus`.
+    pub fn prometheus(&self) -> Result<Option<PrometheusClient>, CliError> {
+        self.prometheus_url
+            .as_deref()
+            .map(PrometheusClient::new)
+            .transpose()
+            .map_err(|e| CliError::new(Exit::BadInput, e.to_string()))
     }
 
     /// The way to the release controller, as this user.

@@ -136,6 +136,15 @@ pub struct Global {
         value_name = "DURATION"
     )]
     pub wait: String,
+    /// Prometheus for groups whose health source is `prometheus` (e.g.
+    /// http://prometheus:9090): the controller's analyses and every console's live health.
+    #[arg(
+        long,
+        global = true,
+        env = "FLIGHTDECK_PROMETHEUS_URL",
+        value_name = "URL"
+    )]
+    pub prometheus_url: Option<String>,
     /// Key prefix in etcd.
     #[arg(long, global = true, default_value = crate::store::DEFAULT_PREFIX, value_name = "PREFIX")]
     pub etcd_prefix: String,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::context::store_error;
 use super::output::{ago, out, print_json, report_unreadable, table, when};
 use super::{CliError, Global};
-use crate::domain::release::RouterState;
+use crate::domain::release::{AnalysisRecord, RouterState};
 use crate::domain::{GroupKey, InstanceGroup, Release, Step};
 use crate::engine::traffic;
 use crate::kube::apply::{Applier, Deadline};
@@ -287,6 +287,9 @@ fn detail(g: &InstanceGroup, s: &GroupStatus, now: jiff::Timestamp) -> String {
     if let Some(m) = &r.message {
         out.push_str(&format!("Message:   {}\n", super::files::one_line(m)));
     }
+    if let Some(a) = &r.analysis {
+        out.push_str(&analysis(g, a, now));
+    }
     if !g.spec.strategy.steps.is_empty() {
         out.push_str("Steps:\n");
         for (i, st) in g.spec.strategy.steps.iter().enumerate() {
@@ -298,6 +301,33 @@ fn detail(g: &InstanceGroup, s: &GroupStatus, now: jiff::Timestamp) -> String {
                 describe(st)
             ));
         }
+    }
+    out
+}
+
+/// The controller's verdict stored with the release, its step numbered as in `Steps:`.
+fn analysis(g: &InstanceGroup, a: &AnalysisRecord, now: jiff::Timestamp) -> String {
+    let score = a.score.map(|s| format!(" (score {s})")).unwrap_or_default();
+    let step = g
+        .spec
+        .strategy
+        .steps
+        .get(a.step)
+        .map(|s| format!(" {}", describe(s)))
+        .unwrap_or_default();
+    let revision = a
+        .canary_revision
+        .map(|n| format!(" of revision {n}"))
+        .unwrap_or_default();
+    let mut out = format!(
+        "Analysis:  {}{score}{revision} at step {}.{step} → {}, {}\n",
+        a.verdict.as_str(),
+        a.step + 1,
+        super::files::one_line(&a.action),
+        ago(a.at, now)
+    );
+    for reason in &a.reasons {
+        out.push_str(&format!("  {}\n", super::files::one_line(reason)));
     }
     out
 }

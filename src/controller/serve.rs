@@ -181,6 +181,8 @@ async fn handle(server: &Shared, kv: Kv) -> Result<(), StoreError> {
         via: Some(server.via.clone()),
         also: vec![accepted],
         finish: Some(finish),
+        // A person's request never carries a verdict: only the controller's analysis does.
+        analysis: None,
     };
     let parsed = if kv.value.len() > MAX_REQUEST_BYTES {
         Err(format!(

@@ -114,6 +114,48 @@ impl RouterState {
     }
 }
 
+/// How the controller's analysis of a canary ended, as the judge said it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AnalysisVerdict {
+    Pass,
+    Marginal,
+    Fail,
+    Inconclusive,
+}
+
+impl AnalysisVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnalysisVerdict::Pass => "Pass",
+            AnalysisVerdict::Marginal => "Marginal",
+            AnalysisVerdict::Fail => "Fail",
+            AnalysisVerdict::Inconclusive => "Inconclusive",
+        }
+    }
+}
+
+/// The controller's last analysis of the release's canary: stored with the release in the
+/// same commit as the action it led to, so every console and `status` tell the same verdict
+/// whoever holds the lease. A deploy clears it (it belongs to the canary before).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisRecord {
+    pub verdict: AnalysisVerdict,
+    /// 0–100; absent when the analysis could not run at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<u8>,
+    /// One line per check (or why the analysis could not run), as the judge wrote them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+    /// The analysis step (index in the strategy) and the canary revision it judged.
+    pub step: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_revision: Option<u64>,
+    /// What the controller did about it: step, pause or abort.
+    pub action: String,
+    pub at: jiff::Timestamp,
+}
+
 /// Current state of a group's release: `/flightdeck/releases/<cluster>/<ns>/<group>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Release {
@@ -146,6 +188,9 @@ pub struct Release {
     /// What the router really held when last read back (mesh and ingress routers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub router: Option<RouterState>,
+    /// The controller's verdict on the current (or last) canary, once an analysis ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<AnalysisRecord>,
     pub updated_by: String,
     pub updated_at: jiff::Timestamp,
 }
@@ -166,6 +211,7 @@ impl Release {
             stable_history: Vec::new(),
             header_routes: Vec::new(),
             router: None,
+            analysis: None,
             updated_by: by.to_string(),
             updated_at: jiff::Timestamp::now(),
         }

@@ -26,6 +26,7 @@ use super::phases::{ClusterEffect, Context, desired_effects, transition};
 use super::render::render;
 use crate::authz::policy::{Decision, Policy, Role, Subject, Verb};
 use crate::domain::audit::{AuditDraft, AuditTarget, AuditUser, Outcome};
+use crate::domain::release::AnalysisRecord;
 use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Revision, Track};
 use crate::kube::ClusterConn;
 use crate::kube::apply::{Applier, ApplyError, Deadline};
@@ -98,6 +99,9 @@ pub struct Trace {
     /// Writes made from the finished report in the same transaction as the recorded
     /// outcome: the controller's final answer (one etcd write fewer per action).
     pub finish: Option<Finish>,
+    /// The controller's analysis verdict that led to this action: stored with the new
+    /// release in the action's own commit. Only the controller's own acts carry one.
+    pub analysis: Option<AnalysisRecord>,
 }
 
 /// Turns a finished action's report into writes that go with its recorded outcome.
@@ -160,6 +164,7 @@ impl ReleaseEngine {
             via: self.via.clone(),
             also: Vec::new(),
             finish: None,
+            analysis: None,
         }
     }
 
@@ -191,6 +196,23 @@ impl ReleaseEngine {
         let actor = self.actor.clone();
         self.act_as(&actor, key, action, reason, self.own_trace())
             .await
+    }
+
+    /// Acts as the engine's own actor on the verdict of an analysis, which is stored with
+    /// the release in the same commit.
+    pub async fn act_on_analysis(
+        &self,
+        key: &GroupKey,
+        action: Action,
+        reason: String,
+        analysis: AnalysisRecord,
+    ) -> Result<ActionReport, EngineError> {
+        let actor = self.actor.clone();
+        let trace = Trace {
+            analysis: Some(analysis),
+            ..self.own_trace()
+        };
+        self.act_as(&actor, key, action, Some(reason), trace).await
     }
 
     /// Acts for `actor` (the user a request came from), with `trace` in the audit log.
@@ -262,6 +284,15 @@ impl ReleaseEngine {
         } else {
             transition(&group, &release, &action, &ctx).map_err(|r| r.reason)
         };
+        if let Ok(t) = &mut tr {
+            // A verdict belongs to one canary: a new one starts without.
+            if matches!(action, Action::Deploy { .. }) {
+                t.release.analysis = None;
+            }
+            if let Some(a) = &trace.analysis {
+                t.release.analysis = Some(a.clone());
+            }
+        }
         if let Ok(t) = &mut tr
             && t.release.stable_revision != release.stable_revision
             && release.stable_revision != 0

@@ -33,9 +33,13 @@ pub enum Metric {
     LatencyP50,
     LatencyP99,
     Restarts,
+    /// Ready pods of the track: judged only live (a canary short of ready pods), never
+    /// named in `spec.health`.
+    Ready,
 }
 
 impl Metric {
+    /// The metrics `spec.health.metrics` may name.
     pub const ALL: [Metric; 4] = [
         Metric::SuccessRate,
         Metric::LatencyP50,
@@ -49,6 +53,7 @@ impl Metric {
             Metric::LatencyP50 => "latency-p50",
             Metric::LatencyP99 => "latency-p99",
             Metric::Restarts => "restarts",
+            Metric::Ready => "ready",
         }
     }
 
@@ -58,7 +63,7 @@ impl Metric {
 
     /// Whether a higher value is worse (latency, restarts) or better (success rate).
     pub fn higher_is_worse(self) -> bool {
-        !matches!(self, Metric::SuccessRate)
+        !matches!(self, Metric::SuccessRate | Metric::Ready)
     }
 
     /// Whether the tolerance is relative to the stable value.
@@ -70,7 +75,7 @@ impl Metric {
         match self {
             Metric::SuccessRate => 0.01,
             Metric::LatencyP50 | Metric::LatencyP99 => 0.2,
-            Metric::Restarts => 1.0,
+            Metric::Restarts | Metric::Ready => 1.0,
         }
     }
 
@@ -80,7 +85,7 @@ impl Metric {
             Metric::SuccessRate => format!("{:.2}%", v * 100.0),
             Metric::LatencyP50 | Metric::LatencyP99 if v < 1.0 => format!("{:.0}ms", v * 1000.0),
             Metric::LatencyP50 | Metric::LatencyP99 => format!("{v:.2}s"),
-            Metric::Restarts => format!("{v:.0}"),
+            Metric::Restarts | Metric::Ready => format!("{v:.0}"),
         }
     }
 }

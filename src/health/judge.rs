@@ -16,6 +16,7 @@
 use super::config::{Metric, MetricCheck};
 use super::stats::{mann_whitney_greater, median};
 use super::{HealthPoint, TrackPoint};
+use crate::domain::release::AnalysisVerdict;
 
 /// Below this many points a side the comparison has no data.
 pub const MIN_SAMPLES: usize = 4;
@@ -43,6 +44,28 @@ impl Verdict {
     }
 }
 
+impl From<Verdict> for AnalysisVerdict {
+    fn from(v: Verdict) -> Self {
+        match v {
+            Verdict::Pass => AnalysisVerdict::Pass,
+            Verdict::Marginal => AnalysisVerdict::Marginal,
+            Verdict::Fail => AnalysisVerdict::Fail,
+            Verdict::Inconclusive => AnalysisVerdict::Inconclusive,
+        }
+    }
+}
+
+impl From<AnalysisVerdict> for Verdict {
+    fn from(v: AnalysisVerdict) -> Self {
+        match v {
+            AnalysisVerdict::Pass => Verdict::Pass,
+            AnalysisVerdict::Marginal => Verdict::Marginal,
+            AnalysisVerdict::Fail => Verdict::Fail,
+            AnalysisVerdict::Inconclusive => Verdict::Inconclusive,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckOutcome {
     Pass,
@@ -55,6 +78,8 @@ pub enum CheckOutcome {
 pub enum CheckKind {
     Bound,
     Comparison,
+    /// What the canary's pods say without any metrics: restarts, readiness (live only).
+    Pods,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -74,9 +99,42 @@ pub struct Judgement {
 }
 
 impl Judgement {
+    /// The verdict and score of these checks (the rule in the module's comment).
+    pub fn of(checks: Vec<Check>) -> Judgement {
+        let has = |o: CheckOutcome| checks.iter().any(|c| c.outcome == o);
+        let verdict = if has(CheckOutcome::Fail) {
+            Verdict::Fail
+        } else if has(CheckOutcome::NoData) {
+            Verdict::Inconclusive
+        } else if has(CheckOutcome::Marginal) {
+            Verdict::Marginal
+        } else {
+            Verdict::Pass
+        };
+        let points: f64 = checks
+            .iter()
+            .map(|c| match c.outcome {
+                CheckOutcome::Pass => 1.0,
+                CheckOutcome::Marginal => 0.5,
+                _ => 0.0,
+            })
+            .sum();
+        let score = (100.0 * points / checks.len().max(1) as f64).round() as u8;
+        Judgement {
+            verdict,
+            score,
+            checks,
+        }
+    }
+
     /// The reasons behind the verdict, one line: failing checks for a Fail, checks without
     /// data for Inconclusive, marginal ones for Marginal, every check for a Pass.
     pub fn reasons(&self) -> String {
+        self.reason_lines().join("; ")
+    }
+
+    /// [`Self::reasons`], one check a line.
+    pub fn reason_lines(&self) -> Vec<String> {
         let wanted = match self.verdict {
             Verdict::Fail => Some(CheckOutcome::Fail),
             Verdict::Inconclusive => Some(CheckOutcome::NoData),
@@ -86,9 +144,8 @@ impl Judgement {
         self.checks
             .iter()
             .filter(|c| wanted.is_none_or(|w| c.outcome == w))
-            .map(|c| c.reason.as_str())
-            .collect::<Vec<_>>()
-            .join("; ")
+            .map(|c| c.reason.clone())
+            .collect()
     }
 
     /// "Fail (score 25): canary success-rate …".
@@ -128,30 +185,7 @@ pub fn judge(checks: &[MetricCheck], window: &[HealthPoint]) -> Judgement {
             c.reason = format!("{} ({last})", c.reason);
         }
     }
-    let has = |o: CheckOutcome| out.iter().any(|c| c.outcome == o);
-    let verdict = if has(CheckOutcome::Fail) {
-        Verdict::Fail
-    } else if has(CheckOutcome::NoData) {
-        Verdict::Inconclusive
-    } else if has(CheckOutcome::Marginal) {
-        Verdict::Marginal
-    } else {
-        Verdict::Pass
-    };
-    let points: f64 = out
-        .iter()
-        .map(|c| match c.outcome {
-            CheckOutcome::Pass => 1.0,
-            CheckOutcome::Marginal => 0.5,
-            _ => 0.0,
-        })
-        .sum();
-    let score = (100.0 * points / out.len() as f64).round() as u8;
-    Judgement {
-        verdict,
-        score,
-        checks: out,
-    }
+    Judgement::of(out)
 }
 
 fn canary_points(window: &[HealthPoint]) -> impl Iterator<Item = &TrackPoint> {
@@ -235,9 +269,9 @@ fn bound(c: &MetricCheck, window: &[HealthPoint]) -> Check {
                 )
             }
         }
-        Metric::LatencyP50 | Metric::LatencyP99 | Metric::Restarts => {
-            let value = if m == Metric::Restarts {
-                canary_points(window).last().map(|p| f64::from(p.restarts))
+        Metric::LatencyP50 | Metric::LatencyP99 | Metric::Restarts | Metric::Ready => {
+            let value = if matches!(m, Metric::Restarts | Metric::Ready) {
+                canary_points(window).last().and_then(|p| p.value(m))
             } else {
                 weighted_mean(canary_points(window), m)
             };

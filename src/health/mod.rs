@@ -7,6 +7,8 @@ pub mod cluster;
 pub mod config;
 pub mod exposition;
 pub mod judge;
+pub mod live;
+pub mod live_verdict;
 pub mod prometheus;
 pub mod rates;
 pub mod sampler;
@@ -18,6 +20,7 @@ use jiff::Timestamp;
 pub use analysis::{AnalysisRun, Progress};
 pub use config::{HealthConfig, Metric, MetricCheck, SourceKind};
 pub use judge::{Check, CheckOutcome, Judgement, Verdict, judge};
+pub use live::{LiveHealth, LiveReport, LiveTarget};
 pub use sampler::{Sampler, Target};
 
 /// One track's health at one sampling moment. `None` is "no data", never a good value.
@@ -45,6 +48,7 @@ impl TrackPoint {
             Metric::LatencyP50 => self.latency_p50,
             Metric::LatencyP99 => self.latency_p99,
             Metric::Restarts => Some(f64::from(self.restarts)),
+            Metric::Ready => Some(f64::from(self.ready)),
         }
     }
 }
@@ -56,6 +60,9 @@ pub struct HealthPoint {
     pub stable: TrackPoint,
     pub canary: TrackPoint,
     pub error: Option<String>,
+    /// The group's pods were listed: ready, restarts and warnings are real even when
+    /// `error` says the metrics are missing (a crash-looping canary serves none).
+    pub pods_read: bool,
 }
 
 /// What the console shows for a group: the recent points and the latest judgement.

@@ -33,7 +33,7 @@ pub fn default_query(metric: Metric) -> Option<String> {
             }
         ),
         // Restarts come from the pods themselves, not from Prometheus.
-        Metric::Restarts => return None,
+        Metric::Restarts | Metric::Ready => return None,
     };
     Some(q)
 }

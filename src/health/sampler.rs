@@ -102,6 +102,7 @@ impl Sampler {
                 ..TrackPoint::default()
             },
             error: None,
+            pods_read: false,
         };
         let pods = match list_pods(&self.client, &target.namespace, &target.group).await {
             Ok(p) => p,
@@ -110,6 +111,7 @@ impl Sampler {
                 return point;
             }
         };
+        point.pods_read = true;
         for p in &pods {
             let t = match p.track {
                 Track::Stable => &mut point.stable,

@@ -267,7 +267,8 @@ impl Estate {
             | Update::AuditUnreadable(_)
             | Update::ActionFinished { .. }
             | Update::TaskFailed { .. }
-            | Update::HealthReports(_) => {}
+            | Update::HealthReports(_)
+            | Update::LiveHealth(_) => {}
         }
     }
 

@@ -4,6 +4,7 @@ use crate::agent::Reports;
 use crate::authz::policy::Policy;
 use crate::domain::audit::AuditEntry;
 use crate::domain::{GroupKey, InstanceGroup, Release};
+use crate::health::LiveReport;
 
 use super::{DeploymentRow, EventRow, PodRow, RouterRow};
 
@@ -134,6 +135,8 @@ pub enum Update {
     },
     /// The agent's latest health of every group it analyses (all of them, each time).
     HealthReports(Arc<Reports>),
+    /// This console's own sample of a live canary, or that the canary is gone.
+    LiveHealth(LiveReport),
     /// A background task of the console (the action worker, the store feed) failed and
     /// was started again: shown on the status line, so nothing is dropped silently.
     TaskFailed {
@@ -145,4 +148,10 @@ pub enum Update {
     StoreUnreadable(Vec<String>),
     /// One more key was written with a value that cannot be decoded (from the watch).
     KeyUnreadable(String),
+}
+
+impl From<LiveReport> for Update {
+    fn from(r: LiveReport) -> Self {
+        Update::LiveHealth(r)
+    }
 }

@@ -4,6 +4,7 @@
 //! Each runs under [`supervise`]: a task that panics is reported on screen and started
 //! again, never silently dropped.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,9 @@ use tokio::task::JoinHandle;
 use super::run::ActRequest;
 use crate::authz::policy::Policy;
 use crate::controller::{Ask, Requester};
+use crate::domain::{GroupKey, InstanceGroup, Release};
+use crate::health::live::{LiveConfig, LiveTarget};
+use crate::kube::ClusterConn;
 use crate::model::sanitize::clean;
 use crate::model::{Conn, Part, Update};
 use crate::store::{AuditFilter, Change, Store};
@@ -87,16 +91,45 @@ fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// Follow the store: groups, releases, policy and audit. `namespaces` gets the (cluster,
-/// namespace) pairs in use, for the cluster watchers.
+/// namespace) pairs in use, for the cluster watchers; `live` the groups with a canary in
+/// flight, for the health sampler.
 pub fn spawn_store_feed(
     store: Arc<dyn Store>,
     tx: mpsc::Sender<Update>,
     namespaces: watch::Sender<Vec<(String, String)>>,
+    live: watch::Sender<Vec<LiveTarget>>,
 ) -> JoinHandle<()> {
     let namespaces = Arc::new(namespaces);
+    let live = Arc::new(live);
     let updates = tx.clone();
     supervise("store feed", tx, move || {
-        store_feed(store.clone(), updates.clone(), namespaces.clone())
+        store_feed(
+            store.clone(),
+            updates.clone(),
+            namespaces.clone(),
+            live.clone(),
+        )
+    })
+}
+
+/// Samples the health of every live canary (`targets`) with this console's credentials;
+/// `open` is the group on screen, sampled more often.
+pub fn spawn_health_sampler(
+    cluster: ClusterConn,
+    cfg: LiveConfig,
+    targets: watch::Receiver<Vec<LiveTarget>>,
+    open: watch::Receiver<Option<GroupKey>>,
+    tx: mpsc::Sender<Update>,
+) -> JoinHandle<()> {
+    let updates = tx.clone();
+    supervise("health sampler", tx, move || {
+        crate::health::live::run(
+            cluster.clone(),
+            cfg.clone(),
+            targets.clone(),
+            open.clone(),
+            updates.clone(),
+        )
     })
 }
 
@@ -104,6 +137,7 @@ async fn store_feed(
     store: Arc<dyn Store>,
     tx: mpsc::Sender<Update>,
     namespaces: Arc<watch::Sender<Vec<(String, String)>>>,
+    live: Arc<watch::Sender<Vec<LiveTarget>>>,
 ) {
     {
         let mut backoff = Duration::from_millis(200);
@@ -126,7 +160,12 @@ async fn store_feed(
             backoff = Duration::from_millis(200);
             let mut groups = snapshot.groups;
             publish_namespaces(&namespaces, &groups);
-            let releases = snapshot.releases.into_iter().map(|v| v.value).collect();
+            let releases: Vec<Release> = snapshot.releases.into_iter().map(|v| v.value).collect();
+            let mut by_group: HashMap<GroupKey, Release> = releases
+                .iter()
+                .map(|r| (r.group.clone(), r.clone()))
+                .collect();
+            publish_live(&live, &groups, &by_group);
             let _ = tx
                 .send(Update::StoreReloaded {
                     groups: groups.clone(),
@@ -175,14 +214,20 @@ async fn store_feed(
                         groups.retain(|o| o.key() != g.key());
                         groups.push(g.clone());
                         publish_namespaces(&namespaces, &groups);
+                        publish_live(&live, &groups, &by_group);
                         Update::GroupApplied(g)
                     }
                     Change::GroupDeleted(k) => {
                         groups.retain(|o| o.key() != k);
                         publish_namespaces(&namespaces, &groups);
+                        publish_live(&live, &groups, &by_group);
                         Update::GroupDeleted(k)
                     }
-                    Change::ReleasePut(v) => Update::ReleaseApplied(v.value),
+                    Change::ReleasePut(v) => {
+                        by_group.insert(v.value.group.clone(), v.value.clone());
+                        publish_live(&live, &groups, &by_group);
+                        Update::ReleaseApplied(v.value)
+                    }
                     Change::PolicyPut(v) => match serde_json::from_value::<Policy>(v) {
                         Ok(p) => Update::PolicyLoaded(p),
                         Err(e) => {
@@ -241,10 +286,7 @@ async fn audit_pager(
     }
 }
 
-fn publish_namespaces(
-    tx: &watch::Sender<Vec<(String, String)>>,
-    groups: &[crate::domain::InstanceGroup],
-) {
+fn publish_namespaces(tx: &watch::Sender<Vec<(String, String)>>, groups: &[InstanceGroup]) {
     let mut ns: Vec<(String, String)> = groups
         .iter()
         .map(|g| (g.spec.cluster.clone(), g.spec.namespace.clone()))
@@ -258,6 +300,21 @@ fn publish_namespaces(
         } else {
             false
         }
+    });
+}
+
+fn publish_live(
+    tx: &watch::Sender<Vec<LiveTarget>>,
+    groups: &[InstanceGroup],
+    releases: &HashMap<GroupKey, Release>,
+) {
+    let now = LiveTarget::in_flight(groups, releases);
+    tx.send_if_modified(|cur| {
+        let changed = *cur != now;
+        if changed {
+            *cur = now;
+        }
+        changed
     });
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::app::{App, Effect};
 use super::bench::BenchRecorder;
@@ -31,6 +31,8 @@ pub struct Wiring {
     pub audit_pages: mpsc::UnboundedSender<u64>,
     /// The cluster the log viewer reads; `None` disables it.
     pub logs_client: Option<kube::Client>,
+    /// The group open on screen, for the health sampler (it samples that one more often).
+    pub open_group: watch::Sender<Option<crate::domain::GroupKey>>,
 }
 
 /// What the action worker sends to the release controller.
@@ -128,6 +130,14 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
                         }
                         None => {}
                     }
+                    let open = app.open_group();
+                    wiring.open_group.send_if_modified(|cur| {
+                        let changed = cur.as_ref() != open;
+                        if changed {
+                            *cur = open.cloned();
+                        }
+                        changed
+                    });
                 }
                 Some(Ok(TermEvent::Paste(text))) => {
                     app.on_paste(&text);

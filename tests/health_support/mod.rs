@@ -19,7 +19,8 @@ pub const PERSON: &str = "tester";
 pub const NAMESPACE: &str = "shop";
 pub const GROUP: &str = "web";
 
-/// Canaries tagged `*-bad` answer 8% of requests with a 5xx and are slow.
+/// Canaries tagged `*-bad` answer 8% of requests with a 5xx and are slow; `*-crash` ones
+/// crash-loop.
 pub const SCENARIO: &str = r#"
 timings: { readiness: 1.0, probePeriod: 2.0 }
 rules:
@@ -27,6 +28,9 @@ rules:
     behaviour: healthy
     errorRate: 0.08
     latencyMs: { p50: 40, p99: 900 }
+  - tag: "*-crash"
+    behaviour: crashLoop
+    crashAfter: 1
 "#;
 
 pub struct Harness {

@@ -19,6 +19,7 @@ use crate::agent::Reports;
 use crate::authz::Policy;
 use crate::config::{Keymap, Theme};
 use crate::domain::audit::AuditEntry;
+use crate::health::{LiveHealth, LiveReport};
 use crate::model::{self, Estate};
 use rows::GroupRows;
 use state::{GroupsState, InputLine, Pages, Screen, Status, StatusKind};
@@ -114,8 +115,10 @@ pub struct App {
     pub(crate) dialog: Option<dialog::Dialog>,
     /// The log viewer, over the current screen while open.
     pub(crate) logs: Option<crate::tui::logs_view::LogsView>,
-    /// The agent's latest health reports, by group (empty until it has analysed one).
+    /// The in-process controller's analysis reports (the demo's), by group.
     pub(crate) health: Arc<Reports>,
+    /// This console's own samples of every live canary, by group.
+    pub(crate) live: std::collections::HashMap<crate::domain::GroupKey, Arc<LiveHealth>>,
     rows: GroupRows,
     /// The rows must be rebuilt before they are used: groups, scope, filter or sort changed.
     rows_stale: bool,
@@ -168,6 +171,7 @@ impl App {
             dialog: None,
             logs: None,
             health: Arc::default(),
+            live: Default::default(),
             rows: GroupRows::default(),
             rows_stale: true,
             resort_due: false,
@@ -204,6 +208,14 @@ impl App {
                 self.health = reports;
                 return;
             }
+            U::LiveHealth(LiveReport::Sampled(key, health)) => {
+                self.live.insert(key, health);
+                return;
+            }
+            U::LiveHealth(LiveReport::Gone(key)) => {
+                self.live.remove(&key);
+                return;
+            }
             U::TaskFailed { task, error } => {
                 self.show_error(format!("{task} failed: {error}; restarted"));
                 return;
@@ -236,7 +248,8 @@ impl App {
             | U::AuditUnreadable(_)
             | U::ActionFinished { .. }
             | U::TaskFailed { .. }
-            | U::HealthReports(_) => {}
+            | U::HealthReports(_)
+            | U::LiveHealth(_) => {}
             // The name sort reads nothing from the cluster; others (and the tag filter) do.
             _ => {
                 if self.groups.sort != state::SortKey::Name || !self.groups.filter.is_empty() {
@@ -275,9 +288,22 @@ impl App {
         &self.estate
     }
 
-    /// The agent's latest health report of a group, if it has one.
+    /// The in-process controller's analysis report of a group, if it runs one (the demo).
     pub fn health_of(&self, key: &crate::domain::GroupKey) -> Option<&crate::health::HealthReport> {
         self.health.get(key)
+    }
+
+    /// This console's live samples of a group's canary, while it has one.
+    pub fn live_of(&self, key: &crate::domain::GroupKey) -> Option<&LiveHealth> {
+        self.live.get(key).map(Arc::as_ref)
+    }
+
+    /// The group open on screen (sampled more often than the rest).
+    pub fn open_group(&self) -> Option<&crate::domain::GroupKey> {
+        match &self.screen {
+            Screen::Group(g) => Some(&g.key),
+            _ => None,
+        }
     }
 
     pub fn show_error(&mut self, msg: String) {

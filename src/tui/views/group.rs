@@ -1,6 +1,6 @@
 //! One group: a title with its release, its pods and its events. Tab moves the focus
-//! between the two tables; the health key swaps both for the Health tab (the agent's
-//! latest report of the group).
+//! between the two tables; the health key swaps both for the Health tab (live stable vs
+//! canary health and the controller's verdict).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -47,7 +47,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, g: &GroupState) -> (usize,
         let block = pane_block(t, " health ".to_string(), true);
         let inner = block.inner(tab);
         frame.render_widget(block, tab);
-        super::health::draw(frame, inner, t, app.health_of(&g.key));
+        super::health::draw(frame, inner, t, &super::health::HealthTab::of(app, &g.key));
         return (app.pages.pods, app.pages.events);
     }
 

@@ -17,7 +17,7 @@ use crate::tui::widgets::age::age;
 use crate::tui::widgets::columns::{self, Column};
 use crate::tui::widgets::table::{heading, scroll_offset, sort_title};
 
-/// The columns after the two marks (`!` warnings, the health verdict), with what each
+/// The columns after the two marks (`!` warnings, a live canary's health verdict), with what each
 /// needs at least and when it goes on a narrow terminal: AGE first, then RESTARTS,
 /// NAMESPACE and STABLE; NAME, PHASE, CANARY and READY stay (NAME shrinks last).
 const TITLES: [&str; 8] = [
@@ -256,8 +256,7 @@ fn group_cells(t: &Theme, s: &GroupSummary, app: &App, name_width: usize) -> Vec
     } else {
         Style::default()
     };
-    let (health, health_style) =
-        super::health::mark(app.health_of(&s.key).and_then(|r| r.verdict()), t);
+    let (health, health_style) = super::health::list_mark(app, s);
     vec![
         mark,
         Cell::from(Span::styled(health, health_style)),

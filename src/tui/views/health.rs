@@ -1,8 +1,11 @@
 //! The group view's Health tab: both tracks side by side — success rate, latency p50/p99,
 //! restarts, ready/desired, warning events — each with its current value and a sparkline
-//! of the recent points; below, the verdict, its score and the reason of every check.
-//! Pure: it draws a [`HealthReport`] (from the agent's reports) and nothing else.
+//! of the recent points, as this console samples them live; below, this console's live
+//! verdict with the reason of every check, and the controller's: an analysis running,
+//! and the verdict it stored with the release (the same in every console).
+//! Pure: it draws what [`HealthTab::of`] gathered from the app.
 
+use jiff::Timestamp;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -10,8 +13,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Wrap};
 
 use crate::config::Theme;
+use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Step};
 use crate::health::judge::CheckOutcome;
-use crate::health::{HealthReport, Metric, TrackPoint, Verdict};
+use crate::health::{HealthReport, Judgement, LiveHealth, Metric, TrackPoint, Verdict};
+use crate::model::GroupSummary;
+use crate::model::sanitize::clean;
+use crate::tui::app::App;
+use crate::tui::widgets::age::age;
 
 /// The mark of a group in the groups list: a character and its style. No report or no
 /// verdict yet is a quiet dot, never a tick.
@@ -64,21 +72,209 @@ const ROWS: [Row; 6] = [
     },
 ];
 
-pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, report: Option<&HealthReport>) {
-    let Some(report) = report.filter(|r| !r.points.is_empty()) else {
-        let text = Paragraph::new("no health data yet: it is sampled while an analysis runs")
-            .style(theme.muted);
-        frame.render_widget(text, area);
+/// What the Health tab draws, gathered from the app.
+pub struct HealthTab<'a> {
+    /// This console's samples of the live canary, if the group has one.
+    pub live: Option<&'a LiveHealth>,
+    /// A running analysis of the controller in this process (the demo's).
+    pub running: Option<&'a HealthReport>,
+    pub group: Option<&'a InstanceGroup>,
+    pub release: Option<&'a Release>,
+    pub now: Timestamp,
+}
+
+impl<'a> HealthTab<'a> {
+    pub fn of(app: &'a App, key: &GroupKey) -> HealthTab<'a> {
+        let entry = app.estate().group(key);
+        HealthTab {
+            live: app.live_of(key),
+            running: app.health_of(key),
+            group: entry.map(|e| &e.group),
+            release: entry.and_then(|e| e.release.as_ref()),
+            now: app.now,
+        }
+    }
+
+    fn in_flight(&self) -> bool {
+        self.release.is_some_and(|r| r.phase.in_flight())
+    }
+}
+
+/// The groups list's health mark: nothing without a live canary; else this console's live
+/// verdict (or the in-process analysis's, before the first sample), a quiet dot until
+/// there is one.
+pub fn list_mark(app: &App, s: &GroupSummary) -> (&'static str, Style) {
+    if !s.phase.in_flight() {
+        return ("", Style::default());
+    }
+    let verdict = match app.live_of(&s.key) {
+        Some(l) => l.report.verdict(),
+        None => app.health_of(&s.key).and_then(HealthReport::verdict),
+    };
+    mark(verdict, &app.theme)
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, tab: &HealthTab) {
+    let mut lines = live_lines(theme, tab);
+    lines.extend(controller_lines(theme, tab));
+    let report = tab
+        .live
+        .map(|l| &l.report)
+        .or(tab.running)
+        .filter(|r| !r.points.is_empty());
+    let Some(report) = report else {
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
         return;
     };
-    let checks = report.judgement.as_ref().map_or(0, |j| j.checks.len()) as u16;
-    let [tracks, verdict] =
-        Layout::vertical([Constraint::Min(8), Constraint::Length(checks + 3)]).areas(area);
+    // A row per metric and the borders; the verdicts and their reasons take the rest.
+    let [tracks, verdict] = Layout::vertical([
+        Constraint::Length(ROWS.len() as u16 + 2),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
     let [stable, canary] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(tracks);
     draw_track(frame, stable, theme, report, false);
     draw_track(frame, canary, theme, report, true);
-    draw_verdict(frame, verdict, theme, report);
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .border_style(theme.border)
+        .title(" verdicts ");
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        verdict,
+    );
+}
+
+/// This console's live verdict and its checks; or why there is none.
+fn live_lines(theme: &Theme, tab: &HealthTab) -> Vec<Line<'static>> {
+    let label = Span::styled("live        ", theme.accent);
+    let Some(live) = tab.live else {
+        let why = if tab.in_flight() {
+            "no health data yet: this console samples the canary every few seconds"
+        } else {
+            "no canary in flight: live health is sampled while a release has one"
+        };
+        return vec![Line::from(vec![label, Span::styled(why, theme.muted)])];
+    };
+    let every = format!("  this console samples every {}s", live.every.as_secs());
+    let mut lines = match &live.report.judgement {
+        Some(j) => {
+            let mut head = vec![label];
+            head.extend(verdict_spans(theme, j.verdict, Some(j.score)));
+            head.push(Span::styled(every, theme.muted));
+            let mut out = vec![Line::from(head)];
+            out.extend(check_lines(theme, j));
+            out
+        }
+        None => vec![Line::from(vec![
+            label,
+            Span::styled(format!("no verdict yet{every}"), theme.muted),
+        ])],
+    };
+    if let Some(note) = &live.note {
+        lines.push(Line::from(Span::styled(
+            format!("  {}", clean(note)),
+            theme.warning,
+        )));
+    }
+    if let Some(e) = live.report.points.last().and_then(|p| p.error.as_deref()) {
+        lines.push(Line::from(Span::styled(
+            format!("  {}", clean(e)),
+            theme.muted,
+        )));
+    }
+    lines
+}
+
+/// The controller's side: an analysis running in this process (the demo), one running
+/// elsewhere (known from the release), and the verdict stored with the release.
+fn controller_lines(theme: &Theme, tab: &HealthTab) -> Vec<Line<'static>> {
+    let label = || Span::styled("controller  ", theme.accent);
+    let mut lines = Vec::new();
+    if let Some(report) = tab.running {
+        let mut head = vec![label()];
+        head.push(Span::styled(
+            format!("{} ", report.analysis.as_deref().unwrap_or("analysis")),
+            theme.text,
+        ));
+        match &report.judgement {
+            Some(j) => {
+                head.extend(verdict_spans(theme, j.verdict, Some(j.score)));
+                lines.push(Line::from(head));
+                lines.extend(check_lines(theme, j));
+            }
+            None => {
+                head.push(Span::styled("no verdict yet", theme.muted));
+                lines.push(Line::from(head));
+            }
+        }
+    } else if let Some(step) = analysing(tab) {
+        lines.push(Line::from(vec![
+            label(),
+            Span::styled(
+                format!("analysis running at step {step}: its verdict shows here when it ends"),
+                theme.muted,
+            ),
+        ]));
+    }
+    if let Some(a) = tab.release.and_then(|r| r.analysis.as_ref()) {
+        let mut head = vec![label()];
+        head.push(Span::styled("last analysis ", theme.text));
+        head.extend(verdict_spans(theme, a.verdict.into(), a.score));
+        let revision = a
+            .canary_revision
+            .map(|n| format!(" of r{n}"))
+            .unwrap_or_default();
+        head.push(Span::styled(
+            format!(
+                "  at step {}{revision} → {}, {} ago",
+                a.step,
+                clean(&a.action),
+                age(Some(a.at), tab.now)
+            ),
+            theme.muted,
+        ));
+        lines.push(Line::from(head));
+        let style = mark(Some(a.verdict.into()), theme).1;
+        for r in &a.reasons {
+            lines.push(Line::from(Span::styled(format!("  {}", clean(r)), style)));
+        }
+    }
+    lines
+}
+
+/// The step of an analysis the controller runs now, as the store tells it.
+fn analysing(tab: &HealthTab) -> Option<usize> {
+    let (g, r) = (tab.group?, tab.release?);
+    let at = matches!(g.spec.strategy.steps.get(r.step), Some(Step::Analysis(_)));
+    (at && r.phase == Phase::Progressing).then_some(r.step)
+}
+
+fn verdict_spans(theme: &Theme, verdict: Verdict, score: Option<u8>) -> Vec<Span<'static>> {
+    let (m, style) = mark(Some(verdict), theme);
+    let mut spans = vec![Span::styled(format!("{m} {} ", verdict.as_str()), style)];
+    if let Some(score) = score {
+        spans.push(Span::styled(format!("score {score}"), theme.text));
+    }
+    spans
+}
+
+fn check_lines(theme: &Theme, j: &Judgement) -> Vec<Line<'static>> {
+    j.checks
+        .iter()
+        .map(|c| {
+            let style = match c.outcome {
+                CheckOutcome::Pass => theme.ok,
+                CheckOutcome::Marginal => theme.warning,
+                CheckOutcome::Fail => theme.error,
+                CheckOutcome::NoData => theme.muted,
+            };
+            Line::from(Span::styled(format!("  {}", clean(&c.reason)), style))
+        })
+        .collect()
 }
 
 fn draw_track(frame: &mut Frame, area: Rect, theme: &Theme, report: &HealthReport, canary: bool) {
@@ -136,48 +332,6 @@ fn sparkline_data(report: &HealthReport, canary: bool, row: &Row, width: usize) 
         .collect()
 }
 
-fn draw_verdict(frame: &mut Frame, area: Rect, theme: &Theme, report: &HealthReport) {
-    let mut lines = Vec::new();
-    match &report.judgement {
-        Some(j) => {
-            let (m, style) = mark(Some(j.verdict), theme);
-            lines.push(Line::from(vec![
-                Span::styled(format!("{m} {} ", j.verdict.as_str()), style),
-                Span::styled(format!("score {}", j.score), theme.text),
-                Span::styled(
-                    report
-                        .analysis
-                        .as_deref()
-                        .map(|a| format!("  {a}"))
-                        .unwrap_or_default(),
-                    theme.muted,
-                ),
-            ]));
-            for c in &j.checks {
-                let style = match c.outcome {
-                    CheckOutcome::Pass => theme.ok,
-                    CheckOutcome::Marginal => theme.warning,
-                    CheckOutcome::Fail => theme.error,
-                    CheckOutcome::NoData => theme.muted,
-                };
-                lines.push(Line::from(Span::styled(format!("  {}", c.reason), style)));
-            }
-        }
-        None => lines.push(Line::from(Span::styled("no verdict yet", theme.muted))),
-    }
-    if let Some(e) = report.points.last().and_then(|p| p.error.as_deref()) {
-        lines.push(Line::from(Span::styled(e.to_string(), theme.error)));
-    }
-    let block = Block::default()
-        .borders(Borders::TOP)
-        .border_style(theme.border)
-        .title(" verdict ");
-    frame.render_widget(
-        Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
-        area,
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +356,7 @@ mod tests {
                 stable: t(0.999, 0.12, 3),
                 canary: t(0.92, 0.9, 1),
                 error: None,
+                pods_read: true,
             })
             .collect();
         let mut min = crate::health::MetricCheck::new(Metric::SuccessRate);
@@ -213,10 +368,24 @@ mod tests {
         }
     }
 
-    fn screen(report: Option<&HealthReport>) -> String {
-        let mut term = Terminal::new(TestBackend::new(100, 20)).unwrap();
+    fn tab<'a>(
+        live: Option<&'a LiveHealth>,
+        running: Option<&'a HealthReport>,
+        release: Option<&'a Release>,
+    ) -> HealthTab<'a> {
+        HealthTab {
+            live,
+            running,
+            group: None,
+            release,
+            now: jiff::Timestamp::now(),
+        }
+    }
+
+    fn screen(tab: &HealthTab) -> String {
+        let mut term = Terminal::new(TestBackend::new(110, 24)).unwrap();
         let theme = Theme::built_in("default").unwrap();
-        term.draw(|f| draw(f, f.area(), &theme, report)).unwrap();
+        term.draw(|f| draw(f, f.area(), &theme, tab)).unwrap();
         let buf = term.backend().buffer().clone();
         (0..buf.area.height)
             .map(|y| {
@@ -228,9 +397,17 @@ mod tests {
             .join("\n")
     }
 
+    fn in_flight() -> Release {
+        let mut r = Release::stable(GroupKey::new("sim", "shop", "web"), 1, "alice");
+        r.phase = Phase::Paused;
+        r.canary_revision = Some(2);
+        r
+    }
+
     #[test]
     fn both_tracks_side_by_side_with_the_verdict_and_its_reasons() {
-        let s = screen(Some(&report()));
+        let report = report();
+        let s = screen(&tab(None, Some(&report), None));
         assert!(s.contains("stable") && s.contains("canary"), "{s}");
         assert!(s.contains("99.90%") && s.contains("92.00%"), "{s}");
         assert!(
@@ -245,8 +422,44 @@ mod tests {
     }
 
     #[test]
+    fn live_samples_beside_the_stored_verdict() {
+        let mut report = report();
+        report.analysis = None;
+        let live = LiveHealth {
+            report,
+            every: std::time::Duration::from_secs(2),
+            note: Some("no Prometheus\x1b[2J here".into()),
+        };
+        let mut release = in_flight();
+        release.analysis = Some(crate::domain::release::AnalysisRecord {
+            verdict: crate::domain::release::AnalysisVerdict::Marginal,
+            score: Some(50),
+            reasons: vec!["latency-p99: canary 300ms vs stable 120ms".into()],
+            step: 3,
+            canary_revision: Some(2),
+            action: "pause".into(),
+            at: jiff::Timestamp::now() - jiff::SignedDuration::from_secs(90),
+        });
+        let s = screen(&tab(Some(&live), None, Some(&release)));
+        assert!(s.contains("live") && s.contains("samples every 2s"), "{s}");
+        assert!(
+            s.contains("✗ Fail") && s.contains("below min 99.00%"),
+            "{s}"
+        );
+        assert!(s.contains("~ Marginal score 50"), "{s}");
+        assert!(s.contains("at step 3 of r2 → pause, 1m ago"), "{s}");
+        assert!(s.contains("canary 300ms vs stable 120ms"), "{s}");
+        assert!(
+            s.contains("no Prometheus here") && !s.contains('\x1b'),
+            "{s}"
+        );
+    }
+
+    #[test]
     fn without_data_it_says_so() {
-        assert!(screen(None).contains("no health data yet"));
+        assert!(screen(&tab(None, None, None)).contains("no canary in flight"));
+        let release = in_flight();
+        assert!(screen(&tab(None, None, Some(&release))).contains("no health data yet"));
         let theme = Theme::built_in("default").unwrap();
         assert_eq!(mark(None, &theme).0, "·");
         assert_eq!(mark(Some(Verdict::Fail), &theme).0, "✗");

@@ -7,7 +7,7 @@ mod dialog;
 mod group;
 mod groups;
 mod header;
-/// The Health tab and the groups list's health mark (issue 5); not wired into the app yet.
+/// The Health tab and the groups list's health mark.
 pub mod health;
 mod help;
 mod hints;
