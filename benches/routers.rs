@@ -85,7 +85,7 @@ async fn main() {
             params: Default::default(),
         })
         .await;
-        ready_pods(&client).await;
+        traffic::ready_pods(&client, NAMESPACE, 11).await;
         for w in WEIGHTS {
             let before = counts(&client).await;
             let t = Instant::now();
@@ -184,17 +184,4 @@ fn is_canary(p: &Pod) -> bool {
         .as_ref()
         .and_then(|l| l.get("flightdeck.dev/track"))
         .is_some_and(|t| t == "canary")
-}
-
-async fn ready_pods(client: &kube::Client) -> Vec<Pod> {
-    let api: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
-    support::eventually(60, "every pod ready", || async {
-        let list = api.list(&Default::default()).await.ok()?.items;
-        let live: Vec<Pod> = list
-            .into_iter()
-            .filter(|p| p.metadata.deletion_timestamp.is_none())
-            .collect();
-        (live.len() >= 11 && live.iter().all(traffic::ready)).then_some(live)
-    })
-    .await
 }

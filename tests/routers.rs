@@ -365,18 +365,8 @@ async fn a_console_watch_sees_the_router_and_its_hand_edit() {
 
 /// The canary's share of at least 10,000 requests served by the group's pods from now on.
 async fn observed_share(w: &World) -> f64 {
-    use k8s_openapi::api::core::v1::Pod;
     use std::time::{Duration, Instant};
-    let api: Api<Pod> = Api::namespaced(w.client.clone(), NAMESPACE);
-    let pods = support::eventually(60, "every pod ready", || async {
-        let list = api.list(&Default::default()).await.ok()?.items;
-        let live: Vec<Pod> = list
-            .into_iter()
-            .filter(|p| p.metadata.deletion_timestamp.is_none())
-            .collect();
-        (live.len() >= 11 && live.iter().all(traffic::ready)).then_some(live)
-    })
-    .await;
+    let pods = traffic::ready_pods(&w.client, NAMESPACE, 11).await;
     let before = traffic::served(&w.client, NAMESPACE, 8080, &pods).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

@@ -44,3 +44,17 @@ pub async fn served(client: &kube::Client, ns: &str, port: u16, pods: &[Pod]) ->
     }
     (stable, canary)
 }
+
+/// The live pods of `ns` once at least `count` are there and every one is ready.
+pub async fn ready_pods(client: &kube::Client, ns: &str, count: usize) -> Vec<Pod> {
+    let api: kube::Api<Pod> = kube::Api::namespaced(client.clone(), ns);
+    crate::support::eventually(60, "every pod ready", || async {
+        let list = api.list(&Default::default()).await.ok()?.items;
+        let live: Vec<Pod> = list
+            .into_iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .collect();
+        (live.len() >= count && live.iter().all(ready)).then_some(live)
+    })
+    .await
+}
