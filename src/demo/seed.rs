@@ -223,7 +223,16 @@ fn generated_group(cluster: &str, i: usize, pods: u32) -> (InstanceGroup, Option
                 ("replicas".into(), json!(pods)),
                 ("port".into(), json!(8080)),
             ]),
-            strategy: Default::default(),
+            // Canaries are seeded Paused at step 1: a pause the engine stops at.
+            strategy: crate::domain::Strategy {
+                steps: vec![
+                    crate::domain::Step::SetWeight(10),
+                    crate::domain::Step::Pause(Default::default()),
+                    crate::domain::Step::SetWeight(50),
+                    crate::domain::Step::Pause(Default::default()),
+                ],
+                ..Default::default()
+            },
             health: None,
             protected: false,
             image_policy: None,
@@ -260,6 +269,25 @@ fn yaml_error(file: &str, e: serde_norway::Error) -> SeedError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_seeded_release_waits_where_the_engine_would_stop() {
+        use crate::domain::Step;
+        // The samples and generated groups, some of them with canaries.
+        let s = seed("sim", 80, 2).unwrap();
+        for r in s.releases.iter().filter(|r| r.phase.in_flight()) {
+            let g = s.groups.iter().find(|g| g.key() == r.group).unwrap();
+            match (g.spec.strategy.steps.get(r.step), r.phase) {
+                (Some(Step::Pause(_)), Phase::Paused)
+                | (Some(Step::Analysis(_)), Phase::Progressing) => {}
+                (step, phase) => panic!(
+                    "{} is seeded {phase} at step {} ({step:?}): the engine never stops there",
+                    g.name(),
+                    r.step
+                ),
+            }
+        }
+    }
 
     #[test]
     fn samples_render_and_in_flight_releases_get_a_canary() {

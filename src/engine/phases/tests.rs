@@ -606,7 +606,8 @@ fn odd_inputs_are_refused_not_panicked_on() {
 
 #[test]
 fn the_demo_release_progressing_at_a_weight_step_continues_to_the_next_pause() {
-    // assets/demo/releases.yaml: search-api is Progressing at step 2 (setWeight 50).
+    // A release Progressing at a setWeight step (as older demo seeds had it) is not stuck:
+    // pause/resume or step carry it to the next pause.
     let mut g = design_group();
     g.spec.strategy.steps = vec![
         Step::SetWeight(20),
