@@ -218,34 +218,44 @@ pub(super) async fn list<B: Backend + ?Sized>(
         }
         return Ok(out);
     };
-    // The newest `limit` matches: read from the newest end, a page at a time, and stop
-    // as soon as there are enough (or the entries are older than `since`), so the tail of
-    // a 100,000-entry log costs what the tail costs.
+    // The newest `limit` matches: read from the newest end, a window of sequence numbers at
+    // a time (keys are `audit/<seq:020>`, so a window is a plain ascending range — etcd
+    // sorts a descending range only after reading all of it), and stop as soon as there
+    // are enough (or the entries are older than `since`), so the tail of a 100,000-entry
+    // log costs what the tail costs.
+    let head: AuditHead = match b.get(layout::AUDIT_HEAD).await? {
+        Some(kv) => decode(&kv)?,
+        None => AuditHead::default(),
+    };
+    let mut upper = filter
+        .before
+        .map_or(head.seq + 1, |before| before.min(head.seq + 1));
     let mut out = Vec::new();
-    let mut after = filter.before.map(layout::audit);
-    'pages: while out.len() < limit {
+    'windows: while out.len() < limit && upper > 1 {
+        let lower = upper.saturating_sub(AUDIT_PAGE as u64).max(1);
+        let after = layout::audit(lower - 1);
         let page = b
-            .range_page(layout::AUDIT, after.as_deref(), AUDIT_PAGE, true)
+            .range_page(layout::AUDIT, Some(&after), (upper - lower) as usize, false)
             .await?;
-        for kv in &page.kvs {
+        for kv in page.kvs.iter().rev() {
             let e: AuditEntry = decode(kv)?;
+            if e.seq >= upper {
+                continue;
+            }
             if filter
                 .since
                 .is_some_and(|since| e.timestamp().is_some_and(|t| t < since))
             {
-                break 'pages;
+                break 'windows;
             }
             if wanted(&e) {
                 out.push(e);
                 if out.len() == limit {
-                    break 'pages;
+                    break 'windows;
                 }
             }
         }
-        match page.kvs.last() {
-            Some(last) if page.more => after = Some(last.key.clone()),
-            _ => break,
-        }
+        upper = lower;
     }
     out.reverse();
     Ok(out)
