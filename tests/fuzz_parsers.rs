@@ -2,7 +2,8 @@
 //! of outside input (issue 10, point 8). Each target asserts that nothing panics and that a
 //! refusal is one line. Cases per target: `FLIGHTDECK_FUZZ_CASES` (default 256, so the
 //! ordinary test run stays fast); `tools/fuzz [CASES]` runs them in release mode and prints
-//! each target's time. Failing inputs are kept by proptest under `proptest-regressions/`.
+//! each target's time. Inputs that broke a parser are kept in `tests/fuzz_corpus/<parser>/`
+//! and replayed by `the_corpus_is_refused_on_one_line_or_accepted` on every run.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -616,4 +617,46 @@ fn a_scenario_key_with_a_newline_is_refused_on_one_line() {
     let (_, msg) = flightdeck::sim::Scenario::from_yaml("\"a\\nb\": 1\n").unwrap_err();
     assert!(!msg.contains('\n'), "{msg:?}");
     assert!(msg.contains("a\\nb"), "the key is shown, escaped: {msg}");
+}
+
+/// The corpus in `tests/fuzz_corpus/<parser>/`: inputs that once broke a parser (or came
+/// close), replayed on every test run — each is accepted or refused on one line.
+#[test]
+fn the_corpus_is_refused_on_one_line_or_accepted() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_corpus");
+    let mut seen = 0;
+    for dir in std::fs::read_dir(&root).unwrap() {
+        let dir = dir.unwrap().path();
+        let parser = dir.file_name().unwrap().to_string_lossy().into_owned();
+        for file in std::fs::read_dir(&dir).unwrap() {
+            let path = file.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let what = format!("{}", path.display());
+            let refusal = match parser.as_str() {
+                "scenario" => Scenario::from_yaml(&text).err().map(|(_, m)| m),
+                "policy" => Policy::from_yaml(&text).err().map(|e| e.to_string()),
+                "group" => SourceFile::from_text("g.yaml", &text)
+                    .parse_all::<InstanceGroup>()
+                    .err()
+                    .map(|e| e.message),
+                "template" => SourceFile::from_text("t.yaml", &text)
+                    .parse_all::<Template>()
+                    .err()
+                    .map(|e| e.message),
+                "theme" | "keymap" | "config" => {
+                    let config = tempfile::tempdir().unwrap();
+                    std::fs::write(config.path().join(format!("{parser}.toml")), &text).unwrap();
+                    flightdeck::config::load_from_dir(config.path(), None, None, false)
+                        .err()
+                        .map(|e| e.to_string())
+                }
+                other => panic!("{what}: no parser called {other}"),
+            };
+            if let Some(msg) = refusal {
+                assert!(!msg.contains('\n') && !msg.is_empty(), "{what}: {msg:?}");
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 8, "the corpus is there: {seen} files");
 }

@@ -342,6 +342,8 @@ impl Policy {
                 Some(i) if at.is_some() => message[..i].to_string(),
                 _ => message,
             };
+            // A value the message quotes may hold a newline: the refusal stays one line.
+            let message = crate::model::sanitize::escape_controls(&message);
             PolicyError::Parse {
                 line: at.as_ref().map(|l| l.line()),
                 column: at.as_ref().map(|l| l.column()),
