@@ -28,6 +28,21 @@ pub fn load(
     explicit_keymap: Option<&str>,
 ) -> Result<(Theme, Keymap), ConfigError> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let (theme, keymap) = load_unadapted(explicit_theme, explicit_keymap, no_color)?;
+    // 24-bit colours only where the terminal says it draws them.
+    let theme = if theme::truecolor_terminal() {
+        theme
+    } else {
+        theme.without_truecolor()
+    };
+    Ok((theme, keymap))
+}
+
+fn load_unadapted(
+    explicit_theme: Option<&str>,
+    explicit_keymap: Option<&str>,
+    no_color: bool,
+) -> Result<(Theme, Keymap), ConfigError> {
     match config_dir() {
         Some(dir) => load_from_dir(&dir, explicit_theme, explicit_keymap, no_color),
         None => {

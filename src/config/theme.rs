@@ -40,6 +40,63 @@ pub struct Theme {
     pub border: Style,
 }
 
+impl Theme {
+    /// The theme with every 24-bit colour turned into the nearest of the 256 a terminal
+    /// without truecolor has: what to draw with unless `COLORTERM` says `truecolor` or
+    /// `24bit` (tmux's `screen-256color`, many SSH sessions).
+    pub fn without_truecolor(mut self) -> Theme {
+        for style in [
+            &mut self.text,
+            &mut self.header,
+            &mut self.accent,
+            &mut self.warning,
+            &mut self.error,
+            &mut self.ok,
+            &mut self.muted,
+            &mut self.selection,
+            &mut self.canary,
+            &mut self.stable,
+            &mut self.border,
+        ] {
+            style.fg = style.fg.map(to_256);
+            style.bg = style.bg.map(to_256);
+        }
+        self
+    }
+}
+
+/// Whether the terminal says it draws 24-bit colour.
+pub fn truecolor_terminal() -> bool {
+    std::env::var("COLORTERM").is_ok_and(|v| v == "truecolor" || v == "24bit")
+}
+
+/// The nearest xterm-256 colour (the 6×6×6 cube or the grey ramp) to an RGB one.
+fn to_256(c: Color) -> Color {
+    let Color::Rgb(r, g, b) = c else {
+        return c;
+    };
+    const LEVELS: [u8; 6] = [0, 95, 135, 175, 215, 255];
+    let level = |v: u8| {
+        (0..6)
+            .min_by_key(|i| (i32::from(LEVELS[*i]) - i32::from(v)).abs())
+            .unwrap_or(0)
+    };
+    let (ri, gi, bi) = (level(r), level(g), level(b));
+    let cube = (LEVELS[ri], LEVELS[gi], LEVELS[bi]);
+    let grey_i = ((u32::from(r) + u32::from(g) + u32::from(b)) / 3).saturating_sub(8) / 10;
+    let grey_i = grey_i.min(23) as u8;
+    let grey = 8 + 10 * grey_i;
+    let dist = |(x, y, z): (u8, u8, u8)| {
+        let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).pow(2);
+        d(x, r) + d(y, g) + d(z, b)
+    };
+    if dist((grey, grey, grey)) < dist(cube) {
+        Color::Indexed(232 + grey_i)
+    } else {
+        Color::Indexed(16 + 36 * ri as u8 + 6 * gi as u8 + bi as u8)
+    }
+}
+
 /// The keys a theme file may set, in the order the built-ins list them.
 pub const KEYS: &[&str] = &[
     "fg",
@@ -251,6 +308,9 @@ mod tests {
         let s = parse_style("black on #ff8800 bold underline").unwrap();
         assert_eq!(s.fg, Some(Color::Black));
         assert_eq!(s.bg, Some(Color::Rgb(0xff, 0x88, 0)));
+        assert_eq!(to_256(Color::Rgb(0xff, 0x88, 0)), Color::Indexed(208));
+        assert_eq!(to_256(Color::Rgb(0x80, 0x80, 0x80)), Color::Indexed(244));
+        assert_eq!(to_256(Color::Red), Color::Red);
         assert!(
             s.add_modifier
                 .contains(Modifier::BOLD | Modifier::UNDERLINED)
