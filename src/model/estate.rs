@@ -103,7 +103,7 @@ impl Estate {
 
     /// What a group's router object holds now, as the watch sees it, against what its
     /// release asks; `None` for the `replicas` router or while the watch has not listed.
-    pub fn router_live(&self, entry: &GroupEntry) -> Option<RouterState> {
+    pub fn router_live(&self, entry: &GroupEntry, now: Timestamp) -> Option<RouterState> {
         let g = &entry.group;
         let router = g.spec.strategy.traffic.router;
         let watched = traffic::watched(router, g)?;
@@ -119,7 +119,7 @@ impl Estate {
             .get(&(watched.kind.to_string(), watched.name.clone()));
         let (weight, routes) = entry.release.as_ref().map_or((0, 0), traffic::expected);
         let held = traffic::held(router, g, object);
-        Some(router_state(router, weight, routes, held, Timestamp::now()))
+        Some(router_state(router, weight, routes, held, now))
     }
 
     pub fn apply(&mut self, update: Update) {
@@ -371,7 +371,7 @@ impl Estate {
             created: stable.and_then(|d| d.created),
             warning_pods: pods.iter().filter(|p| p.is_warning()).count() as u32,
             warning_events,
-            router_drift: self.router_live(entry).is_some_and(|s| s.mismatch()),
+            router_drift: self.router_live(entry, now).is_some_and(|s| s.mismatch()),
         })
     }
 

@@ -138,9 +138,20 @@ impl EtcdStore {
         &self,
         fut: impl Future<Output = Result<T, etcd_client::Error>>,
     ) -> Result<T, StoreError> {
-        bounded(self.request_timeout, &self.at(), fut)
-            .await?
-            .map_err(|e| map_error(e, &self.at(), self.user.as_deref(), self.tls))
+        self.raw(fut).await?.map_err(|e| self.fail(e))
+    }
+
+    /// [`Self::call`] keeping etcd's own error, for callers that act on its kind (a page
+    /// too large for one answer is halved, not failed).
+    async fn raw<T>(
+        &self,
+        fut: impl Future<Output = Result<T, etcd_client::Error>>,
+    ) -> Result<Result<T, etcd_client::Error>, StoreError> {
+        bounded(self.request_timeout, &self.at(), fut).await
+    }
+
+    fn fail(&self, e: etcd_client::Error) -> StoreError {
+        map_error(e, &self.at(), self.user.as_deref(), self.tls)
     }
 }
 

@@ -8,7 +8,7 @@ use etcd_client::{GetOptions, KvClient, SortOrder, SortTarget, Txn, TxnOp, TxnOp
 
 use super::super::StoreError;
 use super::super::backend::{Kv, Page};
-use super::{EtcdStore, bounded, map_error};
+use super::EtcdStore;
 
 /// Keys per page. Values are bounded (a group file ≤ 1 MiB, a template body ≤ 64 KiB, an
 /// audit reason ≤ 1 KiB), and a page too big for [`MAX_ANSWER`] is halved and retried.
@@ -32,19 +32,6 @@ impl EtcdStore {
         self.client()
             .kv_client()
             .max_decoding_message_size(MAX_ANSWER)
-    }
-
-    /// Runs one request with the request timeout; the raw etcd error is kept so a page
-    /// that was too large can be told from other failures.
-    async fn raw<T>(
-        &self,
-        fut: impl Future<Output = Result<T, etcd_client::Error>>,
-    ) -> Result<Result<T, etcd_client::Error>, StoreError> {
-        bounded(self.request_timeout, &self.at(), fut).await
-    }
-
-    fn fail(&self, e: etcd_client::Error) -> StoreError {
-        map_error(e, &self.at(), self.user.as_deref(), self.tls)
     }
 
     /// Everything under `values` (with values) and `keys` (names only), at one revision:

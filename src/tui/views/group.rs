@@ -38,7 +38,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, g: &GroupState) -> (usize,
     .areas(area);
     draw_title(frame, title, app, &summary);
     if let Some(entry) = app.estate.group(&g.key) {
-        let router = app.estate.router_live(entry);
+        let router = app.estate.router_live(entry, app.now);
         let lines = timeline::lines(&entry.group, entry.release.as_ref(), router.as_ref(), t);
         frame.render_widget(Paragraph::new(lines), timeline_area);
     }
