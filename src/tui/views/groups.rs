@@ -38,21 +38,27 @@ fn chars(s: &str) -> u16 {
     u16::try_from(s.chars().count()).unwrap_or(u16::MAX)
 }
 
-/// The canary cell's text: tag and weight while in flight, and the router's drift mark.
-fn canary_text(s: &GroupSummary) -> String {
-    let mut text = match (&s.canary_tag, s.phase.in_flight()) {
-        (Some(tag), true) => format!("{tag} {}%", s.weight),
-        (None, true) => format!("{}%", s.weight),
-        _ => String::new(),
+/// The canary cell: tag and weight while in flight, and the router's drift mark.
+fn canary_line(t: &Theme, s: &GroupSummary) -> Line<'static> {
+    let mut canary = match (&s.canary_tag, s.phase.in_flight()) {
+        (Some(tag), true) => Line::from(vec![
+            Span::raw(tag.clone()),
+            Span::styled(format!(" {}%", s.weight), t.canary),
+        ]),
+        (None, true) => Line::from(Span::styled(format!("{}%", s.weight), t.canary)),
+        _ => Line::from(""),
     };
     if s.router_drift {
-        text.push_str(" ≠router");
+        canary.push_span(Span::styled(
+            " ≠router",
+            t.error.add_modifier(Modifier::BOLD),
+        ));
     }
-    text
+    canary
 }
 
 /// Each column's width for the rows in view (`None`: dropped on this width).
-fn widths(summaries: &[&GroupSummary], total: u16) -> Vec<Option<u16>> {
+fn widths(t: &Theme, summaries: &[&GroupSummary], total: u16) -> Vec<Option<u16>> {
     let widest = |f: &dyn Fn(&GroupSummary) -> u16, title: &str| {
         summaries
             .iter()
@@ -66,7 +72,11 @@ fn widths(summaries: &[&GroupSummary], total: u16) -> Vec<Option<u16>> {
         widest(&|s| chars(&s.key.namespace), TITLES[1]),
         11,
         widest(&|s| chars(s.stable_tag.as_deref().unwrap_or("")), TITLES[3]).min(24),
-        widest(&|s| chars(&canary_text(s)), TITLES[4]).min(28),
+        widest(
+            &|s| u16::try_from(canary_line(t, s).width()).unwrap_or(u16::MAX),
+            TITLES[4],
+        )
+        .min(28),
         widest(&|s| chars(&format!("{}/{}", s.ready, s.desired)), TITLES[5]),
         8,
         4,
@@ -142,7 +152,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
         })
         .collect();
     let in_view: Vec<&GroupSummary> = window.iter().filter_map(|(_, _, s)| s.as_ref()).collect();
-    let widths = widths(&in_view, inner.width);
+    let widths = widths(t, &in_view, inner.width);
     let keep = |cells: Vec<Cell<'static>>| -> Vec<Cell<'static>> {
         cells
             .into_iter()
@@ -237,20 +247,7 @@ fn group_cells(t: &Theme, s: &GroupSummary, app: &App, name_width: usize) -> Vec
     } else {
         Cell::from("")
     };
-    let mut canary = match (&s.canary_tag, s.phase.in_flight()) {
-        (Some(tag), true) => Line::from(vec![
-            Span::raw(tag.clone()),
-            Span::styled(format!(" {}%", s.weight), t.canary),
-        ]),
-        (None, true) => Line::from(Span::styled(format!("{}%", s.weight), t.canary)),
-        _ => Line::from(""),
-    };
-    if s.router_drift {
-        canary.push_span(Span::styled(
-            " ≠router",
-            t.error.add_modifier(Modifier::BOLD),
-        ));
-    }
+    let canary = canary_line(t, s);
     let ready_style = if s.ready < s.desired {
         t.warning
     } else {
