@@ -1,7 +1,11 @@
 //! The agent: what moves releases on without a person (DESIGN.md §6 `flightdeck agent`).
 //! Every poll it reads the groups and releases and
 //!
-//! * steps past a timed `pause: {duration}` once its time is up;
+//! * steps past a timed `pause: {duration}` once its time is up, and past a switched
+//!   blue-green release's `scaleDownDelay`;
+//! * promotes a rolling release (or finishes a blue-green one) once every pod of the
+//!   stable Deployment runs the new revision, and switches an `autoPromote` preview once
+//!   it is ready;
 //! * runs an `analysis` step: samples health, judges every interval, then steps on a Pass,
 //!   aborts on a Fail when the strategy has `autoAbort` (pauses otherwise), and pauses on
 //!   a Marginal or Inconclusive end — with the judge's reasons in the audit entry;
@@ -25,12 +29,15 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
+use crate::domain::group::{SCALE_DOWN_DELAY, StrategyKind};
 use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Step};
 use crate::engine::release_engine::ReleaseEngine;
+use crate::engine::strategy::{self, Stage};
 use crate::engine::{Action, pause_ends_at};
 use crate::health::prometheus::PrometheusClient;
 use crate::health::{HealthReport, Judgement};
 use crate::kube::ClusterConn;
+use crate::kube::apply::Deadline;
 use crate::model::sanitize::clean;
 use crate::store::{Scope, StoreError, Unreadable};
 
@@ -245,12 +252,26 @@ impl Agent {
             if let Some(ends) = pause_ends_at(group, &release)
                 && ends <= jiff::Timestamp::now()
             {
-                let why = format!(
-                    "timed pause at step {} is over ({})",
-                    release.step,
-                    pause_text(group, &release)
-                );
+                let why = if strategy::switch_ends_at(group, &release).is_some() {
+                    format!(
+                        "the scale-down delay ({}) after the switch is over",
+                        strategy::blue_green(group)
+                            .scale_down_delay
+                            .as_deref()
+                            .unwrap_or(SCALE_DOWN_DELAY)
+                    )
+                } else {
+                    format!(
+                        "timed pause at step {} is over ({})",
+                        release.step,
+                        pause_text(group, &release)
+                    )
+                };
                 self.act(&key, Action::Step, why).await;
+                continue;
+            }
+            if let Some((action, why)) = self.rollout_move(group, &release).await {
+                self.act(&key, action, why).await;
                 continue;
             }
             let lagging = release.desired != release.applied
@@ -349,6 +370,57 @@ impl Agent {
                 task: tokio::spawn(task.run()),
             },
         );
+    }
+
+    /// The move a blue-green or rolling release makes once its Deployments are there:
+    /// a rolling release (or a blue-green one replacing its old version) is promoted when
+    /// every pod runs the new revision; an `autoPromote` preview switches once ready.
+    async fn rollout_move(
+        &self,
+        group: &InstanceGroup,
+        release: &Release,
+    ) -> Option<(Action, String)> {
+        if release.desired != release.applied {
+            return None;
+        }
+        let revision = release.canary_revision?;
+        let (action, on_preview) = match (group.spec.strategy.kind(), release.phase) {
+            (StrategyKind::Rolling, Phase::Progressing) => (Action::Step, false),
+            (StrategyKind::BlueGreen, phase) => match (phase, Stage::of(group, release)) {
+                (Phase::Progressing, Stage::Replacing) => (Action::Step, false),
+                (Phase::Paused, Stage::Preview) if strategy::blue_green(group).auto_promote => {
+                    (Action::Promote, true)
+                }
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let tracks = self
+            .engine
+            .tracks(group, Deadline::after(Duration::from_secs(3)))
+            .await
+            .ok()?;
+        let facts = if on_preview {
+            tracks.canary
+        } else {
+            tracks.stable
+        }?;
+        if !facts.done(revision) {
+            return None;
+        }
+        Some(match action {
+            Action::Promote => (
+                action,
+                format!("the preview r{revision} is ready (autoPromote)"),
+            ),
+            _ => (
+                action,
+                format!(
+                    "r{revision} runs on every pod of {}",
+                    group.stable_deployment()
+                ),
+            ),
+        })
     }
 
     async fn client_for(&mut self, cluster: &str) -> Result<kube::Client, String> {

@@ -594,6 +594,7 @@ pub fn check_group_shape(g: &InstanceGroup) -> Result<(), String> {
         ));
     }
     crate::engine::traffic::check_traffic(g).map_err(|e| format!("group {}: {e}", g.name()))?;
+    crate::engine::strategy::check_strategy(g).map_err(|e| format!("group {}: {e}", g.name()))?;
     for (i, step) in g.spec.strategy.steps.iter().enumerate() {
         let bad = |what: &str, v: &str| {
             format!(

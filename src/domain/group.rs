@@ -91,7 +91,85 @@ pub struct Strategy {
     pub steps: Vec<Step>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub auto_abort: bool,
+    /// `blueGreen: {…}`: the new version comes up beside the old one as a preview and
+    /// takes all traffic at once on promote. Absent (and no `rolling`): a canary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blue_green: Option<BlueGreen>,
+    /// `rolling: {}`: one Deployment replaced pod by pod, no second track.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolling: Option<Rolling>,
 }
+
+/// How a group's releases reach its users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrategyKind {
+    Canary,
+    BlueGreen,
+    Rolling,
+}
+
+impl StrategyKind {
+    /// As the strategy is written and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StrategyKind::Canary => "canary",
+            StrategyKind::BlueGreen => "blueGreen",
+            StrategyKind::Rolling => "rolling",
+        }
+    }
+}
+
+impl Strategy {
+    pub fn kind(&self) -> StrategyKind {
+        match (&self.blue_green, &self.rolling) {
+            (Some(_), _) => StrategyKind::BlueGreen,
+            (None, Some(_)) => StrategyKind::Rolling,
+            (None, None) => StrategyKind::Canary,
+        }
+    }
+}
+
+/// `strategy.blueGreen`: the Deployment `<group>` is the active colour behind the
+/// template's Service `<group>`; `<group>-canary` is the preview behind `<group>-preview`.
+/// Steps (`pause`, `analysis`) are gates before the switch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BlueGreen {
+    /// The preview's pods (default: `replicas`, so the switch needs no scale-up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview_replicas: Option<u32>,
+    /// How long the old version keeps running after the switch, so an abort can switch
+    /// back at once (default `30s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_down_delay: Option<String>,
+    /// Switch by itself once the gates are passed and the preview is ready.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_promote: bool,
+}
+
+/// The default of [`BlueGreen::scale_down_delay`].
+pub const SCALE_DOWN_DELAY: &str = "30s";
+
+impl BlueGreen {
+    /// The scale-down delay, or why it cannot be read.
+    pub fn delay(&self) -> Result<jiff::SignedDuration, String> {
+        let text = self.scale_down_delay.as_deref().unwrap_or(SCALE_DOWN_DELAY);
+        text.parse::<jiff::SignedDuration>()
+            .ok()
+            .filter(|d| !d.is_negative() && d.as_secs() <= 86_400)
+            .ok_or_else(|| {
+                format!(
+                    "blueGreen.scaleDownDelay '{text}' is not a duration up to 24h (e.g. 30s, 5m)"
+                )
+            })
+    }
+}
+
+/// `strategy.rolling`: the Deployment's own rolling update; flightdeck follows it, pauses
+/// it (`spec.paused`) and rolls it back on abort.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rolling {}
 
 /// `strategy.traffic`: who splits requests between the tracks, and how.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

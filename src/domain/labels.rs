@@ -5,5 +5,7 @@
 pub const GROUP: &str = "flightdeck.dev/group";
 pub const APP: &str = "flightdeck.dev/app";
 pub const TRACK: &str = "flightdeck.dev/track";
+/// Annotation on a Deployment: the revision flightdeck last applied to it.
+pub const REVISION: &str = "flightdeck.dev/revision";
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const MANAGER: &str = "flightdeck";

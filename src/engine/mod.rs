@@ -8,6 +8,7 @@ pub mod phases;
 pub mod release_engine;
 pub mod render;
 pub mod router;
+pub mod strategy;
 pub mod traffic;
 
 pub use action::{Action, ActionError, parse_weight};

@@ -44,6 +44,17 @@ pub fn objects_for(revision: &Revision, track: Track, replicas: u32) -> Result<V
                 }
                 _ => return Err(bad("the Deployment's spec is not an object")),
             }
+            // Which revision the Deployment was last given: how a rollout is known to be
+            // done (on the Deployment, not its pod template, so no pod restarts for it).
+            let Some(Value::Object(meta)) = map.get_mut("metadata") else {
+                return Err(bad("the Deployment's metadata is not an object"));
+            };
+            match meta.entry("annotations").or_insert_with(|| json!({})) {
+                Value::Object(notes) => {
+                    notes.insert(labels::REVISION.into(), json!(revision.number.to_string()));
+                }
+                _ => return Err(bad("the Deployment's annotations are not an object")),
+            }
         }
         out.push(Value::Object(map));
     }

@@ -43,10 +43,13 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::action::Action;
 use super::router::{effective_weight, track_replicas};
+use super::strategy::{self, Tracks};
 use crate::domain::group::HeaderRoute;
+use crate::domain::group::StrategyKind;
 use crate::domain::{InstanceGroup, Phase, Release, Step, Track, TrafficRouter};
 
 mod effects;
+mod switch;
 
 use effects::shift;
 pub use effects::{ClusterEffect, desired_effects};
@@ -63,6 +66,9 @@ pub struct Context<'a> {
     /// history: where a rollback without a named revision goes. `None` when the group has
     /// never had another stable revision (aborted canaries do not count).
     pub previous_stable: Option<u64>,
+    /// The group's Deployments as read just before the action, for the blue-green and
+    /// rolling moves that wait on them (`None`: not read).
+    pub tracks: Option<&'a Tracks>,
 }
 
 impl Context<'_> {
@@ -137,6 +143,11 @@ pub fn transition(
         current,
         ctx,
     };
+    match group.spec.strategy.kind() {
+        StrategyKind::Canary => {}
+        StrategyKind::BlueGreen => return m.blue_green(action),
+        StrategyKind::Rolling => return m.rolling(action),
+    }
     match action {
         Action::Deploy { tag, .. } => m.deploy(tag),
         Action::Step => m.step(),
@@ -151,9 +162,13 @@ pub fn transition(
 }
 
 /// When a timed pause at the release's current step is over, counted from the release's
-/// last change. `None` when the release does not wait on a timer (a person's pause, an
-/// analysis, not paused) or the duration cannot be read (then a person has to step).
+/// last change (or a switched blue-green release's scale-down delay). `None` when the
+/// release does not wait on a timer (a person's pause, an analysis, not paused) or the
+/// duration cannot be read (then a person has to step).
 pub fn pause_ends_at(group: &InstanceGroup, release: &Release) -> Option<Timestamp> {
+    if let Some(at) = strategy::switch_ends_at(group, release) {
+        return Some(at);
+    }
     if release.phase != Phase::Paused {
         return None;
     }
@@ -286,11 +301,32 @@ impl Machine<'_> {
 
     /// `revision` runs on the stable track at full replicas and the canary is emptied.
     fn settle_on(&self, revision: u64) -> Vec<ClusterEffect> {
-        let mut effects = vec![ClusterEffect::ApplyRevision {
+        let apply = ClusterEffect::ApplyRevision {
             track: Track::Stable,
             revision,
             replicas: self.total(),
-        }];
+        };
+        let scale = ClusterEffect::ScaleTracks {
+            stable: self.total(),
+            canary: 0,
+        };
+        match self.group.spec.strategy.kind() {
+            StrategyKind::Canary => {}
+            // The active Service goes back to the stable Deployment first, at once.
+            StrategyKind::BlueGreen => {
+                return vec![
+                    ClusterEffect::SwitchServices {
+                        active: Track::Stable,
+                    },
+                    apply,
+                    scale,
+                ];
+            }
+            StrategyKind::Rolling => {
+                return vec![apply, ClusterEffect::PauseRollout { paused: false }, scale];
+            }
+        }
+        let mut effects = vec![apply];
         // The canary is gone: no pods, no weight, no header routes.
         effects.extend(shift(self.group, self.current.weight, 0, false, &[]));
         effects
@@ -370,7 +406,8 @@ impl Machine<'_> {
         }
     }
 
-    fn deploy(&self, tag: &str) -> Result<Transition, Refusal> {
+    /// The number a deploy of `tag` gets, or why there is no deploy now.
+    fn new_revision(&self, tag: &str) -> Result<u64, Refusal> {
         if self.current.phase.in_flight() {
             return refuse(format!(
                 "cannot deploy: a release is in flight on {} ({}); promote or abort it first",
@@ -388,6 +425,11 @@ impl Machine<'_> {
                 self.name()
             ));
         }
+        Ok(revision)
+    }
+
+    fn deploy(&self, tag: &str) -> Result<Transition, Refusal> {
+        let revision = self.new_revision(tag)?;
         let by = self.ctx.by;
         let mut t = if self.steps().is_empty() {
             let summary = format!(

@@ -26,6 +26,7 @@ use super::phases::{ClusterEffect, Context, desired_effects, transition};
 use super::render::render;
 use crate::authz::policy::{Decision, Policy, Role, Subject, Verb};
 use crate::domain::audit::{AuditDraft, AuditTarget, AuditUser, Outcome};
+use crate::domain::group::StrategyKind;
 use crate::domain::release::AnalysisRecord;
 use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Revision, Track};
 use crate::kube::ClusterConn;
@@ -36,6 +37,9 @@ mod cluster;
 
 /// How many earlier stable revisions a release remembers for rollback.
 const STABLE_HISTORY: usize = 20;
+
+/// How long an action waits for the group's Deployments to be read.
+const TRACKS_READ: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Debug, Error)]
 pub enum EngineError {
@@ -271,11 +275,30 @@ impl ReleaseEngine {
         };
         let revisions = view.revisions;
         let never_deployed = current.is_none();
+        // Blue-green and rolling moves wait on the Deployments: read them first.
+        let tracks = if group.spec.strategy.kind() != StrategyKind::Canary
+            && release.phase.in_flight()
+            && matches!(action, Action::Step | Action::Promote)
+        {
+            match self.tracks(&group, Deadline::after(TRACKS_READ)).await {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    return Err(EngineError::Cluster(format!(
+                        "cannot {} {}: its Deployments could not be read: {e}",
+                        action.verb().phrase(),
+                        group.name()
+                    )));
+                }
+            }
+        } else {
+            None
+        };
         let ctx = Context {
             now: jiff::Timestamp::now(),
             by: &actor.user.name,
             revisions: &revisions,
             previous_stable: release.stable_history.last().copied(),
+            tracks: tracks.as_ref(),
         };
         let mut tr = if let Err(why) = check_group(&group) {
             Err(why)
@@ -730,11 +753,20 @@ fn first_deploy(
             Ok(super::Transition {
                 release: r,
                 new_revision: Some(n),
-                effects: vec![ClusterEffect::ApplyRevision {
-                    track: Track::Stable,
-                    revision: n,
-                    replicas: group.replicas(),
-                }],
+                effects: {
+                    let mut e = vec![ClusterEffect::ApplyRevision {
+                        track: Track::Stable,
+                        revision: n,
+                        replicas: group.replicas(),
+                    }];
+                    // Blue-green: the active Service selects the stable track from the start.
+                    if group.spec.strategy.kind() == crate::domain::group::StrategyKind::BlueGreen {
+                        e.push(ClusterEffect::SwitchServices {
+                            active: Track::Stable,
+                        });
+                    }
+                    e
+                },
                 summary: format!(
                     "first deploy of {}: {tag} as stable (revision {n})",
                     group.name()

@@ -2,6 +2,7 @@
 //! mesh: the Service selects both tracks, so the weight is the share of pods.
 
 use crate::domain::InstanceGroup;
+use crate::domain::group::StrategyKind;
 
 /// Replicas per track for `weight`% of `total`: canary = ceil(total × w / 100), stable keeps
 /// the rest but never drops to zero while the canary takes less than all traffic.
@@ -24,6 +25,21 @@ pub fn replica_split(total: u32, weight: u8) -> (u32, u32) {
 pub fn track_replicas(group: &InstanceGroup, weight: u8, live: bool) -> (u32, u32) {
     let total = group.replicas();
     let traffic = &group.spec.strategy.traffic;
+    // Blue-green runs a whole preview beside the active version; rolling has one track.
+    match group.spec.strategy.kind() {
+        StrategyKind::BlueGreen if live => {
+            let preview = group
+                .spec
+                .strategy
+                .blue_green
+                .as_ref()
+                .and_then(|b| b.preview_replicas)
+                .unwrap_or(total);
+            return (total, preview);
+        }
+        StrategyKind::BlueGreen | StrategyKind::Rolling => return (total, 0),
+        StrategyKind::Canary => {}
+    }
     if !traffic.router.splits_by_weight() {
         return replica_split(total, if live { weight } else { 0 });
     }

@@ -324,6 +324,27 @@ impl Applier {
             .cloned()
     }
 
+    /// A JSON merge patch of one object of any kind the server serves.
+    pub async fn merge_patch(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        patch: &serde_json::Value,
+        deadline: Deadline,
+    ) -> Result<(), ApplyError> {
+        let ar = self.resource(api_version, kind, deadline).await?;
+        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), namespace, &ar);
+        let patch = Patch::Merge(patch);
+        let params = PatchParams::default();
+        let what = format!("patch {kind} {namespace}/{name}");
+        with_retry(deadline, &what, || api.patch(name, &params, &patch))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.into_apply(kind, namespace, name, "patch"))
+    }
+
     /// Set a Deployment's replicas with a merge patch. A Deployment that does not exist is
     /// fine when asked for zero (a canary never deployed has nothing to scale down).
     pub async fn scale(

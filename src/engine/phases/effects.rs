@@ -4,8 +4,10 @@
 use jiff::Timestamp;
 
 use crate::domain::group::HeaderRoute;
+use crate::domain::group::StrategyKind;
 use crate::domain::{InstanceGroup, Release, Track, TrafficRouter};
 use crate::engine::router::track_replicas;
+use crate::engine::strategy::Stage;
 
 /// One thing to do to the cluster, in the order given.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,12 +31,22 @@ pub enum ClusterEffect {
     /// Rolling restart of a track: stamp its pod template with `at`, so re-applying the same
     /// effect does not restart twice.
     RestartTrack { track: Track, at: Timestamp },
+    /// Blue-green: the active Service `<g>` selects the `active` track's pods, and the
+    /// preview Service `<g>-preview` (made when missing) the canary's.
+    SwitchServices { active: Track },
+    /// Rolling: set the stable Deployment's `spec.paused`.
+    PauseRollout { paused: bool },
 }
 
 /// The effects that bring the cluster to `release` from whatever state it is in: what the
 /// agent or a console applies when `desired ≠ applied`, and how a `Degraded` group is
 /// retried. Every effect is idempotent.
 pub fn desired_effects(group: &InstanceGroup, release: &Release) -> Vec<ClusterEffect> {
+    match group.spec.strategy.kind() {
+        StrategyKind::Canary => {}
+        StrategyKind::BlueGreen => return blue_green_effects(group, release),
+        StrategyKind::Rolling => return rolling_effects(group, release),
+    }
     let in_flight = release.phase.in_flight();
     let weight = if in_flight { release.weight } else { 0 };
     let (stable, canary) = track_replicas(group, weight, in_flight);
@@ -63,6 +75,76 @@ pub fn desired_effects(group: &InstanceGroup, release: &Release) -> Vec<ClusterE
         });
     }
     effects
+}
+
+/// [`desired_effects`] of a blue-green release: the stable Deployment runs the new
+/// revision once the release is replacing the old one.
+fn blue_green_effects(group: &InstanceGroup, release: &Release) -> Vec<ClusterEffect> {
+    let in_flight = release.phase.in_flight();
+    let (stable, canary) = track_replicas(group, 0, in_flight);
+    let Some(preview) = release.canary_revision.filter(|_| in_flight) else {
+        return vec![
+            ClusterEffect::SwitchServices {
+                active: Track::Stable,
+            },
+            ClusterEffect::ApplyRevision {
+                track: Track::Stable,
+                revision: release.stable_revision,
+                replicas: stable,
+            },
+            ClusterEffect::ScaleTracks { stable, canary },
+        ];
+    };
+    let stage = Stage::of(group, release);
+    let on_stable = if stage == Stage::Replacing {
+        preview
+    } else {
+        release.stable_revision
+    };
+    vec![
+        ClusterEffect::ApplyRevision {
+            track: Track::Stable,
+            revision: on_stable,
+            replicas: stable,
+        },
+        ClusterEffect::ApplyRevision {
+            track: Track::Canary,
+            revision: preview,
+            replicas: canary,
+        },
+        ClusterEffect::ScaleTracks { stable, canary },
+        ClusterEffect::SwitchServices {
+            active: if stage.active_on_preview() {
+                Track::Canary
+            } else {
+                Track::Stable
+            },
+        },
+    ]
+}
+
+/// [`desired_effects`] of a rolling release: the one Deployment runs the revision rolling
+/// out (paused when the release is), or the stable one.
+fn rolling_effects(group: &InstanceGroup, release: &Release) -> Vec<ClusterEffect> {
+    let in_flight = release.phase.in_flight();
+    let revision = match release.canary_revision {
+        Some(n) if in_flight => n,
+        _ => release.stable_revision,
+    };
+    vec![
+        ClusterEffect::ApplyRevision {
+            track: Track::Stable,
+            revision,
+            replicas: group.replicas(),
+        },
+        ClusterEffect::PauseRollout {
+            paused: in_flight && release.phase == crate::domain::Phase::Paused,
+        },
+        ClusterEffect::ScaleTracks {
+            stable: group.replicas(),
+            canary: 0,
+        },
+    ]
 }
 
 /// Moves traffic from `from`% to `to`% (`live`: the canary stays; else it goes): pods

@@ -45,6 +45,7 @@ fn ctx() -> Context<'static> {
         by: "alice",
         revisions: REVISIONS,
         previous_stable: Some(1),
+        tracks: None,
     }
 }
 

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use super::ReleaseEngine;
 use crate::domain::group::HeaderRoute;
 use crate::domain::release::RouterState;
-use crate::domain::{InstanceGroup, Revision, Track, TrafficRouter};
+use crate::domain::{InstanceGroup, Revision, Track, TrafficRouter, labels};
 use crate::engine::objects::{ReadBack, asked_replicas, asked_route, objects_for};
 use crate::engine::phases::ClusterEffect;
+use crate::engine::strategy::{self, DeploymentFacts, Tracks};
 use crate::engine::traffic;
 use crate::kube::apply::{ACTION_TIMEOUT, Applier, ApplyError, Deadline};
 
@@ -155,6 +156,61 @@ impl ReleaseEngine {
         })
     }
 
+    /// What the group's two Deployments report (`None` in a field: it does not exist).
+    pub async fn tracks(
+        &self,
+        group: &InstanceGroup,
+        deadline: Deadline,
+    ) -> Result<Tracks, ApplyError> {
+        let applier = self.applier(&group.spec.cluster).await?;
+        let ns = &group.spec.namespace;
+        let (stable, canary) = (group.stable_deployment(), group.canary_deployment());
+        let (s, c) = tokio::join!(
+            applier.get("apps/v1", "Deployment", ns, &stable, deadline),
+            applier.get("apps/v1", "Deployment", ns, &canary, deadline),
+        );
+        Ok(Tracks {
+            stable: s?.as_ref().map(DeploymentFacts::from_object),
+            canary: c?.as_ref().map(DeploymentFacts::from_object),
+        })
+    }
+
+    /// Blue-green: points the active Service at `active`'s pods and the preview Service
+    /// (made from the active one's ports) at the canary's.
+    async fn switch_services(
+        &self,
+        applier: &Applier,
+        group: &InstanceGroup,
+        active: Track,
+        deadline: Deadline,
+    ) -> Result<(), ApplyError> {
+        let ns = &group.spec.namespace;
+        let service = applier
+            .get("v1", "Service", ns, group.name(), deadline)
+            .await?
+            .ok_or_else(|| ApplyError::Refused {
+                kind: "Service".into(),
+                namespace: ns.clone(),
+                name: group.name().into(),
+                reason: format!(
+                    "blue-green needs the Service {} (rendered by the template): it is the active Service",
+                    group.name()
+                ),
+            })?;
+        let preview = strategy::preview_object(group, &service);
+        applier.apply(&preview, deadline).await?;
+        applier
+            .merge_patch(
+                "v1",
+                "Service",
+                ns,
+                group.name(),
+                &serde_json::json!({ "spec": { "selector": { labels::TRACK: active.as_str() } } }),
+                deadline,
+            )
+            .await
+    }
+
     /// Makes the router's objects hold `weight`% and `header_routes`.
     async fn route(
         &self,
@@ -270,6 +326,22 @@ impl ReleaseEngine {
                     header_routes,
                 } => {
                     self.route(&applier, group, *router, *weight, header_routes, deadline)
+                        .await?;
+                }
+                ClusterEffect::SwitchServices { active } => {
+                    self.switch_services(&applier, group, *active, deadline)
+                        .await?;
+                }
+                ClusterEffect::PauseRollout { paused } => {
+                    applier
+                        .merge_patch(
+                            "apps/v1",
+                            "Deployment",
+                            ns,
+                            &group.stable_deployment(),
+                            &serde_json::json!({ "spec": { "paused": paused } }),
+                            deadline,
+                        )
                         .await?;
                 }
                 ClusterEffect::RestartTrack { track, at } => {

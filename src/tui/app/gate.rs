@@ -48,6 +48,7 @@ impl App {
             by: &self.user,
             revisions: &[],
             previous_stable: release.stable_history.last().copied(),
+            tracks: None,
         };
         engine::transition(&entry.group, release, &probe, &ctx)
             .map(|_| ())
