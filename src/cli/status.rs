@@ -10,9 +10,10 @@ use serde::Serialize;
 use super::context::store_error;
 use super::output::{ago, out, print_json, report_unreadable, table, when};
 use super::{CliError, Global};
+use crate::domain::group::StrategyKind;
 use crate::domain::release::{AnalysisRecord, RouterState};
 use crate::domain::{GroupKey, InstanceGroup, Release, Step};
-use crate::engine::traffic;
+use crate::engine::{strategy, traffic};
 use crate::kube::apply::{Applier, Deadline};
 use crate::store::{Scope, Store};
 
@@ -38,6 +39,12 @@ pub struct GroupStatus {
     /// For one group behind a mesh or ingress: what its router holds now, read live.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub router_live: Option<RouterState>,
+    /// `canary`, `blueGreen` or `rolling`.
+    pub strategy: &'static str,
+    /// A blue-green or rolling release in flight: its stage in a word (`preview`,
+    /// `switched`, `replacing`, `rolling`, `paused`), shown where a canary shows its weight.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
 }
 
 pub async fn run(global: &Global, args: StatusArgs) -> Result<(), CliError> {
@@ -140,6 +147,10 @@ async fn status(
     };
     let stable_tag = tag(release.as_ref().map(|r| r.stable_revision)).await?;
     let canary_tag = tag(release.as_ref().and_then(|r| r.canary_revision)).await?;
+    let stage = release
+        .as_ref()
+        .and_then(|r| strategy::stage_words(g, r))
+        .map(|(short, _)| short);
     Ok(GroupStatus {
         in_sync: release.as_ref().is_none_or(|r| r.desired == r.applied),
         group: key,
@@ -149,6 +160,8 @@ async fn status(
         canary_tag,
         steps: g.spec.strategy.steps.len(),
         router_live: None,
+        strategy: g.spec.strategy.kind().as_str(),
+        stage,
     })
 }
 
@@ -211,7 +224,7 @@ fn overview(statuses: &[GroupStatus], now: jiff::Timestamp) -> String {
                     r.phase.to_string(),
                     revision(Some(r.stable_revision), &s.stable_tag),
                     revision(r.canary_revision, &s.canary_tag),
-                    weight(r),
+                    s.stage.clone().unwrap_or_else(|| weight(r)),
                     step(r, s.steps),
                     sync(r),
                     format!("{} {}", r.updated_by, ago(r.updated_at, now)),
@@ -254,7 +267,16 @@ fn detail(g: &InstanceGroup, s: &GroupStatus, now: jiff::Timestamp) -> String {
             None => "none".into(),
         }
     ));
-    out.push_str(&format!("Weight:    {}%\n", r.weight));
+    match strategy::stage_words(g, r) {
+        Some((_, words)) => out.push_str(&format!(
+            "Strategy:  {} — {words}\n",
+            g.spec.strategy.kind().as_str()
+        )),
+        None if g.spec.strategy.kind() != StrategyKind::Canary => {
+            out.push_str(&format!("Strategy:  {}\n", g.spec.strategy.kind().as_str()))
+        }
+        None => out.push_str(&format!("Weight:    {}%\n", r.weight)),
+    }
     let router = g.spec.strategy.traffic.router;
     if router.splits_by_weight() {
         out.push_str(&format!(

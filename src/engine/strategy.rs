@@ -160,6 +160,55 @@ pub fn switch_ends_at(group: &InstanceGroup, release: &Release) -> Option<jiff::
     release.updated_at.checked_add(delay).ok()
 }
 
+/// Where a blue-green or rolling release stands, in the strategy's own words: a short
+/// form for lists and a sentence for the detail (`None`: a canary, or nothing in flight).
+pub fn stage_words(group: &InstanceGroup, release: &Release) -> Option<(String, String)> {
+    if !release.phase.in_flight() {
+        return None;
+    }
+    let new = release.canary_revision.map(|n| format!("r{n}"))?;
+    let old = format!("r{}", release.stable_revision);
+    let paused = release.phase == Phase::Paused;
+    match group.spec.strategy.kind() {
+        StrategyKind::Canary => None,
+        StrategyKind::Rolling if paused => Some((
+            "paused".into(),
+            format!("rolling {new} onto {}, paused (spec.paused)", group.name()),
+        )),
+        StrategyKind::Rolling => Some((
+            "rolling".into(),
+            format!("rolling {new} onto {} (was {old})", group.name()),
+        )),
+        StrategyKind::BlueGreen => Some(match Stage::of(group, release) {
+            Stage::Gate(i) => (
+                "preview".into(),
+                format!("preview {new}, active {old}; at gate step {i}"),
+            ),
+            Stage::Preview => (
+                "preview".into(),
+                format!("preview {new} waits for promote, active {old}"),
+            ),
+            Stage::Switched => {
+                let delay = blue_green(group)
+                    .scale_down_delay
+                    .unwrap_or_else(|| crate::domain::group::SCALE_DOWN_DELAY.into());
+                let held = if paused { "held" } else { "kept" };
+                (
+                    "switched".into(),
+                    format!("active {new}; old {old} {held} for the {delay} scale-down delay"),
+                )
+            }
+            Stage::Replacing => (
+                "replacing".into(),
+                format!(
+                    "active {new} on the preview; {} rolls from {old} to {new}",
+                    group.stable_deployment()
+                ),
+            ),
+        }),
+    }
+}
+
 /// What a Deployment reports about its rollout.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DeploymentFacts {
