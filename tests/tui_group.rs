@@ -4,6 +4,7 @@ mod tui_support;
 
 use ratatui::style::Color;
 
+use flightdeck::domain::{Phase, Track};
 use flightdeck::model::{EventKind, Update};
 use tui_support::*;
 
@@ -258,4 +259,72 @@ fn a_router_edited_by_hand_is_marked_loudly_in_the_group_and_the_list() {
         drift.contains("VirtualService web does not exist"),
         "{drift}"
     );
+}
+
+/// A group of `strategy` with a release at `step` (canary r2 in flight, stable r1).
+fn strategy_estate(app: &mut flightdeck::tui::app::App, strategy: &str, phase: Phase, step: usize) {
+    let mut g = group("web", "shop", "shop", "v1");
+    g.spec.strategy = serde_norway::from_str(strategy).unwrap();
+    let mut r = release("web", "shop", phase, 0);
+    r.step = step;
+    app.apply(Update::StoreReloaded {
+        groups: vec![g],
+        releases: vec![r],
+    });
+    app.apply(Update::DeploymentsListed {
+        cluster: CLUSTER.into(),
+        namespace: "shop".into(),
+        rows: vec![
+            deployment("web", "shop", "web", Track::Stable, "v1", 2, 4 * 86_400),
+            deployment("web-canary", "shop", "web", Track::Canary, "v2", 2, 300),
+        ],
+    });
+}
+
+#[test]
+fn a_blue_green_release_reads_in_its_own_words_at_80_columns() {
+    let mut app = app();
+    // One gate (a pause), then preview = 1, switched = 2, replacing = 3.
+    strategy_estate(
+        &mut app,
+        "{ blueGreen: { scaleDownDelay: 45s }, steps: [ { pause: {} } ] }",
+        Phase::Progressing,
+        2,
+    );
+    let list = draw(&mut app, 80, 24);
+    let row = line_with(&list, "web").unwrap();
+    assert!(row.contains("v2 switched"), "{row}");
+    open_web(&mut app);
+    let buf = draw(&mut app, 200, 60);
+    let steps = line_with(&buf, " steps ").unwrap();
+    for part in [
+        "✓ pause",
+        "✓ preview on web-preview",
+        "▶ switch (old kept 45s)",
+        "› replace web",
+    ] {
+        assert!(steps.contains(part), "{part:?} not in {steps}");
+    }
+    let stage = line_with(&buf, " blueGreen ").unwrap();
+    assert!(
+        stage.contains("active r2; old r1 kept for the 45s scale-down delay"),
+        "{stage}"
+    );
+    assert!(!text(&buf).contains("25%"), "{}", text(&buf));
+    let title = line_with(&buf, "app shop").unwrap();
+    assert!(title.contains("new v2 switched"), "{title}");
+}
+
+#[test]
+fn a_rolling_release_shows_one_rollout_and_its_pause() {
+    let mut app = app();
+    strategy_estate(&mut app, "{ rolling: {} }", Phase::Paused, 0);
+    open_web(&mut app);
+    let buf = draw(&mut app, 80, 24);
+    let steps = line_with(&buf, " steps ").unwrap();
+    assert!(steps.contains("▶ roll out over web"), "{steps}");
+    let stage = line_with(&buf, " rolling ").unwrap();
+    assert!(stage.contains("r2 onto web (was r1), paused"), "{stage}");
+    let title = line_with(&buf, "app shop").unwrap();
+    assert!(title.contains("stable r1  new v1 paused"), "{title}");
 }

@@ -158,6 +158,16 @@ pub fn seed(cluster: &str, total_groups: usize, pods_per_group: u32) -> Result<S
                 canary_tags.insert(g.name().to_string(), tag.clone());
             }
         }
+        // A blue-green group's Services, as its first deploy left them.
+        if g.spec.strategy.kind() == crate::domain::group::StrategyKind::BlueGreen
+            && let Some(active) = objects[first..]
+                .iter_mut()
+                .find(|o| o["kind"] == "Service" && o["metadata"]["name"] == g.name())
+        {
+            active["spec"]["selector"][crate::domain::labels::TRACK] = json!("stable");
+            let preview = crate::engine::strategy::preview_object(g, active);
+            objects.push(preview);
+        }
         // A mesh or ingress group's router, as the engine would have left it.
         let router = g.spec.strategy.traffic.router;
         if router.splits_by_weight() {
@@ -292,8 +302,27 @@ mod tests {
     #[test]
     fn samples_render_and_in_flight_releases_get_a_canary() {
         let s = seed("sim", 0, 20).unwrap();
-        assert_eq!(s.groups.len(), 10);
-        assert_eq!(s.releases.len(), 10);
+        assert_eq!(s.groups.len(), 12);
+        assert_eq!(s.releases.len(), 12);
+        let preview = s
+            .objects
+            .iter()
+            .find(|o| o["metadata"]["name"] == "storefront-admin-preview")
+            .expect("the blue-green group's preview Service");
+        assert_eq!(
+            preview["spec"]["selector"]["flightdeck.dev/track"],
+            "canary"
+        );
+        // Every strategy is there.
+        let kinds: std::collections::BTreeSet<&str> = s
+            .groups
+            .iter()
+            .map(|g| g.spec.strategy.kind().as_str())
+            .collect();
+        assert_eq!(
+            kinds.into_iter().collect::<Vec<_>>(),
+            ["blueGreen", "canary", "rolling"]
+        );
         // Every router is there, as the engine would have written it.
         for (kind, name) in [
             ("VirtualService", "storefront-web"),

@@ -173,11 +173,14 @@ pub fn stage_words(group: &InstanceGroup, release: &Release) -> Option<(String, 
         StrategyKind::Canary => None,
         StrategyKind::Rolling if paused => Some((
             "paused".into(),
-            format!("rolling {new} onto {}, paused (spec.paused)", group.name()),
+            format!(
+                "{new} onto {} (was {old}), paused (spec.paused)",
+                group.name()
+            ),
         )),
         StrategyKind::Rolling => Some((
             "rolling".into(),
-            format!("rolling {new} onto {} (was {old})", group.name()),
+            format!("{new} onto {} (was {old})", group.name()),
         )),
         StrategyKind::BlueGreen => Some(match Stage::of(group, release) {
             Stage::Gate(i) => (

@@ -44,6 +44,9 @@ pub struct GroupSummary {
     /// The router holds another weight than the release asks (edited by hand, or an
     /// abort that did not reach 100 % stable).
     pub router_drift: bool,
+    /// A blue-green or rolling release in flight: its stage in a word (`preview`,
+    /// `switched`, `replacing`, `rolling`, `paused`), shown where a canary's weight is.
+    pub stage: Option<String>,
 }
 
 impl GroupSummary {
@@ -355,14 +358,24 @@ impl Estate {
                     .count() as u32
             })
             .unwrap_or(0);
+        let mut stable_tag = stable
+            .and_then(|d| d.tag.clone())
+            .or_else(|| g.tag().map(str::to_string));
+        let mut canary_tag = canary.and_then(|d| d.tag.clone());
+        // A rolling release's new version is on the one Deployment; the old one is only
+        // known by its revision.
+        if let Some(r) = release.filter(|r| r.phase.in_flight())
+            && g.spec.strategy.kind() == crate::domain::group::StrategyKind::Rolling
+        {
+            canary_tag = stable_tag.take();
+            stable_tag = Some(format!("r{}", r.stable_revision));
+        }
         Some(GroupSummary {
             key: key.clone(),
             app: g.app().to_string(),
             phase: release.map(|r| r.phase).unwrap_or_default(),
-            stable_tag: stable
-                .and_then(|d| d.tag.clone())
-                .or_else(|| g.tag().map(str::to_string)),
-            canary_tag: canary.and_then(|d| d.tag.clone()),
+            stable_tag,
+            canary_tag,
             weight: release.map(|r| r.weight).unwrap_or(0),
             ready: pods.iter().filter(|p| p.is_ready()).count() as u32,
             desired: stable.map(|d| d.desired).unwrap_or(0)
@@ -372,6 +385,9 @@ impl Estate {
             warning_pods: pods.iter().filter(|p| p.is_warning()).count() as u32,
             warning_events,
             router_drift: self.router_live(entry, now).is_some_and(|s| s.mismatch()),
+            stage: release
+                .and_then(|r| crate::engine::strategy::stage_words(g, r))
+                .map(|(short, _)| short),
         })
     }
 

@@ -271,6 +271,46 @@ fn about(group: &InstanceGroup, release: Option<&Release>, verb: Verb) -> String
         .map(|n| format!("r{n}"))
         .unwrap_or_else(|| "the canary".into());
     let stable = release.map(|r| r.stable_revision).unwrap_or(0);
+    let name = group.name();
+    let kind = group.spec.strategy.kind();
+    let bg_stage = release.map(|r| crate::engine::strategy::Stage::of(group, r));
+    use crate::domain::group::StrategyKind as K;
+    use crate::engine::strategy::Stage;
+    match (kind, verb) {
+        (K::BlueGreen, Verb::Promote) => {
+            return match bg_stage {
+                Some(Stage::Switched) => format!(
+                    "replace the old r{stable} now: {name} rolls to {canary}, no more waiting"
+                ),
+                _ => format!(
+                    "switch all traffic to the preview {canary} at once (r{stable} kept for the scale-down delay)"
+                ),
+            };
+        }
+        (K::BlueGreen, Verb::Abort) => {
+            return format!("active Service back on r{stable} at once, preview {canary} to 0 pods");
+        }
+        (K::BlueGreen, Verb::Step) => {
+            return match bg_stage {
+                Some(Stage::Gate(_)) => "pass the current gate".into(),
+                Some(Stage::Preview) => {
+                    format!("switch all traffic to the preview {canary} at once")
+                }
+                _ => "go on to the next stage now".into(),
+            };
+        }
+        (K::Rolling, Verb::Abort) => {
+            return format!("{name} rolls back to r{stable} (its previous ReplicaSet)");
+        }
+        (K::Rolling, Verb::Pause) => {
+            return format!("pause the Deployment {name} where its rollout is (spec.paused)");
+        }
+        (K::Rolling, Verb::Resume) => return format!("let the Deployment {name} roll on"),
+        (K::Rolling, Verb::Step | Verb::Promote) => {
+            return format!("mark {canary} stable once every pod of {name} runs it");
+        }
+        _ => {}
+    }
     match verb {
         Verb::Deploy => match group.tag() {
             Some(t) => format!("start a release of a new tag (the group's tag is {t})"),

@@ -82,9 +82,17 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App, s: &GroupSummary) {
         Span::styled(s.stable_tag.clone().unwrap_or_else(|| "-".into()), t.stable),
     ];
     if s.phase.in_flight() {
-        first.push(label("  canary "));
         let tag = s.canary_tag.clone().unwrap_or_else(|| "-".into());
-        first.push(Span::styled(format!("{tag} {}%", s.weight), t.canary));
+        match &s.stage {
+            Some(stage) => {
+                first.push(label("  new "));
+                first.push(Span::styled(format!("{tag} {stage}"), t.canary));
+            }
+            None => {
+                first.push(label("  canary "));
+                first.push(Span::styled(format!("{tag} {}%", s.weight), t.canary));
+            }
+        }
     }
     let second = vec![
         label(" ready "),

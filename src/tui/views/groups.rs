@@ -40,12 +40,17 @@ fn chars(s: &str) -> u16 {
 
 /// The canary cell: tag and weight while in flight, and the router's drift mark.
 fn canary_line(t: &Theme, s: &GroupSummary) -> Line<'static> {
+    // Blue-green and rolling releases say their stage where a canary says its weight.
+    let amount = match &s.stage {
+        Some(stage) => stage.clone(),
+        None => format!("{}%", s.weight),
+    };
     let mut canary = match (&s.canary_tag, s.phase.in_flight()) {
         (Some(tag), true) => Line::from(vec![
             Span::raw(tag.clone()),
-            Span::styled(format!(" {}%", s.weight), t.canary),
+            Span::styled(format!(" {amount}"), t.canary),
         ]),
-        (None, true) => Line::from(Span::styled(format!("{}%", s.weight), t.canary)),
+        (None, true) => Line::from(Span::styled(amount, t.canary)),
         _ => Line::from(""),
     };
     if s.router_drift {

@@ -6,9 +6,11 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
 use crate::config::Theme;
+use crate::domain::group::{SCALE_DOWN_DELAY, StrategyKind};
 use crate::domain::release::RouterState;
 use crate::domain::{InstanceGroup, Phase, Release, Step, TrafficRouter};
 use crate::engine::router::{effective_weight, replica_split};
+use crate::engine::strategy::{self, stage_words};
 
 const BAR: usize = 10;
 
@@ -88,6 +90,29 @@ fn router_spans(group: &InstanceGroup, state: &RouterState, t: &Theme) -> Vec<Sp
     }
 }
 
+/// The timeline's entries: a canary's steps; a blue-green release's gates, then its
+/// preview, switch and replacement of the old version; a rolling release's one rollout.
+/// Their positions are the release's `step` (see [`crate::engine::strategy`]).
+pub fn stage_labels(group: &InstanceGroup) -> Vec<String> {
+    let gates = group.spec.strategy.steps.iter().map(step_label);
+    match group.spec.strategy.kind() {
+        StrategyKind::Canary => gates.collect(),
+        StrategyKind::Rolling => vec![format!("roll out over {}", group.stable_deployment())],
+        StrategyKind::BlueGreen => {
+            let delay = strategy::blue_green(group)
+                .scale_down_delay
+                .unwrap_or_else(|| SCALE_DOWN_DELAY.to_string());
+            gates
+                .chain([
+                    format!("preview on {}", strategy::preview_service(group)),
+                    format!("switch (old kept {delay})"),
+                    format!("replace {}", group.stable_deployment()),
+                ])
+                .collect()
+        }
+    }
+}
+
 /// `██████░░░░ 50%`: one cell per 10%, rounded to the nearest.
 pub fn weight_bar(weight: u8) -> String {
     let full = (usize::from(weight.min(100)) * BAR + 50) / 100;
@@ -103,14 +128,15 @@ pub fn lines(
     t: &Theme,
 ) -> Vec<Line<'static>> {
     let steps = &group.spec.strategy.steps;
+    let kind = group.spec.strategy.kind();
     let mut first = vec![Span::styled(" steps ", t.muted)];
-    if steps.is_empty() {
+    if steps.is_empty() && kind == StrategyKind::Canary {
         first.push(Span::styled(
             "none: a deploy goes straight to stable",
             t.muted,
         ));
     }
-    for (i, step) in steps.iter().enumerate() {
+    for (i, label) in stage_labels(group).into_iter().enumerate() {
         let m = mark(i, release);
         let style = match m {
             Mark::Done => t.ok,
@@ -119,15 +145,19 @@ pub fn lines(
             Mark::Later => t.muted,
             Mark::Aborted => t.error,
         };
-        first.push(Span::styled(
-            format!("{} {}", m.symbol(), step_label(step)),
-            style,
-        ));
+        first.push(Span::styled(format!("{} {label}", m.symbol()), style));
         first.push(Span::raw("  "));
     }
 
     let mut second = vec![Span::styled(" canary ", t.muted)];
+    let stage = release.and_then(|r| stage_words(group, r).map(|(_, long)| (r, long)));
     match release {
+        Some(_) if let Some((r, words)) = stage => {
+            second[0] = Span::styled(format!(" {} ", kind.as_str()), t.muted);
+            second.push(Span::styled(words, t.canary));
+            second.push(Span::styled("  phase ", t.muted));
+            second.push(Span::raw(r.phase.as_str()));
+        }
         Some(r) if r.phase.in_flight() => {
             second.push(Span::styled(weight_bar(r.weight), t.canary));
             let total = group.replicas();
