@@ -266,3 +266,58 @@ async fn rolling_pauses_through_the_deployment_completes_and_aborts_to_the_previ
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strategy_the_engine_cannot_run_is_refused_when_the_group_is_applied() {
+    let w = world("{ rolling: {} }").await;
+    let worker = w.fd.file(
+        "worker.yaml",
+        include_str!("../assets/templates/worker.yaml"),
+    );
+    w.fd.run(&["templates", "apply", "-f", &worker])
+        .await
+        .expect(0);
+    for (yaml, says) in [
+        (
+            group_yaml("{ blueGreen: {} }").replace("template: service", "template: worker"),
+            "strategy blueGreen needs the template worker to render a Service named web",
+        ),
+        (
+            group_yaml("{ blueGreen: {}, rolling: {} }"),
+            "both blueGreen and rolling",
+        ),
+        (
+            group_yaml("{ rolling: {}, traffic: { router: istio } }"),
+            "does not use traffic.router istio",
+        ),
+        (
+            group_yaml("{ blueGreen: {}, steps: [ { setWeight: 20 } ] }"),
+            "not setWeight",
+        ),
+    ] {
+        let f = w.fd.file("bad.yaml", &yaml);
+        let out = w.fd.run(&["groups", "apply", "-f", &f]).await;
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(said(&out).contains(says), "{says:?} not in {out:?}");
+        assert_eq!(said(&out).trim().lines().count(), 1, "{out:?}");
+    }
+    // Nothing changed: still a rolling group.
+    let out = w.fd.run(&["status", "web"]).await.expect(0);
+    assert!(said(&out).contains("Strategy:  rolling"), "{out:?}");
+
+    // A release in flight keeps the strategy that reads its stages.
+    w.fd.run(&["deploy", "web", "--tag", "1.1.0"])
+        .await
+        .expect(0);
+    // Paused, so the controller does not finish the rollout under the test.
+    w.fd.run(&["pause", "web"]).await.expect(0);
+    let f = w.fd.file("bg.yaml", &group_yaml("{ blueGreen: {} }"));
+    let out = w.fd.run(&["groups", "apply", "-f", &f]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        said(&out).contains(
+            "cannot change the strategy from rolling to blueGreen while a release is in flight"
+        ),
+        "{out:?}"
+    );
+}

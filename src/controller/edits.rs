@@ -263,6 +263,23 @@ impl Editor<'_> {
                 })?;
                 check_group_renders(g, &template).map_err(Refusal::bad)?;
                 let kv = self.store.backend().get(&layout::group(&g.key())).await?;
+                // A release in flight is read by its strategy's stages: another strategy
+                // would misread it (a canary's step 3 is a blue-green "replacing").
+                if let Some(old) = kv
+                    .as_ref()
+                    .and_then(|kv| serde_json::from_slice::<InstanceGroup>(&kv.value).ok())
+                    && old.spec.strategy.kind() != g.spec.strategy.kind()
+                    && let Some(r) = self.store.get_release(&g.key()).await?
+                    && r.value.phase.in_flight()
+                {
+                    return Err(Refusal::bad(format!(
+                        "group {}: cannot change the strategy from {} to {} while a release is in flight ({}); promote or abort it first",
+                        g.name(),
+                        old.spec.strategy.kind().as_str(),
+                        g.spec.strategy.kind().as_str(),
+                        r.value.phase
+                    )));
+                }
                 Ok::<_, Refusal>(kv)
             }
             .await;
@@ -636,8 +653,24 @@ pub fn check_group_shape(g: &InstanceGroup) -> Result<(), String> {
 /// Both tracks of `g` render with `template` (a trial render; nothing is stored).
 pub fn check_group_renders(g: &InstanceGroup, template: &Template) -> Result<(), String> {
     for track in [Track::Stable, Track::Canary] {
-        render(template, g, track, &g.spec.params, g.replicas())
+        let objects = render(template, g, track, &g.spec.params, g.replicas())
             .map_err(|e| format!("group {}: {e}", g.name()))?;
+        // Blue-green switches the template's Service `<g>`: without one it has no traffic
+        // to switch, which is better said now than by a Degraded release later.
+        let blue_green = g.spec.strategy.kind() == crate::domain::group::StrategyKind::BlueGreen;
+        if blue_green
+            && track == Track::Stable
+            && !objects
+                .iter()
+                .any(|o| o["kind"] == "Service" && o["metadata"]["name"] == g.name())
+        {
+            return Err(format!(
+                "group {}: strategy blueGreen needs the template {} to render a Service named {} (the active Service)",
+                g.name(),
+                template.metadata.name,
+                g.name()
+            ));
+        }
     }
     Ok(())
 }
