@@ -158,10 +158,14 @@ async fn blue_green_previews_switches_at_once_then_replaces_the_old_version() {
 
     // After the scale-down delay the controller replaces the old version and, when every
     // pod of `web` runs r2, moves the active Service back to it and empties the preview.
-    let r = eventually(60, "the release promoted by the controller", || async {
-        let r = w.release().await;
-        (r.phase == Phase::Promoted).then_some(r)
-    })
+    let r = eventually(
+        60,
+        "the release promoted by the controller and applied",
+        || async {
+            let r = w.release().await;
+            (r.phase == Phase::Promoted && r.applied == r.desired).then_some(r)
+        },
+    )
     .await;
     assert_eq!((r.stable_revision, r.canary_revision), (2, None));
     assert_eq!(w.deployment("web").await, (V2.to_string(), 4));

@@ -34,6 +34,15 @@ pub fn apply(kind: Kind, obj: &mut Value) {
             pod_spec(ensure(ensure(spec, "template"), "spec"));
         }
         Kind::Pod => pod_spec(ensure(obj, "spec")),
+        Kind::Job => job_spec(ensure(obj, "spec")),
+        Kind::CronJob => {
+            let spec = ensure(obj, "spec");
+            set_default(spec, "suspend", json!(false));
+            set_default(spec, "concurrencyPolicy", json!("Allow"));
+            set_default(spec, "successfulJobsHistoryLimit", json!(3));
+            set_default(spec, "failedJobsHistoryLimit", json!(1));
+            job_spec(ensure(ensure(spec, "jobTemplate"), "spec"));
+        }
         Kind::Service => {
             let spec = ensure(obj, "spec");
             set_default(spec, "type", json!("ClusterIP"));
@@ -86,6 +95,16 @@ pub fn apply(kind: Kind, obj: &mut Value) {
         | Kind::Ingress
         | Kind::Custom(_) => {}
     }
+}
+
+/// A Job spec as the API server completes it.
+fn job_spec(spec: &mut Value) {
+    set_default(spec, "parallelism", json!(1));
+    set_default(spec, "completions", json!(1));
+    set_default(spec, "backoffLimit", json!(6));
+    set_default(spec, "suspend", json!(false));
+    set_default(spec, "completionMode", json!("NonIndexed"));
+    pod_spec(ensure(ensure(spec, "template"), "spec"));
 }
 
 /// `stringData` is write-only: the API server folds it into `data` (base64, winning over

@@ -5,6 +5,7 @@
 
 pub mod api;
 mod controller;
+mod cron;
 pub mod custom;
 mod defaults;
 mod events;

@@ -7,11 +7,27 @@ use super::resource::{Kind, ObjectKey, str_at};
 use super::store::{Obj, Store, StoreError};
 use super::{custom, defaults, time};
 
+/// A Job's pods run to completion: `restartPolicy` is `Never` or `OnFailure`, as the API
+/// server requires (`spec` is where the Job spec is in `obj`).
+fn job_pod_policy(obj: &Value, spec: &str) -> Result<(), StoreError> {
+    let policy = obj
+        .pointer(&format!("{spec}/template/spec/restartPolicy"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    match policy {
+        "Never" | "OnFailure" => Ok(()),
+        other => Err(StoreError::Invalid(format!(
+            "Job is invalid: spec.template.spec.restartPolicy: Required value: \"{other}\" is not supported; supported values: \"OnFailure\", \"Never\""
+        ))),
+    }
+}
+
 /// Checks an object's shape by decoding it as the Kubernetes type it claims to be, so a
 /// malformed manifest gets 422 here instead of tripping the controllers later.
 pub fn validate(kind: Kind, obj: &Value) -> Result<(), StoreError> {
     use k8s_openapi::api::{
-        apps::v1 as apps, core::v1 as core, networking::v1 as networking, rbac::v1 as rbac,
+        apps::v1 as apps, batch::v1 as batch, core::v1 as core, networking::v1 as networking,
+        rbac::v1 as rbac,
     };
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
     fn check<T: serde::de::DeserializeOwned>(kind: Kind, obj: &Value) -> Result<(), StoreError> {
@@ -31,6 +47,14 @@ pub fn validate(kind: Kind, obj: &Value) -> Result<(), StoreError> {
         Kind::Secret => check::<core::Secret>(kind, obj),
         Kind::ConfigMap => check::<core::ConfigMap>(kind, obj),
         Kind::Ingress => check::<networking::Ingress>(kind, obj),
+        Kind::Job => check::<batch::Job>(kind, obj).and_then(|()| job_pod_policy(obj, "/spec")),
+        Kind::CronJob => check::<batch::CronJob>(kind, obj)
+            .and_then(|()| job_pod_policy(obj, "/spec/jobTemplate/spec"))
+            .and_then(|()| {
+                super::cron::Schedule::parse(str_at(obj, "/spec/schedule"))
+                    .map(|_| ())
+                    .map_err(|e| StoreError::Invalid(format!("CronJob is invalid: {e}")))
+            }),
         Kind::CustomResourceDefinition => {
             check::<apiextensions::CustomResourceDefinition>(kind, obj)
                 .and_then(|()| custom::validate_crd(obj))
@@ -127,7 +151,9 @@ pub fn create(store: &Store, kind: Kind, mut obj: Value) -> Result<Obj, StoreErr
     defaults::apply(kind, &mut obj);
     match kind {
         Kind::Pod => obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"}),
-        Kind::Deployment | Kind::ReplicaSet => obj["status"] = json!({}),
+        Kind::Deployment | Kind::ReplicaSet | Kind::Job | Kind::CronJob => {
+            obj["status"] = json!({})
+        }
         Kind::Ingress => obj["status"] = json!({"loadBalancer": {}}),
         Kind::Custom(c) if c.def.status => {
             if let Some(m) = obj.as_object_mut() {

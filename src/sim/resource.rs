@@ -24,13 +24,15 @@ pub enum Kind {
     RoleBinding,
     Ingress,
     CustomResourceDefinition,
+    Job,
+    CronJob,
     /// A kind a CustomResourceDefinition added (see [`super::custom`]).
     Custom(&'static CustomKind),
 }
 
 impl Kind {
     /// The built-in kinds.
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Namespace,
         Kind::Node,
         Kind::Pod,
@@ -47,6 +49,8 @@ impl Kind {
         Kind::RoleBinding,
         Kind::Ingress,
         Kind::CustomResourceDefinition,
+        Kind::Job,
+        Kind::CronJob,
     ];
 
     pub fn name(self) -> &'static str {
@@ -67,6 +71,8 @@ impl Kind {
             Kind::RoleBinding => "RoleBinding",
             Kind::Ingress => "Ingress",
             Kind::CustomResourceDefinition => "CustomResourceDefinition",
+            Kind::Job => "Job",
+            Kind::CronJob => "CronJob",
             Kind::Custom(c) => &c.def.kind,
         }
     }
@@ -89,6 +95,8 @@ impl Kind {
             Kind::RoleBinding => "rolebindings",
             Kind::Ingress => "ingresses",
             Kind::CustomResourceDefinition => "customresourcedefinitions",
+            Kind::Job => "jobs",
+            Kind::CronJob => "cronjobs",
             Kind::Custom(c) => &c.def.plural,
         }
     }
@@ -100,6 +108,7 @@ impl Kind {
                 "rbac.authorization.k8s.io/v1"
             }
             Kind::Ingress => "networking.k8s.io/v1",
+            Kind::Job | Kind::CronJob => "batch/v1",
             Kind::CustomResourceDefinition => "apiextensions.k8s.io/v1",
             Kind::Custom(c) => &c.api_version,
             _ => "v1",
@@ -148,6 +157,8 @@ impl Kind {
                     | Kind::ReplicaSet
                     | Kind::Ingress
                     | Kind::CustomResourceDefinition
+                    | Kind::Job
+                    | Kind::CronJob
             ),
         }
     }
@@ -178,7 +189,9 @@ impl Kind {
             Kind::ConfigMap => &["cm"],
             Kind::Ingress => &["ing"],
             Kind::CustomResourceDefinition => &["crd", "crds"],
-            Kind::Secret
+            Kind::CronJob => &["cj"],
+            Kind::Job
+            | Kind::Secret
             | Kind::ClusterRole
             | Kind::ClusterRoleBinding
             | Kind::Role

@@ -88,6 +88,9 @@ pub struct Timings {
     /// First restart back-off; it doubles up to `backoff_max`.
     pub backoff_base: f64,
     pub backoff_max: f64,
+    /// How long a Job's container runs before it exits (0 on success; images the rules
+    /// make crash exit 1 after their `crashAfter`).
+    pub job_run: f64,
 }
 
 impl Default for Timings {
@@ -101,6 +104,7 @@ impl Default for Timings {
             terminate: 2.0,
             backoff_base: 10.0,
             backoff_max: 300.0,
+            job_run: 10.0,
         }
     }
 }

@@ -11,8 +11,9 @@ use crate::sim::custom;
 use crate::sim::resource::Kind;
 
 /// The built-in API groups besides the core one, in discovery order; all serve only v1.
-pub const GROUPS: [&str; 5] = [
+pub const GROUPS: [&str; 6] = [
     "apps",
+    "batch",
     "events.k8s.io",
     "networking.k8s.io",
     "rbac.authorization.k8s.io",

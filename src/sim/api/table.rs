@@ -149,6 +149,28 @@ fn columns(kind: Kind) -> &'static [Column] {
             ("Ports", "string", 0),
             ("Age", "string", 0),
         ],
+        Kind::Job => &[
+            ("Name", "string", 0),
+            ("Status", "string", 0),
+            ("Completions", "string", 0),
+            ("Duration", "string", 0),
+            ("Age", "string", 0),
+            ("Containers", "string", 1),
+            ("Images", "string", 1),
+            ("Selector", "string", 1),
+        ],
+        Kind::CronJob => &[
+            ("Name", "string", 0),
+            ("Schedule", "string", 0),
+            ("Timezone", "string", 0),
+            ("Suspend", "boolean", 0),
+            ("Active", "integer", 0),
+            ("Last Schedule", "string", 0),
+            ("Age", "string", 0),
+            ("Containers", "string", 1),
+            ("Images", "string", 1),
+            ("Selector", "string", 1),
+        ],
         // Tables of custom kinds come from their CRD's printer columns (see `printer`).
         Kind::ClusterRole | Kind::Role | Kind::CustomResourceDefinition | Kind::Custom(_) => {
             &[("Name", "string", 0), ("Created At", "date", 0)]
@@ -286,6 +308,49 @@ fn cells(kind: Kind, o: &Value) -> Vec<Value> {
                 json!(selector),
             ]
         }
+        Kind::Job => {
+            let (containers, images, selector) = template_columns(o);
+            vec![
+                json!(name),
+                json!(job_status(o)),
+                json!(format!(
+                    "{}/{}",
+                    i64_at(o, "/status/succeeded"),
+                    i64_at(o, "/spec/completions").max(1)
+                )),
+                json!(job_duration(o)),
+                json!(age),
+                json!(containers),
+                json!(images),
+                json!(selector),
+            ]
+        }
+        Kind::CronJob => {
+            let job =
+                json!({ "spec": o.pointer("/spec/jobTemplate/spec").cloned().unwrap_or_default() });
+            let (containers, images, selector) = template_columns(&job);
+            let last = str_at(o, "/status/lastScheduleTime");
+            vec![
+                json!(name),
+                json!(str_at(o, "/spec/schedule")),
+                json!(or_none(str_at(o, "/spec/timeZone"))),
+                json!(
+                    o.pointer("/spec/suspend")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false)
+                ),
+                json!(count_at(o, "/status/active")),
+                json!(if last.is_empty() {
+                    "<none>".to_string()
+                } else {
+                    time::age(last)
+                }),
+                json!(age),
+                json!(containers),
+                json!(images),
+                json!(selector),
+            ]
+        }
         Kind::ReplicaSet => {
             let (containers, images, selector) = template_columns(o);
             vec![
@@ -407,6 +472,39 @@ fn labels_string(m: Option<&Value>) -> String {
                 .join(",")
         })
         .unwrap_or_default()
+}
+
+/// A Job's STATUS column: the last true condition, else Running or Suspended.
+fn job_status(o: &Value) -> &'static str {
+    let conditions = o
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let holds = |t: &str| {
+        conditions
+            .iter()
+            .any(|c| c["type"] == t && c["status"] == "True")
+    };
+    if holds("Complete") {
+        "Complete"
+    } else if holds("Failed") {
+        "Failed"
+    } else if holds("Suspended") {
+        "Suspended"
+    } else {
+        "Running"
+    }
+}
+
+/// From the Job's start to its completion (or now).
+fn job_duration(o: &Value) -> String {
+    let start = str_at(o, "/status/startTime");
+    let Some(from) = time::parse(start) else {
+        return String::new();
+    };
+    let to = time::parse(str_at(o, "/status/completionTime")).unwrap_or_else(jiff::Timestamp::now);
+    time::human_duration(to.as_second() - from.as_second())
 }
 
 fn template_columns(o: &Value) -> (String, String, String) {

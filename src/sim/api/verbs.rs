@@ -101,7 +101,7 @@ fn parse_body(rr: &ResourceRequest, body: &Bytes) -> Result<Value, ApiError> {
             ApiError::new(
                 415,
                 "UnsupportedMediaType",
-                format!("{why}: the simulated cluster reads protobuf for namespaces, configmaps, secrets and serviceaccounts only; use `kubectl apply -f` (e.g. `kubectl create deployment ... --dry-run=client -o yaml | kubectl apply -f -`)"),
+                format!("{why}: the simulated cluster reads protobuf for namespaces, configmaps, secrets and serviceaccounts only (not `kubectl create job --from`); use `kubectl apply -f` (e.g. `kubectl create deployment ... --dry-run=client -o yaml | kubectl apply -f -`)"),
             )
         });
     }

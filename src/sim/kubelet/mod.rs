@@ -66,6 +66,8 @@ enum Step {
     Crash,
     Restart,
     Remove,
+    /// A Job's container exits 0.
+    Complete,
 }
 
 /// What the kubelet remembers of a pod between steps.
@@ -79,6 +81,8 @@ struct PodRun {
     restarts: i64,
     pull_failures: u32,
     terminating: bool,
+    /// `spec.restartPolicy`: a pod that is not `Always` runs to completion.
+    restart_policy: String,
 }
 
 pub struct Kubelet {
@@ -200,6 +204,10 @@ impl Kubelet {
             restarts: 0,
             pull_failures: 0,
             terminating: false,
+            restart_policy: match str_at(pod, "/spec/restartPolicy") {
+                "" => "Always".to_string(),
+                p => p.to_string(),
+            },
         };
         self.choose_behaviour(&mut run);
         run
@@ -313,6 +321,7 @@ impl Kubelet {
                 self.after(t.probe_period, uid, Step::Probe);
             }
             Step::Crash => self.crash(uid),
+            Step::Complete => self.exit(uid, 0),
             Step::Remove => {
                 let key = run.key.clone();
                 // Already gone (namespace deleted, force delete) is the same outcome.
@@ -437,6 +446,7 @@ impl Kubelet {
         let images = run.images.clone();
         let (behaviour, start_delay, crash_after) =
             (run.behaviour, run.start_delay, run.crash_after);
+        let runs_to_completion = run.restart_policy != "Always";
         let node_ix = NODES.iter().position(|n| *n == run.node).unwrap_or(0);
         let ip = format!("10.244.{}.{}", node_ix, 2 + (crc(uid) % 250));
         self.pods.insert(uid.to_string(), run);
@@ -478,6 +488,12 @@ impl Kubelet {
                 cs["imageID"] = json!(format!("{image}@sha256:{:064x}", crc(image)));
             });
         });
+        if runs_to_completion && behaviour != Behaviour::CrashLoop {
+            // A Job's container is ready while it works, then exits 0.
+            self.after(t.readiness.min(t.job_run / 2.0), uid, Step::Ready);
+            self.after(t.job_run, uid, Step::Complete);
+            return;
+        }
         match behaviour {
             Behaviour::Healthy => self.after(t.readiness, uid, Step::Ready),
             Behaviour::SlowStart => self.after(start_delay, uid, Step::Ready),
@@ -488,8 +504,57 @@ impl Kubelet {
         }
     }
 
+    /// A container that exits and is not restarted (`restartPolicy: Never`, or exit 0 of a
+    /// run-to-completion pod): the pod ends Succeeded or Failed.
+    fn exit(&mut self, uid: &str, code: i64) {
+        let (reason, phase) = if code == 0 {
+            ("Completed", "Succeeded")
+        } else {
+            ("Error", "Failed")
+        };
+        let Some(pod) = self.update(uid, |p| {
+            for_containers(p, |cs, _| {
+                let started = cs
+                    .pointer("/state/running/startedAt")
+                    .cloned()
+                    .unwrap_or(json!(time::now()));
+                cs["state"] = json!({"terminated": {"exitCode": code, "reason": reason,
+                    "startedAt": started, "finishedAt": time::now(), "containerID": cs["containerID"]}});
+                cs["ready"] = json!(false);
+                cs["started"] = json!(false);
+            });
+            p["status"]["phase"] = json!(phase);
+            set_condition(p, "ContainersReady", false);
+            set_condition(p, "Ready", false);
+        }) else {
+            return;
+        };
+        if code != 0 {
+            let names: Vec<String> = self
+                .pods
+                .get(uid)
+                .map(|r| r.images.iter().map(|(n, _)| n.clone()).collect())
+                .unwrap_or_default();
+            for name in names {
+                let msg = format!(
+                    "Container {name} in pod {} exited with code {code}",
+                    str_at(&pod, "/metadata/name")
+                );
+                self.container_event(uid, &name, true, "Failed", &msg);
+            }
+        }
+    }
+
     fn crash(&mut self, uid: &str) {
         let t = self.timings();
+        if self
+            .pods
+            .get(uid)
+            .is_some_and(|r| r.restart_policy == "Never")
+        {
+            self.exit(uid, 1);
+            return;
+        }
         let Some(run) = self.pods.get_mut(uid) else {
             return;
         };
