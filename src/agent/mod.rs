@@ -384,6 +384,25 @@ impl Agent {
             return None;
         }
         let revision = release.canary_revision?;
+        if group.spec.kind == crate::domain::group::Workload::Cron {
+            if release.phase != Phase::Progressing {
+                return None;
+            }
+            let jobs = self
+                .engine
+                .running_jobs(group, Deadline::after(Duration::from_secs(3)))
+                .await
+                .ok()?;
+            return jobs.is_empty().then(|| {
+                (
+                    Action::Step,
+                    format!(
+                        "no Job of {} runs any more: r{revision} is applied",
+                        group.name()
+                    ),
+                )
+            });
+        }
         let (action, on_preview) = match (group.spec.strategy.kind(), release.phase) {
             (StrategyKind::Rolling, Phase::Progressing) => (Action::Step, false),
             (StrategyKind::BlueGreen, phase) => match (phase, Stage::of(group, release)) {

@@ -54,7 +54,10 @@ impl Role {
             | Verb::Pause
             | Verb::Resume
             | Verb::Abort
-            | Verb::Restart => Role::Deployer,
+            | Verb::Restart
+            | Verb::Suspend
+            | Verb::Trigger
+            | Verb::Kill => Role::Deployer,
             Verb::Promote | Verb::Rollback => Role::Releaser,
             Verb::EditGroups | Verb::EditTemplates | Verb::EditPolicy => Role::Admin,
         }
@@ -88,10 +91,13 @@ pub enum Verb {
     EditGroups,
     EditTemplates,
     EditPolicy,
+    Suspend,
+    Trigger,
+    Kill,
 }
 
 impl Verb {
-    pub const ALL: [Verb; 13] = [
+    pub const ALL: [Verb; 16] = [
         Verb::View,
         Verb::Deploy,
         Verb::Step,
@@ -105,6 +111,9 @@ impl Verb {
         Verb::EditGroups,
         Verb::EditTemplates,
         Verb::EditPolicy,
+        Verb::Suspend,
+        Verb::Trigger,
+        Verb::Kill,
     ];
 
     /// The verb's name, as the audit log's action.
@@ -123,6 +132,9 @@ impl Verb {
             Verb::EditGroups => "groups.apply",
             Verb::EditTemplates => "templates.apply",
             Verb::EditPolicy => "policy.apply",
+            Verb::Suspend => "suspend",
+            Verb::Trigger => "trigger",
+            Verb::Kill => "kill",
         }
     }
 
@@ -142,6 +154,9 @@ impl Verb {
             Verb::EditGroups => "edit groups",
             Verb::EditTemplates => "edit templates",
             Verb::EditPolicy => "edit the policy",
+            Verb::Suspend => "suspend",
+            Verb::Trigger => "trigger",
+            Verb::Kill => "kill",
         }
     }
 }

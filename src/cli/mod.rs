@@ -184,6 +184,12 @@ pub enum Command {
     Weight(release::WeightArgs),
     /// Make an older revision stable again, at once.
     Rollback(release::RollbackArgs),
+    /// A cron group: no more scheduled runs until `resume` (a running Job goes on).
+    Suspend(release::GroupArgs),
+    /// A cron group: run its Job now, from the CronJob's template.
+    Trigger(release::GroupArgs),
+    /// A cron group: stop its running Job (or the one named), deleting its pods.
+    Kill(release::KillArgs),
     /// Every revision of a group: what it changed, who deployed it, how long it ran as
     /// stable, how its release ended.
     History(history::HistoryArgs),
@@ -235,6 +241,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let action = Action::Rollback {
                 to_revision: a.to_revision,
             };
+            release::act(g, &a.group, action, &a.opts).await
+        }
+        Command::Suspend(a) => release::act(g, &a.group, Action::Suspend, &a.opts).await,
+        Command::Trigger(a) => release::act(g, &a.group, Action::Trigger, &a.opts).await,
+        Command::Kill(a) => {
+            let action = Action::Kill { job: a.job.clone() };
             release::act(g, &a.group, action, &a.opts).await
         }
         Command::Audit(args) => audit::run(g, args).await,

@@ -74,6 +74,16 @@ pub enum TrackArg {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct KillArgs {
+    pub group: String,
+    /// The running Job to stop (default: every running Job of the group).
+    #[arg(long, value_name = "NAME")]
+    pub job: Option<String>,
+    #[command(flatten)]
+    pub opts: ActOptions,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct RollbackArgs {
     pub group: String,
     /// Make this revision stable (default: the previous stable one).

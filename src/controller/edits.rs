@@ -655,6 +655,18 @@ pub fn check_group_renders(g: &InstanceGroup, template: &Template) -> Result<(),
     for track in [Track::Stable, Track::Canary] {
         let objects = render(template, g, track, &g.spec.params, g.replicas())
             .map_err(|e| format!("group {}: {e}", g.name()))?;
+        if g.spec.kind == crate::domain::group::Workload::Cron {
+            if track == Track::Stable {
+                crate::engine::cron::check_cron_render(g, &objects).map_err(|e| {
+                    format!(
+                        "group {} (kind cron), template {}: {e}",
+                        g.name(),
+                        template.metadata.name
+                    )
+                })?;
+            }
+            continue;
+        }
         // Blue-green switches the template's Service `<g>`: without one it has no traffic
         // to switch, which is better said now than by a Degraded release later.
         let blue_green = g.spec.strategy.kind() == crate::domain::group::StrategyKind::BlueGreen;

@@ -243,6 +243,8 @@ fn generated_group(cluster: &str, i: usize, pods: u32) -> (InstanceGroup, Option
                 ],
                 ..Default::default()
             },
+            kind: Default::default(),
+            concurrency: None,
             health: None,
             protected: false,
             image_policy: None,

@@ -59,6 +59,13 @@ pub struct GroupSpec {
     pub params: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     pub strategy: Strategy,
+    /// `service` (default: Deployments, released by the strategy) or `cron` (the template
+    /// renders a CronJob `<group>`; a deploy replaces its spec).
+    #[serde(default, skip_serializing_if = "Workload::is_service")]
+    pub kind: Workload,
+    /// A cron group: what a deploy does while one of its Jobs runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<Concurrency>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthSpec>,
     /// Promote, abort and rollback ask the user to type the group's name first.
@@ -67,6 +74,42 @@ pub struct GroupSpec {
     /// Who may deploy another image than the group's own, and which.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_policy: Option<ImagePolicy>,
+}
+
+/// What a group runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Workload {
+    #[default]
+    Service,
+    Cron,
+}
+
+impl Workload {
+    pub fn is_service(&self) -> bool {
+        *self == Workload::Service
+    }
+}
+
+/// `concurrency:` of a cron group — a deploy while a Job runs: `forbid` (default) refuses
+/// it, `wait` holds it until no Job runs, `replace` kills the running Jobs first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Concurrency {
+    #[default]
+    Forbid,
+    Wait,
+    Replace,
+}
+
+impl Concurrency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Concurrency::Forbid => "forbid",
+            Concurrency::Wait => "wait",
+            Concurrency::Replace => "replace",
+        }
+    }
 }
 
 /// `imagePolicy: { allowed: ["registry.local/shop/*"], change: releaser }`: a deploy whose

@@ -191,6 +191,9 @@ pub struct Release {
     /// The controller's verdict on the current (or last) canary, once an analysis ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analysis: Option<AnalysisRecord>,
+    /// A cron group's CronJob is suspended (by `suspend`, until `resume`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspended: bool,
     pub updated_by: String,
     pub updated_at: jiff::Timestamp,
 }
@@ -212,6 +215,7 @@ impl Release {
             header_routes: Vec::new(),
             router: None,
             analysis: None,
+            suspended: false,
             updated_by: by.to_string(),
             updated_at: jiff::Timestamp::now(),
         }

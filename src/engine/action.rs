@@ -35,6 +35,14 @@ pub enum Action {
     Restart {
         track: Track,
     },
+    /// A cron group: no more scheduled runs until `resume`.
+    Suspend,
+    /// A cron group: run its Job now, as `kubectl create job --from=cronjob/…`.
+    Trigger,
+    /// A cron group: stop a running Job (the one named, or every running one).
+    Kill {
+        job: Option<String>,
+    },
 }
 
 impl Action {
@@ -50,6 +58,9 @@ impl Action {
             Action::Abort => "abort",
             Action::Rollback { .. } => "rollback",
             Action::Restart { .. } => "restart",
+            Action::Suspend => "suspend",
+            Action::Trigger => "trigger",
+            Action::Kill { .. } => "kill",
         }
     }
 
@@ -65,6 +76,9 @@ impl Action {
             Action::Abort => Verb::Abort,
             Action::Rollback { .. } => Verb::Rollback,
             Action::Restart { .. } => Verb::Restart,
+            Action::Suspend => Verb::Suspend,
+            Action::Trigger => Verb::Trigger,
+            Action::Kill { .. } => Verb::Kill,
         }
     }
 
@@ -78,7 +92,11 @@ impl Action {
                 to_revision: Some(n),
             } => json!({ "toRevision": n }),
             Action::Restart { track } => json!({ "track": track.as_str() }),
-            Action::Step
+            Action::Kill { job: Some(j) } => json!({ "job": j }),
+            Action::Kill { job: None }
+            | Action::Suspend
+            | Action::Trigger
+            | Action::Step
             | Action::Pause
             | Action::Resume
             | Action::Promote

@@ -3,6 +3,7 @@
 //! (authorise → store transaction + audit → apply) builds on it.
 
 pub mod action;
+pub mod cron;
 pub mod objects;
 pub mod phases;
 pub mod release_engine;

@@ -45,9 +45,10 @@ use super::action::Action;
 use super::router::{effective_weight, track_replicas};
 use super::strategy::{self, Tracks};
 use crate::domain::group::HeaderRoute;
-use crate::domain::group::StrategyKind;
+use crate::domain::group::{StrategyKind, Workload};
 use crate::domain::{InstanceGroup, Phase, Release, Step, Track, TrafficRouter};
 
+mod cron;
 mod effects;
 mod switch;
 
@@ -69,6 +70,8 @@ pub struct Context<'a> {
     /// The group's Deployments as read just before the action, for the blue-green and
     /// rolling moves that wait on them (`None`: not read).
     pub tracks: Option<&'a Tracks>,
+    /// A cron group's running Jobs as read just before the action (`None`: not read).
+    pub jobs: Option<&'a [crate::engine::cron::RunningJob]>,
 }
 
 impl Context<'_> {
@@ -131,7 +134,11 @@ pub fn transition(
             current.step
         ));
     }
-    let allowed_when_degraded = matches!(action, Action::Abort | Action::Rollback { .. });
+    // Stopping a cron group's runs is an emergency brake, allowed whatever the release.
+    let allowed_when_degraded = matches!(
+        action,
+        Action::Abort | Action::Rollback { .. } | Action::Suspend | Action::Kill { .. }
+    );
     if current.phase == Phase::Degraded && !allowed_when_degraded {
         return refuse(format!(
             "cannot {}: {name} is Degraded (the last apply failed); only abort, rollback or re-apply are allowed",
@@ -143,6 +150,18 @@ pub fn transition(
         current,
         ctx,
     };
+    if group.spec.kind == Workload::Cron {
+        return m.cron(action);
+    }
+    if matches!(
+        action,
+        Action::Suspend | Action::Trigger | Action::Kill { .. }
+    ) {
+        return refuse(format!(
+            "cannot {}: {name} is not a cron group",
+            action.verb().phrase()
+        ));
+    }
     match group.spec.strategy.kind() {
         StrategyKind::Canary => {}
         StrategyKind::BlueGreen => return m.blue_green(action),
@@ -158,6 +177,11 @@ pub fn transition(
         Action::Abort => m.abort(),
         Action::Rollback { to_revision } => m.rollback(*to_revision),
         Action::Restart { track } => m.restart(*track),
+        // Refused above for groups that are not cron groups.
+        Action::Suspend | Action::Trigger | Action::Kill { .. } => refuse(format!(
+            "cannot {}: {name} is not a cron group",
+            action.verb().phrase()
+        )),
     }
 }
 
@@ -310,6 +334,14 @@ impl Machine<'_> {
             stable: self.total(),
             canary: 0,
         };
+        if self.group.spec.kind == Workload::Cron {
+            return vec![
+                apply,
+                ClusterEffect::SuspendCron {
+                    suspend: self.current.suspended,
+                },
+            ];
+        }
         match self.group.spec.strategy.kind() {
             StrategyKind::Canary => {}
             // The active Service goes back to the stable Deployment first, at once.

@@ -293,12 +293,37 @@ impl ReleaseEngine {
         } else {
             None
         };
+        // A cron group's deploy, step, trigger and kill depend on the Jobs running.
+        let jobs = if group.spec.kind == crate::domain::group::Workload::Cron
+            && matches!(
+                action,
+                Action::Deploy { .. } | Action::Step | Action::Trigger | Action::Kill { .. }
+            )
+            && !never_deployed
+        {
+            match self
+                .running_jobs(&group, Deadline::after(TRACKS_READ))
+                .await
+            {
+                Ok(j) => Some(j),
+                Err(e) => {
+                    return Err(EngineError::Cluster(format!(
+                        "cannot {} {}: its Jobs could not be read: {e}",
+                        action.verb().phrase(),
+                        group.name()
+                    )));
+                }
+            }
+        } else {
+            None
+        };
         let ctx = Context {
             now: jiff::Timestamp::now(),
             by: &actor.user.name,
             revisions: &revisions,
             previous_stable: release.stable_history.last().copied(),
             tracks: tracks.as_ref(),
+            jobs: jobs.as_deref(),
         };
         let mut tr = if let Err(why) = check_group(&group) {
             Err(why)

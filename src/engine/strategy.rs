@@ -71,6 +71,21 @@ pub fn check_strategy(g: &InstanceGroup) -> Result<(), String> {
         return Err("strategy has both blueGreen and rolling; choose one".into());
     }
     let kind = s.kind();
+    if g.spec.kind == crate::domain::group::Workload::Cron {
+        if kind != StrategyKind::Canary
+            || !s.steps.is_empty()
+            || s.traffic.router != TrafficRouter::Replicas
+        {
+            return Err(
+                "a cron group has no strategy (a deploy replaces the CronJob; its next run is the trial)"
+                    .into(),
+            );
+        }
+        return Ok(());
+    }
+    if g.spec.concurrency.is_some() {
+        return Err("concurrency is for cron groups (kind: cron)".into());
+    }
     if kind == StrategyKind::Canary {
         return Ok(());
     }

@@ -345,6 +345,52 @@ impl Applier {
             .map_err(|e| e.into_apply(kind, namespace, name, "patch"))
     }
 
+    /// Every object of a kind in a namespace.
+    pub async fn list(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        deadline: Deadline,
+    ) -> Result<Vec<serde_json::Value>, ApplyError> {
+        let ar = self.resource(api_version, kind, deadline).await?;
+        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), namespace, &ar);
+        let what = format!("list {kind} in {namespace}");
+        let params = kube::api::ListParams::default();
+        let list = with_retry(deadline, &what, || api.list(&params))
+            .await
+            .map_err(|e| e.into_apply(kind, namespace, "", "list"))?;
+        list.items
+            .into_iter()
+            .map(|o| {
+                serde_json::to_value(o).map_err(|e| {
+                    ApplyError::Malformed(format!("a {kind} in {namespace} is unreadable: {e}"))
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes one object and, in the background, what it owns (a Job's pods). One that
+    /// is already gone is fine.
+    pub async fn delete(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        deadline: Deadline,
+    ) -> Result<(), ApplyError> {
+        let ar = self.resource(api_version, kind, deadline).await?;
+        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), namespace, &ar);
+        let params = kube::api::DeleteParams::background();
+        let what = format!("delete {kind} {namespace}/{name}");
+        match with_retry(deadline, &what, || api.delete(name, &params)).await {
+            Ok(_) => Ok(()),
+            Err(RetryError::Permanent(kube::Error::Api(s))) if s.code == 404 => Ok(()),
+            Err(e) => Err(e.into_apply(kind, namespace, name, "delete")),
+        }
+    }
+
     /// Set a Deployment's replicas with a merge patch. A Deployment that does not exist is
     /// fine when asked for zero (a canary never deployed has nothing to scale down).
     pub async fn scale(

@@ -42,6 +42,8 @@ pub fn group(cluster: &str, namespace: &str, name: &str) -> InstanceGroup {
             template: "grpc-service".into(),
             params,
             strategy: Default::default(),
+            kind: Default::default(),
+            concurrency: None,
             health: None,
             protected: false,
             image_policy: None,

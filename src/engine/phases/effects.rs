@@ -36,12 +36,31 @@ pub enum ClusterEffect {
     SwitchServices { active: Track },
     /// Rolling: set the stable Deployment's `spec.paused`.
     PauseRollout { paused: bool },
+    /// Cron group: set the CronJob's `spec.suspend`.
+    SuspendCron { suspend: bool },
+    /// Cron group: a Job from the CronJob's template, named for `at`.
+    TriggerJob { at: Timestamp },
+    /// Cron group: delete the named running Job, or every running one, with its pods.
+    KillJobs { job: Option<String> },
 }
 
 /// The effects that bring the cluster to `release` from whatever state it is in: what the
 /// agent or a console applies when `desired ≠ applied`, and how a `Degraded` group is
 /// retried. Every effect is idempotent.
 pub fn desired_effects(group: &InstanceGroup, release: &Release) -> Vec<ClusterEffect> {
+    if group.spec.kind == crate::domain::group::Workload::Cron {
+        // A waiting deploy is not applied yet: the stable revision is what runs.
+        return vec![
+            ClusterEffect::ApplyRevision {
+                track: Track::Stable,
+                revision: release.stable_revision,
+                replicas: group.replicas(),
+            },
+            ClusterEffect::SuspendCron {
+                suspend: release.suspended,
+            },
+        ];
+    }
     match group.spec.strategy.kind() {
         StrategyKind::Canary => {}
         StrategyKind::BlueGreen => return blue_green_effects(group, release),

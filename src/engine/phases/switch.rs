@@ -94,6 +94,10 @@ impl Machine<'_> {
             }),
             Action::Rollback { to_revision } => self.rollback(*to_revision),
             Action::Restart { track } => self.restart(*track),
+            // Not a cron group: refused before the strategies are asked.
+            Action::Suspend | Action::Trigger | Action::Kill { .. } => {
+                refuse(format!("cannot {}: {name} is not a cron group", action.verb().phrase()))
+            }
         }
     }
 
@@ -187,6 +191,11 @@ impl Machine<'_> {
             }),
             Action::Rollback { to_revision } => self.rollback(*to_revision),
             Action::Restart { track } => self.restart(*track),
+            // Not a cron group: refused before the strategies are asked.
+            Action::Suspend | Action::Trigger | Action::Kill { .. } => refuse(format!(
+                "cannot {}: {name} is not a cron group",
+                action.verb().phrase()
+            )),
         }
     }
 
@@ -418,6 +427,7 @@ mod tests {
             revisions: &[1, 2],
             previous_stable: Some(1),
             tracks,
+            jobs: None,
         };
         transition(g, r, &a, &ctx).map_err(|e| e.reason)
     }

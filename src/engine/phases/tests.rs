@@ -46,6 +46,7 @@ fn ctx() -> Context<'static> {
         revisions: REVISIONS,
         previous_stable: Some(1),
         tracks: None,
+        jobs: None,
     }
 }
 

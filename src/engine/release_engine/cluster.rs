@@ -8,6 +8,7 @@ use super::ReleaseEngine;
 use crate::domain::group::HeaderRoute;
 use crate::domain::release::RouterState;
 use crate::domain::{InstanceGroup, Revision, Track, TrafficRouter, labels};
+use crate::engine::cron::{self, RunningJob};
 use crate::engine::objects::{ReadBack, asked_replicas, asked_route, objects_for};
 use crate::engine::phases::ClusterEffect;
 use crate::engine::strategy::{self, DeploymentFacts, Tracks};
@@ -154,6 +155,24 @@ impl ReleaseEngine {
             (Ok(s), Ok(c)) => ReadBack::compare(asked, (s, c)),
             (Err(e), _) | (_, Err(e)) => ReadBack::unread(&e),
         })
+    }
+
+    /// The running Jobs of cron group `group`.
+    pub async fn running_jobs(
+        &self,
+        group: &InstanceGroup,
+        deadline: Deadline,
+    ) -> Result<Vec<RunningJob>, ApplyError> {
+        let applier = self.applier(&group.spec.cluster).await?;
+        let jobs = applier
+            .list("batch/v1", "Job", &group.spec.namespace, deadline)
+            .await?;
+        let mut running: Vec<RunningJob> = jobs
+            .iter()
+            .filter_map(|j| cron::running_job(group, j))
+            .collect();
+        running.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(running)
     }
 
     /// What the group's two Deployments report (`None` in a field: it does not exist).
@@ -343,6 +362,44 @@ impl ReleaseEngine {
                             deadline,
                         )
                         .await?;
+                }
+                ClusterEffect::SuspendCron { suspend } => {
+                    applier
+                        .merge_patch(
+                            "batch/v1",
+                            "CronJob",
+                            ns,
+                            group.name(),
+                            &serde_json::json!({ "spec": { "suspend": suspend } }),
+                            deadline,
+                        )
+                        .await?;
+                }
+                ClusterEffect::TriggerJob { at } => {
+                    let cronjob = applier
+                        .get("batch/v1", "CronJob", ns, group.name(), deadline)
+                        .await?
+                        .ok_or_else(|| ApplyError::Refused {
+                            kind: "CronJob".into(),
+                            namespace: ns.clone(),
+                            name: group.name().into(),
+                            reason: format!(
+                                "the CronJob {} does not exist; deploy the group first",
+                                group.name()
+                            ),
+                        })?;
+                    let job =
+                        cron::triggered_job(group, &cronjob, *at).map_err(ApplyError::Malformed)?;
+                    applier.apply(&job, deadline).await?;
+                }
+                ClusterEffect::KillJobs { job } => {
+                    for running in self.running_jobs(group, deadline).await? {
+                        if job.as_ref().is_none_or(|j| *j == running.name) {
+                            applier
+                                .delete("batch/v1", "Job", ns, &running.name, deadline)
+                                .await?;
+                        }
+                    }
                 }
                 ClusterEffect::RestartTrack { track, at } => {
                     let name = match track {

@@ -49,6 +49,7 @@ impl App {
             revisions: &[],
             previous_stable: release.stable_history.last().copied(),
             tracks: None,
+            jobs: None,
         };
         engine::transition(&entry.group, release, &probe, &ctx)
             .map(|_| ())
@@ -75,6 +76,9 @@ fn probe(verb: Verb, release: &Release) -> Option<engine::Action> {
         Verb::Restart => A::Restart {
             track: Track::Stable,
         },
+        Verb::Suspend => A::Suspend,
+        Verb::Trigger => A::Trigger,
+        Verb::Kill => A::Kill { job: None },
         Verb::Rollback | Verb::View | Verb::EditGroups | Verb::EditTemplates | Verb::EditPolicy => {
             return None;
         }
