@@ -18,6 +18,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "assets/templates/worker.yaml",
         include_str!("../../assets/templates/worker.yaml"),
     ),
+    (
+        "assets/templates/cron.yaml",
+        include_str!("../../assets/templates/cron.yaml"),
+    ),
 ];
 const GROUPS: &[(&str, &str)] = &[
     (
@@ -304,8 +308,14 @@ mod tests {
     #[test]
     fn samples_render_and_in_flight_releases_get_a_canary() {
         let s = seed("sim", 0, 20).unwrap();
-        assert_eq!(s.groups.len(), 12);
-        assert_eq!(s.releases.len(), 12);
+        assert_eq!(s.groups.len(), 13);
+        assert_eq!(s.releases.len(), 13);
+        // The cron group's CronJob is there to run.
+        assert!(
+            s.objects
+                .iter()
+                .any(|o| o["kind"] == "CronJob" && o["metadata"]["name"] == "storefront-sitemap")
+        );
         let preview = s
             .objects
             .iter()
