@@ -361,6 +361,14 @@ fn rollback_from_a_row_opens_the_rollback_dialog_on_that_revision() {
             reason: Some("v1 leaks".into()),
         })
     );
+    // On the stable row the dialog says so (the controller would refuse it too).
+    press(&mut app, &["up", "shift-r"]);
+    let screen = text(&draw(&mut app, 80, 24));
+    assert!(
+        screen.contains("r2 (tag v1) is the stable revision already"),
+        "{screen}"
+    );
+    press(&mut app, &["esc"]);
     // From an open diff it goes to the revision in the diff.
     press(&mut app, &["home", "enter", "shift-r"]);
     assert!(text(&draw(&mut app, 80, 24)).contains("roll back worker to r3"));

@@ -19,9 +19,15 @@ pub fn disabled(t: &Theme) -> Style {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, key: &GroupKey, mode: Mode) {
-    // In the history tab the rollback key goes to the revision chosen there.
+    // In the history tab the rollback key goes to the revision chosen there, and comes
+    // first: it is what the tab is for, so a narrow bar must not drop it.
     let target = app.rollback_target();
-    let mut items: Vec<(String, String, bool)> = Action::RELEASE
+    let mut order = Action::RELEASE.to_vec();
+    if target.is_some() {
+        order.retain(|a| *a != Action::Rollback);
+        order.insert(0, Action::Rollback);
+    }
+    let items: Vec<(String, String, bool)> = order
         .into_iter()
         .filter_map(|action| {
             let verb = action.release_verb()?;
@@ -33,13 +39,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, key: &GroupKey, mode: Mode
             Some((k.to_string(), word, app.gate(key, verb).is_ok()))
         })
         .collect();
-    if target.is_some()
-        && let Some(i) = items.iter().position(|(_, w, _)| w.starts_with("rollback"))
-    {
-        // What the tab is for comes first, so a narrow bar never drops it.
-        let rollback = items.remove(i);
-        items.insert(0, rollback);
-    }
     let line = fit(&app.theme, &items, usize::from(area.width));
     frame.render_widget(Paragraph::new(line), area);
 }
