@@ -284,14 +284,22 @@ pub fn history(
     if let Some(r) = release {
         if let Some(h) = out.get_mut(&r.stable_revision) {
             h.stable_until = None;
-            if h.stable_from.is_none() {
+            if h.stable_from.is_none() && h.ended.is_some() {
                 h.stable_from = Some(r.updated_at);
             }
+            h.stable_from.get_or_insert(h.created);
         }
         if let Some(c) = r.canary_revision.filter(|_| r.phase.in_flight())
             && let Some(h) = out.get_mut(&c)
         {
             h.ended = Some(format!("in flight ({}, {}%)", r.phase, r.weight));
+        }
+    }
+    // A revision that never was a canary went straight to stable as it was made (a first
+    // deploy, a seeded or adopted group): when the log does not say when, that is when.
+    for h in out.values_mut() {
+        if h.stable_from.is_none() && h.stable_until.is_some() && h.ended.is_none() {
+            h.stable_from = Some(h.created);
         }
     }
     out.into_values().rev().collect()
@@ -480,6 +488,48 @@ mod tests {
         assert!(r2.analysis.as_deref().unwrap().contains("passed"));
         assert_eq!(r1.ended, None, "a first deploy was never a canary");
         assert_eq!((r1.stable_from, r1.stable_until), (Some(at(400)), None));
+    }
+
+    #[test]
+    fn a_first_revision_the_log_does_not_show_becoming_stable_was_stable_from_its_making() {
+        // The demo's seed (and an adopted group) writes its first revision with an entry
+        // that says nothing of stable revisions; the next release's promote ends it.
+        let revs = [revision(1, "1.0", 4, "seed"), revision(2, "1.1", 4, "bob")];
+        let audit = [
+            entry(
+                150,
+                "seed",
+                "seed",
+                Value::Null,
+                json!({"phase": "Stable"}),
+                "",
+            ),
+            entry(
+                200,
+                "bob",
+                "deploy",
+                state(1, None, "Stable"),
+                state(1, Some(2), "Paused"),
+                "",
+            ),
+            entry(
+                300,
+                "bob",
+                "promote",
+                state(1, Some(2), "Paused"),
+                state(2, None, "Promoted"),
+                "",
+            ),
+        ];
+        let h = history(&revs, &audit, Some(&Release::stable(key(), 2, "bob")));
+        assert_eq!(
+            (h[1].stable_from, h[1].stable_until),
+            (Some(at(100)), Some(at(300)))
+        );
+        assert_eq!(h[0].stable_from, Some(at(300)));
+        // With no log at all, the running first revision is stable since it was made.
+        let h = history(&revs[..1], &[], Some(&Release::stable(key(), 1, "seed")));
+        assert_eq!((h[0].stable_from, h[0].stable_until), (Some(at(100)), None));
     }
 
     #[test]
