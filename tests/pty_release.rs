@@ -349,3 +349,121 @@ async fn another_operators_action_shows_up_in_my_console() {
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
 }
+
+/// The on-call's undo: three deploys (the last one aborted), the history tab lists them
+/// as the store has them, an older revision is chosen there and rolled back to through
+/// the same dialog and the same request to the controller as any rollback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_to_a_revision_chosen_in_the_history_tab() {
+    let r = rig().await;
+    // r1 is the seeded revision; r2 3.0.0 and r3 3.1.0 are promoted, r4 aborted.
+    for tag in ["3.0.0", "3.1.0"] {
+        r.act("d", &[tag]);
+        r.wait_release(Phase::Paused, 5).await;
+        r.act("P", &["", GROUP]);
+        r.wait_release(Phase::Promoted, 0).await;
+    }
+    r.act("d", &["3.2.0-crash"]);
+    r.wait_release(Phase::Paused, 5).await;
+    r.act("A", &["", GROUP]);
+    r.wait_release(Phase::Aborted, 0).await;
+
+    r.console.send(&["v"]);
+    let screen = r.console.wait_for(
+        "the history tab with four revisions",
+        Duration::from_secs(10),
+        |s| s.contains("history 4") && s.contains("aborted by"),
+    );
+    let row = |screen: &str, rev: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(&format!("│{rev} ")))
+            .unwrap_or_else(|| panic!("no {rev} row:\n{screen}"))
+            .to_string()
+    };
+    for (rev, parts) in [
+        (
+            "r4",
+            &["3.2.0-crash", "tag 3.1.0→3.2.0-crash", "aborted by"][..],
+        ),
+        ("r3", &["3.1.0", "(now)", "promoted by"][..]),
+        (
+            "r2",
+            &["3.0.0", "tag master-3f2a1c→3.0.0", "promoted by"][..],
+        ),
+    ] {
+        let line = row(&screen, rev);
+        for part in parts {
+            assert!(line.contains(part), "{part:?} not in {line}\n{screen}");
+        }
+    }
+
+    // r4 is selected; r2 is two rows down. Its diff against the running r3 first.
+    r.console.send(&["Down", "Down"]);
+    r.console
+        .wait_text("R rollback to r2", Duration::from_secs(5));
+    r.console.send(&["Enter"]);
+    let diff = r
+        .console
+        .wait_text("diff r3 (stable) → r2 (3.0.0)", Duration::from_secs(5));
+    assert!(
+        diff.contains("-")
+            && diff.contains("image: registry.local/go/user-info:3.1.0")
+            && diff.contains("image: registry.local/go/user-info:3.0.0"),
+        "{diff}"
+    );
+    r.console.send(&["Escape"]);
+    r.console.wait_text("history 4", Duration::from_secs(5));
+
+    // R: the rollback dialog, on r2; a reason, then the protected group's name.
+    r.act("R", &["on-call: 3.1.0 leaks", GROUP]);
+    let start = Instant::now();
+    loop {
+        let release = r.store.get_release(&r.key).await.unwrap().unwrap().value;
+        if release.stable_revision == 2 && release.applied == release.desired {
+            assert_eq!(release.phase, Phase::Stable);
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "release {release:?}; screen:\n{}",
+            r.console.screen()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        r.image_and_replicas(GROUP).await,
+        ("registry.local/go/user-info:3.0.0".to_string(), 10)
+    );
+    let filter = AuditFilter {
+        group: Some(r.key.clone()),
+        ..Default::default()
+    };
+    let rollback: Vec<_> = r
+        .store
+        .list_audit(&filter)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "rollback")
+        .collect();
+    let outcomes: Vec<String> = rollback.iter().map(|e| e.outcome.to_string()).collect();
+    assert_eq!(outcomes, ["allowed", "applied"], "{rollback:?}");
+    assert_eq!(rollback[0].request["toRevision"], 2, "{rollback:?}");
+    assert_eq!(rollback[0].reason, "on-call: 3.1.0 leaks");
+
+    // The screen says so, and the tab, read again, shows r2 running.
+    r.console
+        .wait_text("rolled back to r2", Duration::from_secs(10));
+    let screen = r.console.wait_for(
+        "r2 running in the history tab",
+        Duration::from_secs(10),
+        |s| s.lines().any(|l| l.contains("│r2 ") && l.contains("(now)")),
+    );
+    assert!(!row(&screen, "r3").contains("(now)"), "{screen}");
+    r.console.send(&["Escape"]);
+    r.console
+        .wait_text("instance groups", Duration::from_secs(10));
+    r.console.send(&["q"]);
+    r.console.wait_text("EXIT=0", Duration::from_secs(10));
+}

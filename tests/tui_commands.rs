@@ -161,7 +161,7 @@ fn the_hint_line_follows_the_screen_and_newcomers_get_one_more() {
     press(&mut app, &["enter"]);
     let hints = lines(&screen(&mut app))[29].clone();
     assert!(
-        hints.contains("tab pods/events  h health  esc back"),
+        hints.contains("tab pods/events  h health  v history  esc back"),
         "{hints}"
     );
     press(&mut app, &[":"]);

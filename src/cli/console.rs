@@ -21,7 +21,8 @@ use crate::kube::{ClusterConn, spawn_supervisor};
 use crate::model::Update;
 use crate::tui::app::{App, AppInit};
 use crate::tui::feeds::{
-    spawn_action_worker, spawn_audit_pager, spawn_health_sampler, spawn_store_feed,
+    spawn_action_worker, spawn_audit_pager, spawn_health_sampler, spawn_history_loader,
+    spawn_store_feed,
 };
 use crate::tui::run::{Wiring, run as run_loop};
 
@@ -74,9 +75,11 @@ pub async fn run_session(
     let (switch_tx, switch_rx) = mpsc::unbounded_channel();
     let (act_tx, act_rx) = mpsc::unbounded_channel();
     let (pages_tx, pages_rx) = mpsc::unbounded_channel();
+    let (history_tx, history_rx) = watch::channel(None);
     let logs_client = Some(conn.client.clone());
     let mut tasks = vec![
         spawn_audit_pager(store.clone(), pages_rx, tx.clone()),
+        spawn_history_loader(store.clone(), history_rx, tx.clone()),
         spawn_store_feed(store, tx.clone(), ns_tx, live_tx),
         spawn_health_sampler(conn.clone(), live, live_rx, open_rx, tx.clone()),
         spawn_supervisor(conn, ns_rx, switch_rx, tx.clone()),
@@ -94,6 +97,7 @@ pub async fn run_session(
             audit_pages: pages_tx,
             logs_client,
             open_group: open_tx,
+            history: history_tx,
         },
     )
     .await;

@@ -96,7 +96,7 @@ impl Mode {
             ],
             Mode::Group => &[
                 Up, Down, PageUp, PageDown, Top, Bottom, FocusNext, Deploy, Step, Weight, Pause,
-                Resume, Promote, Abort, Rollback, Restart, Logs, Health,
+                Resume, Promote, Abort, Rollback, Restart, Logs, Health, History, Diff,
             ],
             Mode::Audit => &[Up, Down, PageUp, PageDown, Top, Bottom, Filter],
             Mode::Input => &[Confirm, Cancel, Complete],

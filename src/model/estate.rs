@@ -268,6 +268,7 @@ impl Estate {
             | Update::AuditAppended(_)
             | Update::AuditOlder(_)
             | Update::AuditUnreadable(_)
+            | Update::HistoryLoaded { .. }
             | Update::ActionFinished { .. }
             | Update::TaskFailed { .. }
             | Update::HealthReports(_)

@@ -1,7 +1,9 @@
 //! A group's revisions as the on-call engineer reads them: what each one changed, who
 //! deployed it when, how long it ran as stable and how its release ended — put together
 //! from the stored revisions and the audit log's before/after states, so it is true for
-//! every release the log has seen. Pure: `flightdeck history` and the console read it.
+//! every release the log has seen. `flightdeck history`/`diff` and the console's history
+//! tab read the same [`GroupHistory`] the same way; everything but [`GroupHistory::read`]
+//! is pure.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +12,78 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::domain::audit::{AuditEntry, Outcome};
-use crate::domain::{Release, Revision};
+use crate::domain::{GroupKey, Release, Revision};
+use crate::store::{AuditFilter, Store, StoreError};
+
+/// What a group's history is made of, as read from the store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupHistory {
+    pub revisions: Vec<Revision>,
+    /// The group's audit entries, oldest first.
+    pub audit: Vec<AuditEntry>,
+    pub release: Option<Release>,
+}
+
+impl GroupHistory {
+    /// The group's revisions, its whole audit trail and its release now.
+    pub async fn read(store: &dyn Store, key: &GroupKey) -> Result<GroupHistory, StoreError> {
+        let revisions = store.list_revisions(key).await?;
+        let filter = AuditFilter {
+            group: Some(key.clone()),
+            ..AuditFilter::default()
+        };
+        let audit = store.list_audit(&filter).await?;
+        let release = store.get_release(key).await?.map(|v| v.value);
+        Ok(GroupHistory {
+            revisions,
+            audit,
+            release,
+        })
+    }
+
+    /// One line per revision, newest first.
+    pub fn lines(&self) -> Vec<RevisionHistory> {
+        history(&self.revisions, &self.audit, self.release.as_ref())
+    }
+
+    /// The stable revision running now.
+    pub fn stable(&self) -> Option<u64> {
+        self.release.as_ref().map(|r| r.stable_revision)
+    }
+
+    pub fn revision(&self, n: u64) -> Option<&Revision> {
+        self.revisions.iter().find(|r| r.number == n)
+    }
+
+    /// What `n` renders differently from the stable revision running now (see [`diff`]);
+    /// `None` when either is unknown.
+    pub fn diff_with_stable(&self, n: u64) -> Option<String> {
+        Some(diff(self.revision(self.stable()?)?, self.revision(n)?))
+    }
+}
+
+/// A group's history as the console draws it: the lines, cleaned of control sequences,
+/// and what they were made from (for diffs). Built by the console's history loader, off
+/// the render loop.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistoryRows {
+    /// Newest first.
+    pub lines: Vec<RevisionHistory>,
+    pub source: GroupHistory,
+}
+
+impl From<GroupHistory> for HistoryRows {
+    fn from(source: GroupHistory) -> Self {
+        HistoryRows {
+            lines: source
+                .lines()
+                .into_iter()
+                .map(RevisionHistory::cleaned)
+                .collect(),
+            source,
+        }
+    }
+}
 
 /// One revision's line of history.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,6 +109,86 @@ impl RevisionHistory {
     pub fn stable_for(&self, now: Timestamp) -> Option<SignedDuration> {
         let from = self.stable_from?;
         Some(self.stable_until.unwrap_or(now).duration_since(from))
+    }
+
+    /// Is it the stable revision now?
+    pub fn is_stable(&self) -> bool {
+        self.stable_from.is_some() && self.stable_until.is_none()
+    }
+
+    /// `replicas 4→6, tag 1.1→1.2`; empty when nothing changed (or it is the first).
+    pub fn changed_text(&self) -> String {
+        self.changed
+            .iter()
+            .map(|(name, was, is)| format!("{name} {}→{}", value_text(was), value_text(is)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// How long it ran as stable (`2h 5m`), `… (now)` for the running one, `-` never.
+    pub fn stable_text(&self, now: Timestamp) -> String {
+        match (self.stable_for(now), self.stable_until) {
+            (Some(d), None) => format!("{} (now)", span(d)),
+            (Some(d), Some(_)) => span(d),
+            (None, _) => "-".into(),
+        }
+    }
+
+    /// The same line with every text taken from the store stripped of control sequences
+    /// (tags, names, reasons and parameter values are anyone's input), for drawing.
+    pub fn cleaned(mut self) -> RevisionHistory {
+        use super::sanitize::clean;
+        self.tag = self.tag.as_deref().map(clean);
+        self.created_by = clean(&self.created_by);
+        self.ended = self.ended.as_deref().map(clean);
+        self.analysis = self.analysis.as_deref().map(clean);
+        for (name, was, is) in &mut self.changed {
+            *name = clean(name);
+            for v in [was, is].into_iter().flatten() {
+                clean_value(v);
+            }
+        }
+        self
+    }
+}
+
+fn clean_value(v: &mut Value) {
+    match v {
+        Value::String(s) => *s = super::sanitize::clean(s),
+        Value::Array(items) => items.iter_mut().for_each(clean_value),
+        Value::Object(fields) => {
+            let cleaned: serde_json::Map<String, Value> = std::mem::take(fields)
+                .into_iter()
+                .map(|(k, mut v)| {
+                    clean_value(&mut v);
+                    (super::sanitize::clean(&k), v)
+                })
+                .collect();
+            *fields = cleaned;
+        }
+        _ => {}
+    }
+}
+
+/// A parameter's value as people write it: text bare, other values as JSON, `(none)`
+/// for absent.
+pub fn value_text(v: &Option<Value>) -> String {
+    match v {
+        None => "(none)".into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// `3d 4h`, `2h 5m`, `7m`, `12s`: the two largest units.
+pub fn span(d: SignedDuration) -> String {
+    let s = d.as_secs().max(0);
+    let (days, hours, mins) = (s / 86_400, s % 86_400 / 3_600, s % 3_600 / 60);
+    match (days, hours, mins) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, h, _) => format!("{d}d {h}h"),
     }
 }
 
@@ -131,14 +284,22 @@ pub fn history(
     if let Some(r) = release {
         if let Some(h) = out.get_mut(&r.stable_revision) {
             h.stable_until = None;
-            if h.stable_from.is_none() {
+            if h.stable_from.is_none() && h.ended.is_some() {
                 h.stable_from = Some(r.updated_at);
             }
+            h.stable_from.get_or_insert(h.created);
         }
         if let Some(c) = r.canary_revision.filter(|_| r.phase.in_flight())
             && let Some(h) = out.get_mut(&c)
         {
             h.ended = Some(format!("in flight ({}, {}%)", r.phase, r.weight));
+        }
+    }
+    // A revision that never was a canary went straight to stable as it was made (a first
+    // deploy, a seeded or adopted group): when the log does not say when, that is when.
+    for h in out.values_mut() {
+        if h.stable_from.is_none() && h.stable_until.is_some() && h.ended.is_none() {
+            h.stable_from = Some(h.created);
         }
     }
     out.into_values().rev().collect()
@@ -327,6 +488,78 @@ mod tests {
         assert!(r2.analysis.as_deref().unwrap().contains("passed"));
         assert_eq!(r1.ended, None, "a first deploy was never a canary");
         assert_eq!((r1.stable_from, r1.stable_until), (Some(at(400)), None));
+    }
+
+    #[test]
+    fn a_first_revision_the_log_does_not_show_becoming_stable_was_stable_from_its_making() {
+        // The demo's seed (and an adopted group) writes its first revision with an entry
+        // that says nothing of stable revisions; the next release's promote ends it.
+        let revs = [revision(1, "1.0", 4, "seed"), revision(2, "1.1", 4, "bob")];
+        let audit = [
+            entry(
+                150,
+                "seed",
+                "seed",
+                Value::Null,
+                json!({"phase": "Stable"}),
+                "",
+            ),
+            entry(
+                200,
+                "bob",
+                "deploy",
+                state(1, None, "Stable"),
+                state(1, Some(2), "Paused"),
+                "",
+            ),
+            entry(
+                300,
+                "bob",
+                "promote",
+                state(1, Some(2), "Paused"),
+                state(2, None, "Promoted"),
+                "",
+            ),
+        ];
+        let h = history(&revs, &audit, Some(&Release::stable(key(), 2, "bob")));
+        assert_eq!(
+            (h[1].stable_from, h[1].stable_until),
+            (Some(at(100)), Some(at(300)))
+        );
+        assert_eq!(h[0].stable_from, Some(at(300)));
+        // With no log at all, the running first revision is stable since it was made.
+        let h = history(&revs[..1], &[], Some(&Release::stable(key(), 1, "seed")));
+        assert_eq!((h[0].stable_from, h[0].stable_until), (Some(at(100)), None));
+    }
+
+    #[test]
+    fn texts_read_the_same_in_the_cli_and_the_console_and_are_cleaned_for_drawing() {
+        let mut h = history(
+            &[
+                revision(1, "1.0", 4, "alice"),
+                revision(2, "1.1\u{1b}[2J", 6, "bob\u{1b}]0;x\u{7}"),
+            ],
+            &[],
+            None,
+        )
+        .remove(0);
+        h.stable_from = Some(at(0));
+        assert_eq!(h.stable_text(at(2 * 3600 + 300)), "2h 5m (now)");
+        assert!(h.is_stable());
+        h.stable_until = Some(at(90));
+        assert_eq!(h.stable_text(at(5000)), "1m");
+        assert!(!h.is_stable());
+        let h = h.cleaned();
+        assert_eq!(h.changed_text(), "replicas 4→6, tag 1.0→1.1");
+        assert_eq!(
+            (h.tag.as_deref(), h.created_by.as_str()),
+            (Some("1.1"), "bob")
+        );
+        assert_eq!(
+            span(SignedDuration::from_secs(3 * 86_400 + 4 * 3600)),
+            "3d 4h"
+        );
+        assert_eq!(value_text(&None), "(none)");
     }
 
     #[test]

@@ -126,6 +126,12 @@ pub enum Update {
     AuditOlder(Vec<AuditEntry>),
     /// The audit log could not be read: shown in the audit view instead of an empty list.
     AuditUnreadable(String),
+    /// The history tab's read of a group (its `generation`-th ask), or why it failed.
+    HistoryLoaded {
+        key: GroupKey,
+        generation: u64,
+        rows: Result<Arc<super::history::HistoryRows>, String>,
+    },
     /// An action this console started has finished: the one-line summary or the reason
     /// it failed.
     ActionFinished {

@@ -43,6 +43,11 @@ pub enum Action {
     Logs,
     /// The group view's Health tab (the agent's report), in place of pods and events.
     Health,
+    /// The group view's History tab: every revision, in place of pods and events.
+    History,
+    /// In the History tab: what the selected revision renders differently from the
+    /// stable one.
+    Diff,
 }
 
 /// Name in keymap files, and the line the help overlay shows.
@@ -128,6 +133,16 @@ const TABLE: &[(Action, &str, &str)] = &[
         "health",
         "health tab: canary vs stable, verdict and reasons",
     ),
+    (
+        Action::History,
+        "history",
+        "history tab: every revision, who, how it ended",
+    ),
+    (
+        Action::Diff,
+        "diff",
+        "history tab: diff the revision against stable",
+    ),
 ];
 
 impl Action {
@@ -194,6 +209,8 @@ impl Action {
             Action::NudgeDown => "-5%",
             Action::Logs => "logs",
             Action::Health => "health",
+            Action::History => "history",
+            Action::Diff => "diff",
         }
     }
 

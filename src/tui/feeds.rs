@@ -13,12 +13,14 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::app::history::HistoryAsk;
 use super::run::ActRequest;
 use crate::authz::policy::Policy;
 use crate::controller::{Ask, Requester};
 use crate::domain::{GroupKey, InstanceGroup, Release};
 use crate::health::live::{LiveConfig, LiveTarget};
 use crate::kube::ClusterConn;
+use crate::model::history::{GroupHistory, HistoryRows};
 use crate::model::sanitize::clean;
 use crate::model::{Conn, Part, Update};
 use crate::store::{AuditFilter, Change, Store};
@@ -281,6 +283,47 @@ async fn audit_pager(
             Err(e) => Update::AuditUnreadable(clean(&e.to_string())),
         };
         if tx.send(page).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads what the console's history tab asks for ([`HistoryAsk`]: its group, each time
+/// it opens or the group's audit log grows) and sends it back as rows. Asks made while a
+/// read runs are folded into the latest, and the history tab closing (`None`) asks nothing.
+pub fn spawn_history_loader(
+    store: Arc<dyn Store>,
+    asks: watch::Receiver<Option<HistoryAsk>>,
+    tx: mpsc::Sender<Update>,
+) -> JoinHandle<()> {
+    let updates = tx.clone();
+    supervise("history loader", tx, move || {
+        history_loader(store.clone(), asks.clone(), updates.clone())
+    })
+}
+
+async fn history_loader(
+    store: Arc<dyn Store>,
+    mut asks: watch::Receiver<Option<HistoryAsk>>,
+    tx: mpsc::Sender<Update>,
+) {
+    // A restarted loader answers what is asked now.
+    asks.mark_changed();
+    while asks.changed().await.is_ok() {
+        let Some(ask) = asks.borrow_and_update().clone() else {
+            continue;
+        };
+        let rows = match GroupHistory::read(store.as_ref(), &ask.key).await {
+            // Lines are built (and cleaned) here, off the render loop.
+            Ok(h) => Ok(Arc::new(HistoryRows::from(h))),
+            Err(e) => Err(clean(&e.to_string())),
+        };
+        let loaded = Update::HistoryLoaded {
+            key: ask.key,
+            generation: ask.generation,
+            rows,
+        };
+        if tx.send(loaded).await.is_err() {
             return;
         }
     }

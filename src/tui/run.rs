@@ -33,6 +33,8 @@ pub struct Wiring {
     pub logs_client: Option<kube::Client>,
     /// The group open on screen, for the health sampler (it samples that one more often).
     pub open_group: watch::Sender<Option<crate::domain::GroupKey>>,
+    /// What the history tab wants read, for the history loader.
+    pub history: watch::Sender<Option<super::app::history::HistoryAsk>>,
 }
 
 /// What the action worker sends to the release controller.
@@ -138,6 +140,7 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
                         }
                         changed
                     });
+                    publish_history(&app, &wiring);
                 }
                 Some(Ok(TermEvent::Paste(text))) => {
                     app.on_paste(&text);
@@ -163,6 +166,8 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
                         Err(_) => break,
                     }
                 }
+                // The open history tab reads again when its group's audit log grew.
+                publish_history(&app, &wiring);
                 dirty = true;
             }
             Some(ev) = next_log_event(&mut log_events) => {
@@ -193,6 +198,18 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
     bench.finish();
     tracing::info!(?exit, "console closed");
     Ok(exit)
+}
+
+/// Tells the history loader what the history tab wants now, when that changed.
+fn publish_history(app: &App, wiring: &Wiring) {
+    let ask = app.history_ask();
+    wiring.history.send_if_modified(|cur| {
+        let changed = *cur != ask;
+        if changed {
+            *cur = ask;
+        }
+        changed
+    });
 }
 
 async fn next_log_event(

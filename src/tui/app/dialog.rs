@@ -79,6 +79,8 @@ pub struct Dialog {
     /// Why the last Enter did not go through.
     pub error: Option<String>,
     pub weight: WeightFacts,
+    /// The revision chosen before the dialog opened (a rollback from the history tab).
+    pub target: Option<u64>,
 }
 
 impl Dialog {
@@ -117,7 +119,33 @@ impl Dialog {
                 router: group.spec.strategy.traffic.router,
                 current,
             },
+            target: None,
         }
+    }
+
+    /// A rollback aimed at revision `n` (chosen in the history tab, with its `tag`): the
+    /// revision field holds it, the line above says what it brings back, and the focus
+    /// waits on the next field. Confirming goes the way of any rollback dialog.
+    pub fn aim_at(&mut self, release: Option<&Release>, n: u64, tag: Option<&str>) {
+        use FieldKind as F;
+        if let Some(i) = self.fields.iter().position(|f| f.kind == F::Revision) {
+            self.fields[i].input = Input::new(format!("r{n}"));
+            self.focus = (i + 1) % self.fields.len();
+        }
+        let what = match tag {
+            Some(t) => format!("r{n} (tag {t})"),
+            None => format!("r{n}"),
+        };
+        let stable = release.map(|r| r.stable_revision).unwrap_or(0);
+        let canary = release
+            .filter(|r| r.phase.in_flight())
+            .and_then(|r| r.canary_revision);
+        self.about = match canary {
+            _ if n == stable => format!("{what} is the stable revision already"),
+            Some(c) => format!("abort r{c} and make {what} stable again (now r{stable})"),
+            None => format!("make {what} stable again (now r{stable})"),
+        };
+        self.target = Some(n);
     }
 
     pub fn title(&self) -> String {
@@ -126,7 +154,10 @@ impl Dialog {
             Verb::Rollback => "roll back",
             v => v.phrase(),
         };
-        format!("{word} {}", self.key.group)
+        match self.target {
+            Some(n) => format!("{word} {} to r{n}", self.key.group),
+            None => format!("{word} {}", self.key.group),
+        }
     }
 
     pub fn focused(&self) -> Option<&Field> {

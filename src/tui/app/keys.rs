@@ -98,8 +98,9 @@ impl App {
                 if let Screen::Group(g) = &mut self.screen {
                     g.focus = match g.focus {
                         Pane::Pods => Pane::Events,
-                        Pane::Events | Pane::Health => Pane::Pods,
+                        Pane::Events | Pane::Health | Pane::History => Pane::Pods,
                     };
+                    g.history.diff = None;
                 }
             }
             Action::Health => {
@@ -109,8 +110,11 @@ impl App {
                     } else {
                         Pane::Health
                     };
+                    g.history.diff = None;
                 }
             }
+            Action::History => self.toggle_history(),
+            Action::Diff => self.open_history_diff(),
             Action::Up | Action::PageUp | Action::Top => self.move_selection(action),
             // Moving down at the end of the audit view reads the page before it.
             Action::Down | Action::PageDown | Action::Bottom => {
@@ -151,6 +155,9 @@ impl App {
     }
 
     fn back(&mut self) {
+        if self.close_history_diff() {
+            return;
+        }
         match &mut self.screen {
             Screen::Audit(a) if !a.text.is_empty() => a.text.clear(),
             Screen::Audit(_) => {
@@ -194,6 +201,11 @@ impl App {
             }
             return;
         }
+        if let Screen::Group(g) = &self.screen
+            && g.focus == Pane::History
+        {
+            return self.move_in_history(action);
+        }
         if let Screen::Group(g) = &mut self.screen {
             match g.focus {
                 Pane::Pods => {
@@ -204,7 +216,7 @@ impl App {
                     let len = self.estate.events_of(&g.key).len();
                     g.event = moved(g.event, len, self.pages.events, action);
                 }
-                Pane::Health => {}
+                Pane::Health | Pane::History => {}
             }
         }
     }
@@ -290,7 +302,14 @@ impl App {
             });
         }
         if let Some(entry) = self.estate.group(&key) {
-            self.dialog = Some(Dialog::new(&entry.group, entry.release.as_ref(), verb));
+            let mut dialog = Dialog::new(&entry.group, entry.release.as_ref(), verb);
+            // From the history tab, a rollback goes to the revision chosen there.
+            if verb == Verb::Rollback
+                && let Some((n, tag)) = self.history_target()
+            {
+                dialog.aim_at(entry.release.as_ref(), n, tag.as_deref());
+            }
+            self.dialog = Some(dialog);
         }
         None
     }
@@ -344,7 +363,7 @@ impl App {
     }
 }
 
-fn moved(current: usize, len: usize, page: usize, action: Action) -> usize {
+pub(super) fn moved(current: usize, len: usize, page: usize, action: Action) -> usize {
     let last = len.saturating_sub(1);
     let page = page.max(1);
     let next = match action {

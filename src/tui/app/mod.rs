@@ -6,6 +6,7 @@ pub mod audit;
 mod command;
 pub mod dialog;
 mod gate;
+pub mod history;
 mod keys;
 pub mod rows;
 pub mod state;
@@ -199,7 +200,15 @@ impl App {
                 self.audit_pages.error = Some(error);
                 return;
             }
-            U::AuditAppended(entry) => return self.audit_appended(entry),
+            U::AuditAppended(entry) => {
+                self.history_stale(Some(&entry.target.group_key()));
+                return self.audit_appended(entry);
+            }
+            U::HistoryLoaded {
+                key,
+                generation,
+                rows,
+            } => return self.history_loaded(key, generation, rows),
             U::ContextSwitched(context) => {
                 self.set_context(context);
                 return;
@@ -233,6 +242,9 @@ impl App {
             }
             _ => {}
         }
+        if let U::StoreReloaded { .. } = &u {
+            self.history_stale(None);
+        }
         match &u {
             U::StoreReloaded { .. }
             | U::GroupApplied(_)
@@ -246,6 +258,7 @@ impl App {
             | U::AuditAppended(_)
             | U::AuditOlder(_)
             | U::AuditUnreadable(_)
+            | U::HistoryLoaded { .. }
             | U::ActionFinished { .. }
             | U::TaskFailed { .. }
             | U::HealthReports(_)

@@ -75,6 +75,8 @@ pub enum Pane {
     Events,
     /// The Health tab: the agent's report in place of both tables.
     Health,
+    /// The History tab: every revision of the group in place of both tables.
+    History,
 }
 
 /// One group opened.
@@ -86,6 +88,7 @@ pub struct GroupState {
     pub event: usize,
     pub pod_offset: Cell<usize>,
     pub event_offset: Cell<usize>,
+    pub history: super::history::HistoryTab,
 }
 
 impl GroupState {
@@ -97,6 +100,7 @@ impl GroupState {
             event: 0,
             pod_offset: Cell::new(0),
             event_offset: Cell::new(0),
+            history: Default::default(),
         }
     }
 }
@@ -155,6 +159,8 @@ pub struct Pages {
     pub audit: usize,
     pub pods: usize,
     pub events: usize,
+    /// The history tab's list, or its diff while one is open.
+    pub history: usize,
 }
 
 impl Default for Pages {
@@ -164,6 +170,7 @@ impl Default for Pages {
             audit: 20,
             pods: 10,
             events: 10,
+            history: 10,
         }
     }
 }

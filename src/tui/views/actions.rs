@@ -19,12 +19,24 @@ pub fn disabled(t: &Theme) -> Style {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, key: &GroupKey, mode: Mode) {
-    let items: Vec<(String, &'static str, bool)> = Action::RELEASE
+    // In the history tab the rollback key goes to the revision chosen there, and comes
+    // first: it is what the tab is for, so a narrow bar must not drop it.
+    let target = app.rollback_target();
+    let mut order = Action::RELEASE.to_vec();
+    if target.is_some() {
+        order.retain(|a| *a != Action::Rollback);
+        order.insert(0, Action::Rollback);
+    }
+    let items: Vec<(String, String, bool)> = order
         .into_iter()
         .filter_map(|action| {
             let verb = action.release_verb()?;
             let k = app.keymap.keys(mode, action).first()?;
-            Some((k.to_string(), action.hint(), app.gate(key, verb).is_ok()))
+            let word = match target {
+                Some(n) if action == Action::Rollback => format!("rollback to r{n}"),
+                _ => action.hint().to_string(),
+            };
+            Some((k.to_string(), word, app.gate(key, verb).is_ok()))
         })
         .collect();
     let line = fit(&app.theme, &items, usize::from(area.width));
@@ -34,14 +46,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, key: &GroupKey, mode: Mode
 /// The widest bar that fits `width`, never a key without its word: first the double
 /// spaces go, then keys from the end — those that would be refused anyway first — and a
 /// `? more` says that `?` lists them all.
-fn fit(t: &Theme, items: &[(String, &'static str, bool)], width: usize) -> Line<'static> {
+fn fit(t: &Theme, items: &[(String, String, bool)], width: usize) -> Line<'static> {
     for gap in [2, 1] {
         let line = bar(t, items, gap, false);
         if line.width() <= width {
             return line;
         }
     }
-    let mut kept: Vec<(String, &'static str, bool)> = items.to_vec();
+    let mut kept: Vec<(String, String, bool)> = items.to_vec();
     // Stable: the allowed keys keep their order ahead of the refused ones.
     kept.sort_by_key(|i| !i.2);
     loop {
@@ -54,7 +66,7 @@ fn fit(t: &Theme, items: &[(String, &'static str, bool)], width: usize) -> Line<
 }
 
 /// The bar of `items`, each key with its word; `more`: some keys were left out.
-fn bar(t: &Theme, items: &[(String, &'static str, bool)], gap: usize, more: bool) -> Line<'static> {
+fn bar(t: &Theme, items: &[(String, String, bool)], gap: usize, more: bool) -> Line<'static> {
     let mut spans = Vec::new();
     for (k, word, allowed) in items {
         let (key_style, word_style) = if *allowed {

@@ -1,6 +1,7 @@
 //! One group: a title with its release, its pods and its events. Tab moves the focus
 //! between the two tables; the health key swaps both for the Health tab (live stable vs
-//! canary health and the controller's verdict).
+//! canary health and the controller's verdict), the history key for the History tab
+//! (every revision, a diff, a rollback to one).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -21,13 +22,14 @@ use crate::tui::widgets::timeline;
 
 const WAITING: &str = "waiting for cluster…";
 
-/// Returns the heights of the pods and events tables, for page up/down.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, g: &GroupState) -> (usize, usize) {
+/// Returns the heights of the pods and events tables and of the history tab, for page
+/// up/down.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, g: &GroupState) -> (usize, usize, usize) {
     let t = &app.theme;
     let Some(summary) = app.estate.summary(&g.key, app.now) else {
         let msg = format!("instance group {} is no longer in the store", g.key);
         frame.render_widget(Paragraph::new(msg).style(t.warning), area);
-        return (0, 0);
+        return (0, 0, 0);
     };
     let [title, timeline_area, pods_area, events_area] = Layout::vertical([
         Constraint::Length(2),
@@ -48,7 +50,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, g: &GroupState) -> (usize,
         let inner = block.inner(tab);
         frame.render_widget(block, tab);
         super::health::draw(frame, inner, t, &super::health::HealthTab::of(app, &g.key));
-        return (app.pages.pods, app.pages.events);
+        return (app.pages.pods, app.pages.events, app.pages.history);
+    }
+    if g.focus == Pane::History {
+        let tab = pods_area.union(events_area);
+        let page = super::history::draw(frame, tab, app, &g.history);
+        return (app.pages.pods, app.pages.events, page);
     }
 
     let waiting = !app.estate.has_cluster_data(&g.key);
@@ -64,7 +71,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, g: &GroupState) -> (usize,
     };
     let pod_page = draw_pods(frame, pods_area, app, g, &pods, waiting);
     let event_page = draw_events(frame, events_area, app, g, &events, waiting);
-    (pod_page, event_page)
+    (pod_page, event_page, app.pages.history)
 }
 
 fn draw_title(frame: &mut Frame, area: Rect, app: &App, s: &GroupSummary) {

@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 use crate::config::Mode;
 use crate::tui::action::Action;
 use crate::tui::app::App;
-use crate::tui::app::state::{InputKind, Screen};
+use crate::tui::app::state::{InputKind, Pane, Screen};
 
 /// (mode, action, word) for the screen in front.
 fn hints(app: &App) -> Vec<(Mode, Action, &'static str)> {
@@ -51,14 +51,32 @@ fn hints(app: &App) -> Vec<(Mode, Action, &'static str)> {
             (Mode::Global, Help, "help"),
             (Mode::Global, Quit, "quit"),
         ],
-        Screen::Group(_) => vec![
+        Screen::Group(ref g) if g.history.diff.is_some() => vec![
+            (Mode::Group, Down, "scroll"),
+            (Mode::Group, PageDown, "page"),
+            (Mode::Global, Back, "close diff"),
+            (Mode::Global, Help, "help"),
+            (Mode::Global, Quit, "quit"),
+        ],
+        Screen::Group(ref g) if g.focus == Pane::History => vec![
+            (Mode::Group, Diff, "diff"),
             (Mode::Group, FocusNext, "pods/events"),
             (Mode::Group, Health, "health"),
             (Mode::Global, Back, "back"),
             (Mode::Global, Audit, "audit"),
-            (Mode::Global, Command, "command"),
             (Mode::Global, Help, "help"),
             (Mode::Global, Quit, "quit"),
+            (Mode::Global, Command, "command"),
+        ],
+        Screen::Group(_) => vec![
+            (Mode::Group, FocusNext, "pods/events"),
+            (Mode::Group, Health, "health"),
+            (Mode::Group, History, "history"),
+            (Mode::Global, Back, "back"),
+            (Mode::Global, Audit, "audit"),
+            (Mode::Global, Help, "help"),
+            (Mode::Global, Quit, "quit"),
+            (Mode::Global, Command, "command"),
         ],
         Screen::Audit(_) => vec![
             (Mode::Audit, Filter, "filter"),
@@ -89,8 +107,14 @@ fn line<'a>(app: &App, items: &[(Mode, Action, &'static str)], lead: &'a str) ->
     Line::from(spans)
 }
 
+/// The hints of the screen in front, as many as fit whole: the last ones go first.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    frame.render_widget(Paragraph::new(line(app, &hints(app), "")), area);
+    let mut items = hints(app);
+    let mut hint = line(app, &items, "");
+    while hint.width() > usize::from(area.width) && items.pop().is_some() {
+        hint = line(app, &items, "");
+    }
+    frame.render_widget(Paragraph::new(hint), area);
 }
 
 /// The extra line on a first run, for someone who has never seen the console.

@@ -11,6 +11,7 @@ mod header;
 pub mod health;
 mod help;
 mod hints;
+mod history;
 mod input;
 pub mod logs;
 mod status;
@@ -68,7 +69,7 @@ pub fn draw(frame: &mut Frame, app: &App) -> Pages {
             }
         }
         Screen::Group(g) => {
-            (pages.pods, pages.events) = group::draw(frame, body, app, g);
+            (pages.pods, pages.events, pages.history) = group::draw(frame, body, app, g);
             actions::draw(frame, actions_area, app, &g.key, Mode::Group);
         }
         Screen::Audit(a) => pages.audit = audit::draw(frame, body, app, a),
