@@ -60,12 +60,9 @@ async fn a_canary_with_8_percent_5xx_fails_analysis_and_is_auto_aborted() {
     );
     assert_eq!(stored.canary_revision, Some(2));
     assert!(
-        stored
-            .reasons
-            .iter()
-            .any(|r| r.contains("below min 99.00%")
-                || r.contains("above max 500ms")
-                || (r.contains("vs stable") && r.contains("Mann–Whitney"))),
+        stored.reasons.iter().any(|r| r.contains("below min 99.00%")
+            || r.contains("above max 500ms")
+            || (r.contains("vs stable") && r.contains("Mann–Whitney"))),
         "{stored:?}"
     );
     // A new canary starts without it.

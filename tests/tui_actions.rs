@@ -615,7 +615,7 @@ fn a_finished_action_is_a_toast_or_an_error_line() {
 fn help_lists_the_release_keys_from_the_keymap() {
     let mut app = estate(Some(Role::Admin), false);
     press(&mut app, &["?"]);
-    let t = text(&draw(&mut app, 120, 80));
+    let t = text(&draw(&mut app, 120, 100));
     for line in [
         "promote: the canary becomes stable",
         "abort: all traffic back to stable at once",
@@ -624,7 +624,9 @@ fn help_lists_the_release_keys_from_the_keymap() {
     ] {
         assert!(t.contains(line), "{line} missing:\n{t}");
     }
-    let promote = line_with(&draw(&mut app, 120, 80), "promote: the canary").unwrap();
+    let promote = line_with(&draw(&mut app, 120, 100), "promote: the canary").unwrap();
+    let kill = line_with(&draw(&mut app, 120, 100), "stop its running Job").unwrap();
+    assert!(kill.contains(" K "), "{kill}");
     assert!(promote.contains(" P "), "{promote}");
 }
 
@@ -671,4 +673,91 @@ fn at_80_columns_the_action_bar_keeps_whole_words_and_points_to_help() {
     command(&mut admin, "group user-info-grpc");
     let bar = lines(&draw(&mut admin, 80, 24))[22].clone();
     assert!(bar.contains("promote") && bar.contains("? more"), "{bar}");
+}
+
+/// A cron group `report`, deployed (r1) and suspended when `suspended`.
+fn cron_estate(suspended: bool) -> App {
+    let mut app = estate(Some(Role::Deployer), false);
+    let g: InstanceGroup = serde_norway::from_str(&format!(
+        "apiVersion: flightdeck/v1\nkind: InstanceGroup\nmetadata: {{ name: report, app: shop }}\n\
+         spec: {{ cluster: {CLUSTER}, namespace: shop, template: cron, kind: cron, concurrency: wait,\
+         params: {{ image: registry.local/report, tag: \"1.0\", schedule: \"*/5 * * * *\" }} }}"
+    ))
+    .unwrap();
+    app.apply(Update::GroupApplied(g));
+    let mut r = Release::stable(key_of("report", "shop"), 1, "bob");
+    r.suspended = suspended;
+    app.apply(Update::ReleaseApplied(r));
+    app
+}
+
+#[test]
+fn a_cron_group_shows_its_schedule_and_its_own_actions_at_80_columns() {
+    let mut app = cron_estate(false);
+    command(&mut app, "group report");
+    let buf = draw(&mut app, 80, 24);
+    let cron = line_with(&buf, " cron ").unwrap();
+    assert!(
+        cron.contains("schedule */5 * * * *") && cron.contains("concurrency wait"),
+        "{cron}"
+    );
+    let bar = lines(&buf)[22].clone();
+    for part in ["d deploy", "t trigger", "kill", "z suspend"] {
+        assert!(bar.contains(part), "{part:?} not in {bar}");
+    }
+    assert!(!bar.contains("weight"), "{bar}");
+
+    // t: the trigger dialog says what it does and sends a trigger.
+    assert_eq!(press(&mut app, &["t"]), None);
+    assert!(
+        text(&screen(&mut app)).contains("run report's Job now"),
+        "{}",
+        text(&screen(&mut app))
+    );
+    assert_eq!(
+        press(&mut app, &["enter"]),
+        Some(Effect::Act {
+            key: key_of("report", "shop"),
+            action: Act::Trigger,
+            reason: None,
+        })
+    );
+    // z: suspend; shift-k: kill every running Job.
+    press(&mut app, &["z"]);
+    assert_eq!(
+        press(&mut app, &["enter"]),
+        Some(Effect::Act {
+            key: key_of("report", "shop"),
+            action: Act::Suspend,
+            reason: None,
+        })
+    );
+    press(&mut app, &["shift-k"]);
+    assert_eq!(
+        press(&mut app, &["enter"]),
+        Some(Effect::Act {
+            key: key_of("report", "shop"),
+            action: Act::Kill { job: None },
+            reason: None,
+        })
+    );
+}
+
+#[test]
+fn a_suspended_cron_group_says_so_and_refuses_a_second_suspend() {
+    let mut app = cron_estate(true);
+    command(&mut app, "group report");
+    let buf = draw(&mut app, 80, 24);
+    assert!(line_with(&buf, " state ").unwrap().contains("SUSPENDED"));
+    // The phase machine refuses it before anything is sent.
+    let effect = press(&mut app, &["z"]);
+    assert!(
+        matches!(&effect, Some(Effect::Refused { .. }) | None),
+        "{effect:?}"
+    );
+    assert!(
+        text(&screen(&mut app)).contains("report is already suspended"),
+        "{}",
+        text(&screen(&mut app))
+    );
 }

@@ -36,6 +36,10 @@ pub enum Action {
     Abort,
     Rollback,
     Restart,
+    // A cron group's actions.
+    Suspend,
+    Trigger,
+    Kill,
     // Inside a dialog.
     NextField,
     NudgeUp,
@@ -121,6 +125,17 @@ const TABLE: &[(Action, &str, &str)] = &[
     ),
     (Action::Restart, "restart", "rolling restart of a track"),
     (
+        Action::Suspend,
+        "suspend",
+        "cron group: no scheduled runs until resume",
+    ),
+    (Action::Trigger, "trigger", "cron group: run its Job now"),
+    (
+        Action::Kill,
+        "kill",
+        "cron group: stop its running Job (and its pods)",
+    ),
+    (
         Action::NextField,
         "next-field",
         "move to the next field of a dialog",
@@ -204,6 +219,9 @@ impl Action {
             Action::Abort => "abort",
             Action::Rollback => "rollback",
             Action::Restart => "restart",
+            Action::Suspend => "suspend",
+            Action::Trigger => "trigger",
+            Action::Kill => "kill",
             Action::NextField => "next field",
             Action::NudgeUp => "+5%",
             Action::NudgeDown => "-5%",
@@ -227,6 +245,9 @@ impl Action {
             Action::Abort => Verb::Abort,
             Action::Rollback => Verb::Rollback,
             Action::Restart => Verb::Restart,
+            Action::Suspend => Verb::Suspend,
+            Action::Trigger => Verb::Trigger,
+            Action::Kill => Verb::Kill,
             _ => return None,
         })
     }
@@ -242,6 +263,17 @@ impl Action {
         Action::Abort,
         Action::Rollback,
         Action::Restart,
+    ];
+
+    /// A cron group's actions in the order the action bar shows them.
+    pub const CRON: [Action; 7] = [
+        Action::Deploy,
+        Action::Trigger,
+        Action::Kill,
+        Action::Suspend,
+        Action::Resume,
+        Action::Abort,
+        Action::Rollback,
     ];
 }
 

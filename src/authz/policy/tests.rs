@@ -48,12 +48,15 @@ fn each_role_may_do_exactly_its_verbs() {
         (Role::Viewer, &[View]),
         (
             Role::Deployer,
-            &[View, Deploy, Step, Weight, Pause, Resume, Abort, Restart],
+            &[
+                View, Deploy, Step, Weight, Pause, Resume, Abort, Restart, Suspend, Trigger, Kill,
+            ],
         ),
         (
             Role::Releaser,
             &[
                 View, Deploy, Step, Weight, Pause, Resume, Abort, Restart, Promote, Rollback,
+                Suspend, Trigger, Kill,
             ],
         ),
         (Role::Admin, &Verb::ALL),

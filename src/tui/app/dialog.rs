@@ -282,6 +282,9 @@ impl Dialog {
             Verb::Resume => engine::Action::Resume,
             Verb::Promote => engine::Action::Promote,
             Verb::Abort => engine::Action::Abort,
+            Verb::Suspend => engine::Action::Suspend,
+            Verb::Trigger => engine::Action::Trigger,
+            Verb::Kill => engine::Action::Kill { job: None },
             other => {
                 return Err((
                     F::Reason,
@@ -307,6 +310,25 @@ fn about(group: &InstanceGroup, release: Option<&Release>, verb: Verb) -> String
     let bg_stage = release.map(|r| crate::engine::strategy::Stage::of(group, r));
     use crate::domain::group::StrategyKind as K;
     use crate::engine::strategy::Stage;
+    if group.spec.kind == crate::domain::group::Workload::Cron {
+        let text = match verb {
+            Verb::Deploy => Some(format!(
+                "replace the CronJob's spec from its next run (a running Job: concurrency {})",
+                crate::engine::cron::concurrency(group).as_str()
+            )),
+            Verb::Suspend => Some("no scheduled runs until resume; a running Job goes on".into()),
+            Verb::Resume => Some("run on the schedule again".into()),
+            Verb::Trigger => Some(format!("run {name}'s Job now, from the CronJob's template")),
+            Verb::Kill => Some(format!(
+                "stop every running Job of {name}, deleting its pods"
+            )),
+            Verb::Abort => Some("drop the deploy that waits for a running Job".into()),
+            _ => None,
+        };
+        if let Some(text) = text {
+            return text;
+        }
+    }
     match (kind, verb) {
         (K::BlueGreen, Verb::Promote) => {
             return match bg_stage {

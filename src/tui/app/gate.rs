@@ -13,6 +13,13 @@ use crate::engine::{self, Context};
 pub const CHECKING: &str = "checking permissions…";
 
 impl App {
+    /// Whether `key` is a cron group (its action bar shows the cron actions).
+    pub fn is_cron(&self, key: &GroupKey) -> bool {
+        self.estate
+            .group(key)
+            .is_some_and(|e| e.group.spec.kind == crate::domain::group::Workload::Cron)
+    }
+
     /// `Ok` when the action may run, else the one-line reason it may not.
     pub(crate) fn gate(&self, key: &GroupKey, verb: Verb) -> Result<(), String> {
         let entry = self

@@ -136,7 +136,10 @@ impl App {
             | Action::Promote
             | Action::Abort
             | Action::Rollback
-            | Action::Restart => {}
+            | Action::Restart
+            | Action::Suspend
+            | Action::Trigger
+            | Action::Kill => {}
         }
         None
     }

@@ -22,7 +22,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, key: &GroupKey, mode: Mode
     // In the history tab the rollback key goes to the revision chosen there, and comes
     // first: it is what the tab is for, so a narrow bar must not drop it.
     let target = app.rollback_target();
-    let mut order = Action::RELEASE.to_vec();
+    let mut order = if app.is_cron(key) {
+        Action::CRON.to_vec()
+    } else {
+        Action::RELEASE.to_vec()
+    };
     if target.is_some() {
         order.retain(|a| *a != Action::Rollback);
         order.insert(0, Action::Rollback);

@@ -90,6 +90,57 @@ fn router_spans(group: &InstanceGroup, state: &RouterState, t: &Theme) -> Vec<Sp
     }
 }
 
+/// A cron group: its schedule and concurrency rule, whether it is suspended, and a deploy
+/// that waits for a running Job.
+fn cron_lines(group: &InstanceGroup, release: Option<&Release>, t: &Theme) -> Vec<Line<'static>> {
+    let clean = crate::model::sanitize::clean;
+    let schedule = group
+        .spec
+        .params
+        .get("schedule")
+        .and_then(|v| v.as_str())
+        .map(clean)
+        .unwrap_or_else(|| "(in the template)".into());
+    let first = Line::from(vec![
+        Span::styled(" cron ", t.muted),
+        Span::raw(format!("schedule {schedule}")),
+        Span::styled(
+            format!(
+                "  concurrency {}",
+                crate::engine::cron::concurrency(group).as_str()
+            ),
+            t.muted,
+        ),
+    ]);
+    let mut second = vec![Span::styled(" state ", t.muted)];
+    match release {
+        Some(r) => {
+            if r.suspended {
+                second.push(Span::styled(
+                    " SUSPENDED ",
+                    t.error.add_modifier(Modifier::REVERSED),
+                ));
+                second.push(Span::raw(" "));
+            }
+            second.push(Span::raw(format!("runs r{}", r.stable_revision)));
+            if let (true, Some(n)) = (r.phase.in_flight(), r.canary_revision) {
+                second.push(Span::styled(
+                    format!("  r{n} waits for the running Job"),
+                    t.canary,
+                ));
+            }
+            second.push(Span::styled("  phase ", t.muted));
+            second.push(Span::raw(r.phase.as_str()));
+        }
+        None => second.push(Span::styled("never deployed", t.muted)),
+    }
+    let third = match release.and_then(|r| r.message.as_deref()) {
+        Some(msg) => Line::from(vec![Span::styled(" last ", t.muted), Span::raw(clean(msg))]),
+        None => Line::from(""),
+    };
+    vec![first, Line::from(second), third]
+}
+
 /// The timeline's entries: a canary's steps; a blue-green release's gates, then its
 /// preview, switch and replacement of the old version; a rolling release's one rollout.
 /// Their positions are the release's `step` (see [`crate::engine::strategy`]).
@@ -127,6 +178,9 @@ pub fn lines(
     router: Option<&RouterState>,
     t: &Theme,
 ) -> Vec<Line<'static>> {
+    if group.spec.kind == crate::domain::group::Workload::Cron {
+        return cron_lines(group, release, t);
+    }
     let steps = &group.spec.strategy.steps;
     let kind = group.spec.strategy.kind();
     let mut first = vec![Span::styled(" steps ", t.muted)];
