@@ -10,7 +10,7 @@ use serde_json::json;
 
 use flightdeck::authz::policy::{Binding, Policy, Role, Scope, Verb};
 use flightdeck::domain::audit::{AuditDraft, AuditEntry, AuditTarget, AuditUser, Outcome};
-use flightdeck::domain::{GroupKey, InstanceGroup, Phase, Release};
+use flightdeck::domain::{GroupKey, InstanceGroup, Phase, Release, Track};
 use flightdeck::engine::Action as Act;
 use flightdeck::model::Update;
 use flightdeck::tui::app::{App, Effect};
@@ -694,12 +694,30 @@ fn cron_estate(suspended: bool) -> App {
 #[test]
 fn a_cron_group_shows_its_schedule_and_its_own_actions_at_80_columns() {
     let mut app = cron_estate(false);
+    // One finished run, one at work: what the Job pods say.
+    let mut done = pod("report-100-a", "shop", "report", Track::Stable, "Completed", false);
+    (done.owner, done.created) = (Some("report-100".into()), ago(600));
+    let mut busy = pod("report-200-b", "shop", "report", Track::Stable, "Running", true);
+    (busy.owner, busy.created) = (Some("report-200".into()), ago(90));
+    app.apply(Update::PodsListed {
+        cluster: CLUSTER.into(),
+        namespace: "shop".into(),
+        rows: vec![done, busy],
+    });
     command(&mut app, "group report");
     let buf = draw(&mut app, 80, 24);
     let cron = line_with(&buf, " cron ").unwrap();
+    for part in [
+        "schedule */5 * * * *",
+        "next 12:05 UTC (in 5m)",
+        "concurrency wait",
+    ] {
+        assert!(cron.contains(part), "{part:?} not in {cron}");
+    }
+    let state = line_with(&buf, " state ").unwrap();
     assert!(
-        cron.contains("schedule */5 * * * *") && cron.contains("concurrency wait"),
-        "{cron}"
+        state.contains("running report-200 (90s)") && state.contains("last start 90s ago"),
+        "{state}"
     );
     let bar = lines(&buf)[22].clone();
     for part in ["d deploy", "t trigger", "kill", "z suspend"] {

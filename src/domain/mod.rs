@@ -2,6 +2,7 @@
 //! Plain data with serde; no I/O, no terminal, no cluster.
 
 pub mod audit;
+pub mod cron;
 pub mod group;
 pub mod labels;
 pub mod release;

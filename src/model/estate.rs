@@ -58,6 +58,14 @@ impl GroupSummary {
     }
 }
 
+/// What a cron group's pods say of its runs ([`Estate::cron_runs`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CronRuns {
+    /// Jobs with a pod at work, by name, with when their first pod was made.
+    pub running: Vec<(String, Option<Timestamp>)>,
+    pub last_start: Option<Timestamp>,
+}
+
 /// Events about the same object with the same reason and message, shown once with a count.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FoldedEvent {
@@ -416,6 +424,28 @@ impl Estate {
                 .cmp(&(b.track.unwrap_or(Track::Stable), &b.name))
         });
         pods
+    }
+
+    /// A cron group's runs as its pods show them: the Jobs with a pod still at work (and
+    /// when the first started), and when the newest pod started.
+    pub fn cron_runs(&self, key: &GroupKey) -> CronRuns {
+        let mut running: BTreeMap<String, Option<Timestamp>> = BTreeMap::new();
+        let mut last_start = None;
+        for p in self.pods_unsorted(key) {
+            last_start = last_start.max(p.created);
+            let done = matches!(
+                p.status.as_str(),
+                "Completed" | "Error" | "Succeeded" | "Failed"
+            );
+            if let (false, Some(job)) = (done, &p.owner) {
+                let at = running.entry(job.clone()).or_insert(p.created);
+                *at = (*at).min(p.created).or(p.created);
+            }
+        }
+        CronRuns {
+            running: running.into_iter().collect(),
+            last_start,
+        }
     }
 
     fn pods_unsorted<'a>(&'a self, key: &GroupKey) -> impl Iterator<Item = &'a PodRow> + 'a {

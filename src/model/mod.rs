@@ -13,7 +13,7 @@ pub mod sanitize;
 pub mod update;
 
 pub use deployment::DeploymentRow;
-pub use estate::{Estate, GroupEntry, GroupSummary};
+pub use estate::{CronRuns, Estate, GroupEntry, GroupSummary};
 pub use event::{EventKind, EventRow};
 pub use pod::PodRow;
 pub use router::RouterRow;

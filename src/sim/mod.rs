@@ -5,7 +5,6 @@
 
 pub mod api;
 mod controller;
-mod cron;
 pub mod custom;
 mod defaults;
 mod events;

@@ -51,7 +51,7 @@ pub fn validate(kind: Kind, obj: &Value) -> Result<(), StoreError> {
         Kind::CronJob => check::<batch::CronJob>(kind, obj)
             .and_then(|()| job_pod_policy(obj, "/spec/jobTemplate/spec"))
             .and_then(|()| {
-                super::cron::Schedule::parse(str_at(obj, "/spec/schedule"))
+                crate::domain::cron::Schedule::parse(str_at(obj, "/spec/schedule"))
                     .map(|_| ())
                     .map_err(|e| StoreError::Invalid(format!("CronJob is invalid: {e}")))
             }),

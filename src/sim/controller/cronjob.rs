@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::job::finished;
-use crate::sim::cron::Schedule;
+use crate::domain::cron::Schedule;
 use crate::sim::events::{EventRecorder, Regarding, Source};
 use crate::sim::objects::{self, is_terminating};
 use crate::sim::resource::{Kind, ObjectKey, i64_at, owner_ref, str_at, uid_of};

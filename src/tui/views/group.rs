@@ -41,7 +41,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, g: &GroupState) -> (usize,
     draw_title(frame, title, app, &summary);
     if let Some(entry) = app.estate.group(&g.key) {
         let router = app.estate.router_live(entry, app.now);
-        let lines = timeline::lines(&entry.group, entry.release.as_ref(), router.as_ref(), t);
+        let lines = if entry.group.spec.kind == crate::domain::group::Workload::Cron {
+            let runs = app.estate.cron_runs(&g.key);
+            timeline::cron_lines(
+                &entry.group,
+                entry.release.as_ref(),
+                &runs,
+                Some(app.now),
+                t,
+            )
+        } else {
+            timeline::lines(&entry.group, entry.release.as_ref(), router.as_ref(), t)
+        };
         frame.render_widget(Paragraph::new(lines), timeline_area);
     }
     if g.focus == Pane::Health {

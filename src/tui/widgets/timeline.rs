@@ -6,11 +6,14 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
 use crate::config::Theme;
+use crate::domain::cron::Schedule;
 use crate::domain::group::{SCALE_DOWN_DELAY, StrategyKind};
 use crate::domain::release::RouterState;
 use crate::domain::{InstanceGroup, Phase, Release, Step, TrafficRouter};
 use crate::engine::router::{effective_weight, replica_split};
 use crate::engine::strategy::{self, stage_words};
+use crate::model::CronRuns;
+use jiff::Timestamp;
 
 const BAR: usize = 10;
 
@@ -90,28 +93,46 @@ fn router_spans(group: &InstanceGroup, state: &RouterState, t: &Theme) -> Vec<Sp
     }
 }
 
-/// A cron group: its schedule and concurrency rule, whether it is suspended, and a deploy
-/// that waits for a running Job.
-fn cron_lines(group: &InstanceGroup, release: Option<&Release>, t: &Theme) -> Vec<Line<'static>> {
+/// A cron group: its schedule, next run and concurrency rule; whether it is suspended,
+/// its running Jobs and last start (from its pods), a deploy that waits for a running Job;
+/// the last message. `now`: the clock for the next run and the ages (`None`: not shown).
+pub fn cron_lines(
+    group: &InstanceGroup,
+    release: Option<&Release>,
+    runs: &CronRuns,
+    now: Option<Timestamp>,
+    t: &Theme,
+) -> Vec<Line<'static>> {
     let clean = crate::model::sanitize::clean;
-    let schedule = group
-        .spec
-        .params
-        .get("schedule")
-        .and_then(|v| v.as_str())
-        .map(clean)
-        .unwrap_or_else(|| "(in the template)".into());
-    let first = Line::from(vec![
+    let schedule = group.spec.params.get("schedule").and_then(|v| v.as_str());
+    let mut first = vec![
         Span::styled(" cron ", t.muted),
-        Span::raw(format!("schedule {schedule}")),
-        Span::styled(
-            format!(
-                "  concurrency {}",
-                crate::engine::cron::concurrency(group).as_str()
-            ),
-            t.muted,
+        Span::raw(format!(
+            "schedule {}",
+            schedule
+                .map(clean)
+                .unwrap_or_else(|| "(in the template)".into())
+        )),
+    ];
+    let suspended = release.is_some_and(|r| r.suspended);
+    if let (Some(now), Some(s), false) = (now, schedule, suspended) {
+        match Schedule::parse(s).map(|s| s.next_after(now)) {
+            Ok(Some(next)) => first.push(Span::raw(format!(
+                "  next {} (in {})",
+                next.strftime("%H:%M UTC"),
+                human(now, next)
+            ))),
+            Ok(None) => first.push(Span::styled("  never runs", t.warning)),
+            Err(e) => first.push(Span::styled(format!("  {}", clean(&e)), t.error)),
+        }
+    }
+    first.push(Span::styled(
+        format!(
+            "  concurrency {}",
+            crate::engine::cron::concurrency(group).as_str()
         ),
-    ]);
+        t.muted,
+    ));
     let mut second = vec![Span::styled(" state ", t.muted)];
     match release {
         Some(r) => {
@@ -129,16 +150,46 @@ fn cron_lines(group: &InstanceGroup, release: Option<&Release>, t: &Theme) -> Ve
                     t.canary,
                 ));
             }
-            second.push(Span::styled("  phase ", t.muted));
-            second.push(Span::raw(r.phase.as_str()));
         }
         None => second.push(Span::styled("never deployed", t.muted)),
+    }
+    match runs.running.as_slice() {
+        [] => second.push(Span::styled("  no Job running", t.muted)),
+        jobs => {
+            let names: Vec<String> = jobs
+                .iter()
+                .map(|(name, at)| match (now, at) {
+                    (Some(now), Some(at)) => format!("{} ({})", clean(name), human(*at, now)),
+                    _ => clean(name),
+                })
+                .collect();
+            second.push(Span::styled(
+                format!("  running {}", names.join(", ")),
+                t.accent,
+            ));
+        }
+    }
+    if let (Some(now), Some(at)) = (now, runs.last_start) {
+        second.push(Span::styled(
+            format!("  last start {} ago", human(at, now)),
+            t.muted,
+        ));
     }
     let third = match release.and_then(|r| r.message.as_deref()) {
         Some(msg) => Line::from(vec![Span::styled(" last ", t.muted), Span::raw(clean(msg))]),
         None => Line::from(""),
     };
-    vec![first, Line::from(second), third]
+    vec![Line::from(first), Line::from(second), third]
+}
+
+/// `45s`, `3m`, `2h`: from `from` to `to`.
+fn human(from: Timestamp, to: Timestamp) -> String {
+    let secs = to.duration_since(from).as_secs().max(0);
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s => format!("{}h", s / 3600),
+    }
 }
 
 /// The timeline's entries: a canary's steps; a blue-green release's gates, then its
@@ -179,7 +230,7 @@ pub fn lines(
     t: &Theme,
 ) -> Vec<Line<'static>> {
     if group.spec.kind == crate::domain::group::Workload::Cron {
-        return cron_lines(group, release, t);
+        return cron_lines(group, release, &Default::default(), None, t);
     }
     let steps = &group.spec.strategy.steps;
     let kind = group.spec.strategy.kind();

@@ -2,7 +2,8 @@
 //! hour, day of month, month, day of week) of `*`, numbers, ranges, steps and lists, month
 //! and weekday names, and the `@hourly`-style macros. Day of month and day of week, when
 //! both are restricted, match on either (the Vixie cron rule the Kubernetes controller
-//! follows). Times are UTC.
+//! follows). Times are UTC. The simulated cluster's CronJob controller runs on it, and the
+//! console shows a cron group's next run with it.
 
 use jiff::civil::DateTime;
 use jiff::{Timestamp, ToSpan, tz::TimeZone};
