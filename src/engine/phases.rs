@@ -438,6 +438,17 @@ impl Machine<'_> {
         }
     }
 
+    /// The current release as a new deploy starts from: a fresh canary at 0%, step 0 and
+    /// no header routes, whatever the last release left behind.
+    fn fresh(&self) -> Release {
+        Release {
+            weight: 0,
+            step: 0,
+            header_routes: Vec::new(),
+            ..self.current.clone()
+        }
+    }
+
     /// The number a deploy of `tag` gets, or why there is no deploy now.
     fn new_revision(&self, tag: &str) -> Result<u64, Refusal> {
         if self.current.phase.in_flight() {
@@ -470,13 +481,7 @@ impl Machine<'_> {
             );
             self.promoted(revision, format!("deployed {tag} by {by}"), summary)
         } else {
-            // A fresh canary starts from 0% whatever the last release left behind.
-            let fresh = Release {
-                weight: 0,
-                step: 0,
-                header_routes: Vec::new(),
-                ..self.current.clone()
-            };
+            let fresh = self.fresh();
             let m = Machine {
                 current: &fresh,
                 ..*self

@@ -3,7 +3,7 @@
 //! each strategy comes back to one version.
 
 use super::{Machine, Stop, Transition, refuse, run_forward};
-use crate::domain::{Phase, Release, Track};
+use crate::domain::{Phase, Track};
 use crate::engine::action::Action;
 use crate::engine::phases::{ClusterEffect, Refusal};
 use crate::engine::router::track_replicas;
@@ -219,12 +219,7 @@ impl Machine<'_> {
 
     fn bg_deploy(&self, tag: &str) -> Result<Transition, Refusal> {
         let revision = self.new_revision(tag)?;
-        let fresh = Release {
-            weight: 0,
-            step: 0,
-            header_routes: Vec::new(),
-            ..self.current.clone()
-        };
+        let fresh = self.fresh();
         let m = Machine {
             current: &fresh,
             ..*self
@@ -388,7 +383,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::domain::{InstanceGroup, labels};
+    use crate::domain::{InstanceGroup, Release, labels};
     use crate::engine::phases::{Context, desired_effects, pause_ends_at, transition};
     use crate::engine::strategy::{DeploymentFacts, Tracks};
 
