@@ -90,7 +90,12 @@ fn line<'a>(app: &App, items: &[(Mode, Action, &'static str)], lead: &'a str) ->
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    frame.render_widget(Paragraph::new(line(app, &hints(app), "")), area);
+    frame.render_widget(Paragraph::new(current(app)), area);
+}
+
+/// The hints for the screen in front, as one line.
+pub fn current(app: &App) -> Line<'static> {
+    line(app, &hints(app), "")
 }
 
 /// The extra line on a first run, for someone who has never seen the console.
