@@ -10,7 +10,7 @@ use serde_json::json;
 
 use flightdeck::authz::policy::{Binding, Policy, Role, Scope, Verb};
 use flightdeck::domain::audit::{AuditDraft, AuditEntry, AuditTarget, AuditUser, Outcome};
-use flightdeck::domain::{GroupKey, InstanceGroup, Phase, Release};
+use flightdeck::domain::{GroupKey, Phase, Release};
 use flightdeck::engine::Action as Act;
 use flightdeck::model::Update;
 use flightdeck::tui::app::{App, Effect};
@@ -23,34 +23,6 @@ fn policy(role: Role) -> Policy {
         groups: vec![],
         scope: Scope::everywhere(),
     }])
-}
-
-/// The design's example group (10 replicas, the `replicas` router, seven steps).
-fn design_group(protected: bool) -> InstanceGroup {
-    serde_norway::from_str(&format!(
-        r#"
-apiVersion: flightdeck/v1
-kind: InstanceGroup
-metadata: {{ name: user-info-grpc, app: user-info }}
-spec:
-  cluster: {CLUSTER}
-  namespace: user
-  template: grpc-service
-  protected: {protected}
-  params: {{ image: registry.local/go/user-info, tag: master-3f2a1c, replicas: 10, port: 9000 }}
-  strategy:
-    traffic: {{ router: replicas }}
-    steps:
-      - setWeight: 5
-      - pause: {{}}
-      - setWeight: 25
-      - pause: {{ duration: 5m }}
-      - analysis: {{ interval: 30s, count: 6 }}
-      - setWeight: 50
-      - pause: {{}}
-"#
-    ))
-    .unwrap()
 }
 
 fn design_key() -> GroupKey {
@@ -70,7 +42,11 @@ fn design_release(phase: Phase, step: usize, weight: u8) -> Release {
 fn estate(role: Option<Role>, protected: bool) -> App {
     let mut app = app();
     shop(&mut app);
-    app.apply(Update::GroupApplied(design_group(protected)));
+    app.apply(Update::GroupApplied(design_group(
+        "user-info-grpc",
+        "replicas",
+        protected,
+    )));
     app.apply(Update::ReleaseApplied(design_release(Phase::Paused, 1, 5)));
     if let Some(role) = role {
         app.apply(Update::PolicyLoaded(policy(role)));

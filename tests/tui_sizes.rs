@@ -5,13 +5,9 @@
 
 mod tui_support;
 
-use std::sync::Arc;
-
-use flightdeck::agent::Reports;
 use flightdeck::authz::policy::{Binding, Policy, Role, Scope};
 use flightdeck::domain::audit::{AuditDraft, AuditEntry, AuditTarget, AuditUser, Outcome};
-use flightdeck::domain::{GroupKey, InstanceGroup, Phase, Release, Track};
-use flightdeck::health::{HealthPoint, HealthReport, Metric, MetricCheck, TrackPoint, judge};
+use flightdeck::domain::{GroupKey, Phase, Release, Track};
 use flightdeck::logs::{LogEvent, Track as LogTrack};
 use flightdeck::model::{EventKind, RouterRow, Update};
 use flightdeck::tui::app::App;
@@ -32,32 +28,6 @@ const CANARY_PODS: [&str; 2] = [
     "user-info-grpc-canary-5f6d7c8b9f-fghij",
 ];
 
-fn group_yaml(name: &str) -> InstanceGroup {
-    serde_norway::from_str(&format!(
-        r#"
-apiVersion: flightdeck/v1
-kind: InstanceGroup
-metadata: {{ name: {name}, app: user-info }}
-spec:
-  cluster: {CLUSTER}
-  namespace: user
-  template: grpc-service
-  params: {{ image: registry.local/go/user-info, tag: master-3f2a1c, replicas: 4 }}
-  strategy:
-    traffic: {{ router: istio }}
-    steps:
-      - setWeight: 5
-      - pause: {{}}
-      - setWeight: 25
-      - pause: {{ duration: 5m }}
-      - analysis: {{ interval: 30s, count: 6 }}
-      - setWeight: 50
-      - pause: {{}}
-"#
-    ))
-    .unwrap()
-}
-
 /// `user-info-grpc` with a canary at 25% (paused at step 3), one of its canary pods
 /// crash-looping; `user-info-worker` stable; alice is admin.
 fn estate() -> App {
@@ -71,7 +41,10 @@ fn estate_in(mut app: App) -> App {
     release.weight = 25;
     release.canary_revision = Some(2);
     app.apply(Update::StoreReloaded {
-        groups: vec![group_yaml(GRPC), group_yaml(WORKER)],
+        groups: vec![
+            design_group(GRPC, "istio", false),
+            design_group(WORKER, "istio", false),
+        ],
         releases: vec![release],
     });
     app.apply(Update::PolicyLoaded(Policy::new(vec![Binding {
@@ -383,46 +356,14 @@ fn virtual_service(canary: u64) -> RouterRow {
     }
 }
 
-fn track(success_rate: f64, ready: u32) -> TrackPoint {
-    TrackPoint {
-        requests: Some(50.0),
-        rps: Some(50.0),
-        success_rate: Some(success_rate),
-        latency_p50: Some(0.03),
-        latency_p99: Some(0.2),
-        ready,
-        desired: ready,
-        ..TrackPoint::default()
-    }
-}
-
-/// The controller's running analysis of `user-info-grpc`: 92% success against a minimum
-/// of 99%.
-fn failing_analysis() -> Update {
-    let points: Vec<HealthPoint> = (0..8)
-        .map(|i| HealthPoint {
-            at: now() - jiff::SignedDuration::from_secs(10 * (8 - i)),
-            stable: track(0.999, 2),
-            canary: track(0.92, 1),
-            error: None,
-            pods_read: true,
-        })
-        .collect();
-    let mut min = MetricCheck::new(Metric::SuccessRate);
-    min.min = Some(0.99);
-    let report = HealthReport {
-        judgement: Some(judge(&[min], &points)),
-        points,
-        analysis: Some("analysis 3/6 at step 4".into()),
-    };
-    let reports: Reports = [(key_of(GRPC, "user"), report)].into_iter().collect();
-    Update::HealthReports(Arc::new(reports))
-}
-
 #[test]
 fn the_health_tab_keeps_both_tracks_and_the_verdict_at_80_columns() {
     let mut app = group_view();
-    app.apply(failing_analysis());
+    app.apply(health_reports(vec![(
+        GRPC,
+        "user",
+        failing_report("analysis 3/6 at step 4"),
+    )]));
     press(&mut app, &["h"]);
     let (narrow, wide) = both(&mut app);
     for b in [&narrow, &wide] {
