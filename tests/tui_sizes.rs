@@ -611,3 +611,24 @@ fn the_key_hints_and_the_newcomers_line_are_whole_words_at_80_columns() {
     assert_whole_words(&hint, &lines(&wide)[w - 1]);
     assert!(hint.contains("back") && hint.contains("help"), "{hint}");
 }
+
+#[test]
+fn a_long_context_name_is_cut_in_the_middle_and_the_user_stays_at_80_columns() {
+    let mut init = init();
+    init.context = "gke_acme-production_europe-west1_user-services".into();
+    let mut app = estate_in(app_with(init));
+    let (narrow, wide) = both(&mut app);
+    let head = lines(&narrow)[0].clone();
+    assert!(head.contains("user alice"), "{head}");
+    assert!(
+        head.contains("context gke_acme") && head.contains("…") && head.contains("services"),
+        "the context is cut in the middle: {head}"
+    );
+    assert!(
+        lines(&wide)[0].contains("context gke_acme-production_europe-west1_user-services"),
+        "{}",
+        lines(&wide)[0]
+    );
+    assert_whole_words(&head, &lines(&wide)[0]);
+    assert!(lines(&wide)[0].contains("sort NAME"), "{}", lines(&wide)[0]);
+}
