@@ -185,7 +185,8 @@ fn draw_pods(
         Ok(layout) => layout,
         Err(height) => return height,
     };
-    let widths = pod_widths(pods, app, inner.width);
+    let in_view = &pods[offset.min(pods.len())..(offset + height).min(pods.len())];
+    let widths = pod_widths(in_view, app, inner.width);
     let name_width = widths[0].map_or(0, usize::from);
     let rows = pods
         .iter()
@@ -250,7 +251,7 @@ fn pod_cells(p: &PodRow, app: &App, name_width: usize) -> Vec<Cell<'static>> {
     ]
 }
 
-/// Each pod column's width for the pods at hand (`None`: dropped on this width).
+/// Each pod column's width for the pods in view (`None`: dropped on this width).
 fn pod_widths(pods: &[&PodRow], app: &App, total: u16) -> Vec<Option<u16>> {
     let widest = |i: usize, f: &dyn Fn(&PodRow) -> String| {
         pods.iter()
@@ -308,7 +309,8 @@ fn draw_events(
         Ok(layout) => layout,
         Err(height) => return height,
     };
-    let widths = event_widths(events, inner.width);
+    let in_view = &events[offset.min(events.len())..(offset + height).min(events.len())];
+    let widths = event_widths(in_view, inner.width);
     let object_width = widths[3].map_or(0, usize::from);
     let message_width = columns::rest(&widths, inner.width, 1);
     let rows = events
@@ -371,7 +373,7 @@ fn object(e: &FoldedEvent) -> String {
     format!("{}/{}", e.object_kind.to_lowercase(), e.object_name)
 }
 
-/// The events table's widths: the message keeps at least 30 cells (it is what says what
+/// The events table's widths for the events in view: the message keeps at least 30 cells (it is what says what
 /// happened); the object is cut in the middle to make room.
 fn event_widths(events: &[FoldedEvent], total: u16) -> Vec<Option<u16>> {
     let widest = |title: &str, f: &dyn Fn(&FoldedEvent) -> String| {
