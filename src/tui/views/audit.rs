@@ -122,32 +122,20 @@ fn target(e: &AuditEntry) -> String {
 /// reason at least 16 cells (a refusal says why there), the target cut in the middle
 /// when that is not enough, so two groups sharing a prefix stay apart.
 fn audit_widths(entries: &[&AuditEntry], total: u16) -> Vec<Option<u16>> {
-    let widest = |title: &str, f: &dyn Fn(&AuditEntry) -> String| {
-        entries
-            .iter()
-            .map(|e| columns::width_of(&f(e)))
-            .max()
-            .unwrap_or(0)
-            .max(columns::width_of(title))
-    };
-    let fixed = |need| Column {
-        need,
-        drop_rank: None,
-        shrinks: false,
-        min: need,
-    };
+    let widest =
+        |title, cell: fn(&AuditEntry) -> String| columns::widest(entries, title, |e| cell(e));
     let cols = [
-        fixed(14),
-        fixed(widest("USER", &|e| e.user.name.clone()).min(16)),
-        fixed(widest("ACTION", &action_text).min(24)),
+        Column::fixed(14),
+        Column::fixed(widest("USER", |e| e.user.name.clone()).min(16)),
+        Column::fixed(widest("ACTION", action_text).min(24)),
         Column {
-            need: widest("TARGET", &target),
+            need: widest("TARGET", target),
             drop_rank: None,
             shrinks: true,
             min: 12,
         },
-        fixed(8),
-        fixed(widest("REASON", &|e| crate::model::sanitize::clean(&e.reason)).min(16)),
+        Column::fixed(8),
+        Column::fixed(widest("REASON", |e| crate::model::sanitize::clean(&e.reason)).min(16)),
     ];
     columns::fit(&cols, total, 1)
 }

@@ -253,12 +253,8 @@ fn pod_cells(p: &PodRow, app: &App, name_width: usize) -> Vec<Cell<'static>> {
 
 /// Each pod column's width for the pods in view (`None`: dropped on this width).
 fn pod_widths(pods: &[&PodRow], app: &App, total: u16) -> Vec<Option<u16>> {
-    let widest = |i: usize, f: &dyn Fn(&PodRow) -> String| {
-        pods.iter()
-            .map(|p| columns::width_of(&f(p)))
-            .max()
-            .unwrap_or(0)
-            .max(columns::width_of(POD_TITLES[i]))
+    let widest = |i: usize, cell: &dyn Fn(&PodRow) -> String| {
+        columns::widest(pods, POD_TITLES[i], |p| cell(p))
     };
     let needs = [
         widest(0, &|p| p.name.clone()),
@@ -373,17 +369,11 @@ fn object(e: &FoldedEvent) -> String {
     format!("{}/{}", e.object_kind.to_lowercase(), e.object_name)
 }
 
-/// The events table's widths for the events in view: the message keeps at least 30 cells (it is what says what
-/// happened); the object is cut in the middle to make room.
+/// The events table's widths for the events in view: the message keeps at least 30 cells
+/// (it is what says what happened); the object is cut in the middle to make room.
 fn event_widths(events: &[FoldedEvent], total: u16) -> Vec<Option<u16>> {
-    let widest = |title: &str, f: &dyn Fn(&FoldedEvent) -> String| {
-        events
-            .iter()
-            .map(|e| columns::width_of(&f(e)))
-            .max()
-            .unwrap_or(0)
-            .max(columns::width_of(title))
-    };
+    let widest =
+        |title, cell: &dyn Fn(&FoldedEvent) -> String| columns::widest(events, title, |e| cell(e));
     let reason = |e: &FoldedEvent| {
         if e.count > 1 {
             format!("{} ×{}", e.reason, e.count)
@@ -391,23 +381,17 @@ fn event_widths(events: &[FoldedEvent], total: u16) -> Vec<Option<u16>> {
             e.reason.clone()
         }
     };
-    let fixed = |need| Column {
-        need,
-        drop_rank: None,
-        shrinks: false,
-        min: need,
-    };
     let cols = [
-        fixed(9),
-        fixed(7),
-        fixed(widest("REASON", &reason)),
+        Column::fixed(9),
+        Column::fixed(7),
+        Column::fixed(widest("REASON", &reason)),
         Column {
             need: widest("OBJECT", &object),
             drop_rank: None,
             shrinks: true,
             min: 16,
         },
-        fixed(widest("MESSAGE", &|e| e.message.clone()).min(30)),
+        Column::fixed(widest("MESSAGE", &|e| e.message.clone()).min(30)),
     ];
     columns::fit(&cols, total, 1)
 }

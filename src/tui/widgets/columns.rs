@@ -15,6 +15,18 @@ pub struct Column {
     pub min: u16,
 }
 
+impl Column {
+    /// A column that is never dropped and never shrinks.
+    pub fn fixed(need: u16) -> Column {
+        Column {
+            need,
+            drop_rank: None,
+            shrinks: false,
+            min: need,
+        }
+    }
+}
+
 /// The width of each column (`None`: dropped) for `total` cells of width and `spacing`
 /// between kept columns.
 pub fn fit(columns: &[Column], total: u16, spacing: u16) -> Vec<Option<u16>> {
@@ -74,6 +86,16 @@ pub fn rest(widths: &[Option<u16>], total: u16, spacing: u16) -> usize {
     let others: usize = kept.iter().rev().skip(1).map(|w| usize::from(*w)).sum();
     let gaps = kept.len().saturating_sub(1) * usize::from(spacing);
     usize::from(total).saturating_sub(others + gaps)
+}
+
+/// The width the widest of `items`' cells needs, and at least the column's title.
+pub fn widest<T>(items: &[T], title: &str, cell: impl Fn(&T) -> String) -> u16 {
+    items
+        .iter()
+        .map(|i| width_of(&cell(i)))
+        .max()
+        .unwrap_or(0)
+        .max(width_of(title))
 }
 
 /// The width of `text` in cells, as the columns count it.
