@@ -43,11 +43,9 @@ async fn bad_files_and_arguments_change_nothing() {
     let w = World::builder()
         .controller()
         .shop(&[&me()], &[])
+        .deploy("1.0.0")
         .start()
         .await;
-    w.fd.run(&["deploy", "web", "--tag", "1.0.0"])
-        .await
-        .expect(0);
     let before = snapshot(&w.etcd).await;
 
     // Templates: broken YAML, a body that does not compile, one that does not render for

@@ -12,14 +12,10 @@ async fn history_tells_how_each_revision_ended_and_diff_shows_what_changed() {
     let w = World::builder()
         .controller()
         .shop(&[&me(), "system:agent"], &[])
+        .deploy("1.0.0")
+        .deploy("1.1.0")
         .start()
         .await;
-    w.fd.run(&["deploy", "web", "--tag", "1.0.0"])
-        .await
-        .expect(0);
-    w.fd.run(&["deploy", "web", "--tag", "1.1.0"])
-        .await
-        .expect(0);
     w.fd.run(&["promote", "web"]).await.expect(0);
     w.fd.run(&["deploy", "web", "--tag", "1.2.0"])
         .await

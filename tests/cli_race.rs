@@ -24,14 +24,10 @@ async fn racing_weights_never_both_win() {
     let w = World::builder()
         .controller()
         .shop(&[&me()], &[])
+        .deploy("1.0.0")
+        .deploy("1.1.0")
         .start()
         .await;
-    w.fd.run(&["deploy", "web", "--tag", "1.0.0"])
-        .await
-        .expect(0);
-    w.fd.run(&["deploy", "web", "--tag", "1.1.0"])
-        .await
-        .expect(0);
     let store = w.store.clone();
     let key = GroupKey::new("sim", NAMESPACE, "web");
     let start = store.get_release(&key).await.unwrap().unwrap().value;

@@ -223,11 +223,9 @@ async fn crafted_parameters_and_requests_are_refused_audited_and_store_nothing()
     let w = World::builder()
         .controller()
         .shop(&[&me()], &[])
+        .deploy("1.0.0")
         .start()
         .await;
-    w.fd.run(&["deploy", "web", "--tag", "1.0.0"])
-        .await
-        .expect(0);
     let store = w.store.clone();
     let revisions = store.list_revisions(&web()).await.unwrap().len();
 
@@ -397,14 +395,10 @@ async fn a_request_already_answered_is_never_acted_on_again() {
     let w = World::builder()
         .controller()
         .shop(&[&me()], &[])
+        .deploy("1.0.0")
+        .deploy("1.1.0")
         .start()
         .await;
-    w.fd.run(&["deploy", "web", "--tag", "1.0.0"])
-        .await
-        .expect(0);
-    w.fd.run(&["deploy", "web", "--tag", "1.1.0"])
-        .await
-        .expect(0);
     let store = w.store.clone();
     let before = store.get_release(&web()).await.unwrap().unwrap();
     let audit = store

@@ -24,11 +24,9 @@ async fn a_100000_entry_audit_log_and_a_1000_revision_group_keep_working() {
     let w = World::builder()
         .controller()
         .shop(&[&me(), "system:agent"], &[])
+        .deploy("1.0.0")
         .start()
         .await;
-    w.fd.run(&["deploy", "web", "--tag", "1.0.0"])
-        .await
-        .expect(0);
 
     let mut c = w.etcd.client().await;
     let head = extend_audit(&mut c, PREFIX, &web(), "bulk", 100_000).await;
