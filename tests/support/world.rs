@@ -369,7 +369,8 @@ impl<'w> ConsoleBuilder<'w> {
     pub fn start(self) -> Tmux {
         let mut line = String::from("env");
         for (k, v) in &self.env {
-            line.push_str(&format!(" {k}={v}"));
+            // Quoted for the shell tmux runs the line in.
+            line.push_str(&format!(" {k}='{}'", v.replace('\'', "'\\''")));
         }
         line.push_str(&format!(
             " {} --kubeconfig {} --store {}",
