@@ -9,18 +9,16 @@
 
 #[path = "../tests/support/bulk.rs"]
 mod bulk;
-#[path = "../tests/support/etcd.rs"]
-mod etcd_support;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::time::{Duration, Instant};
 
 use flightdeck::authz::Identity;
-use flightdeck::controller::{Ask, Requester};
-use flightdeck::demo::{seed, seed_store};
+use flightdeck::controller::Requester;
 use flightdeck::domain::GroupKey;
 use flightdeck::engine::Action;
-use flightdeck::sim::{SimConfig, SimHandle};
-use flightdeck::store::{StoreConfig, StoreOptions};
+use support::world::{World, ask};
 
 const ACTIONS: usize = 300;
 const ROLLBACKS: usize = 15;
@@ -33,10 +31,6 @@ async fn main() {
     // FLIGHTDECK_BENCH_ETCD_DIR=/dev/shm puts etcd's data on a tmpfs: the same run
     // without the disk's fsync, to see how much of an action is the disk.
     let etcd_dir = std::env::var_os("FLIGHTDECK_BENCH_ETCD_DIR").map(std::path::PathBuf::from);
-    let etcd = match &etcd_dir {
-        Some(d) => etcd_support::Etcd::start_in(d).await,
-        None => etcd_support::Etcd::start().await,
-    };
     let where_ = etcd_dir.as_ref().map_or_else(
         || {
             format!(
@@ -46,34 +40,17 @@ async fn main() {
         },
         |d| format!("data in {} (FLIGHTDECK_BENCH_ETCD_DIR)", d.display()),
     );
-    let seed = seed("sim", 7, 2).expect("estate");
-    let sim = SimHandle::start(SimConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        scenario: flightdeck::demo::scenario(),
-        preload: seed.objects.clone(),
-        time_scale: 0.2,
-        context: "sim".into(),
-    })
-    .await
-    .expect("simulated cluster");
+    // The controller is started below with its default poll, as in production.
+    let world = World::builder()
+        .etcd_in(etcd_dir.as_deref())
+        .demo(7, 2)
+        .time_scale(0.2)
+        .start()
+        .await;
+    let (etcd, store, seed) = (&world.etcd, &world.store, world.seed.as_ref().unwrap());
+    let kubeconfig = world.sim.kubeconfig.clone();
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kubeconfig).unwrap();
-    let store = flightdeck::store::connect(
-        &StoreConfig::parse(&etcd.url(), StoreOptions::default()).unwrap(),
-    )
-    .await
-    .unwrap();
     let me = Identity::os();
-    seed_store(store.as_ref(), &seed, &me.name)
-        .await
-        .expect("seed etcd");
-    let conn = flightdeck::kube::connect(Some(kubeconfig.clone()), Some("sim".into()))
-        .await
-        .unwrap();
-    flightdeck::demo::register_cluster(store.as_ref(), &conn)
-        .await
-        .unwrap();
     let bin = env!("CARGO_BIN_EXE_flightdeck");
     // The controller in its own process, as in production (etcd without auth: --local).
     let mut controller = tokio::process::Command::new(bin)
@@ -100,15 +77,7 @@ async fn main() {
     let act = |key: GroupKey, action: Action| {
         let requester = requester.clone();
         async move {
-            let a = requester
-                .ask(Ask::Act {
-                    group: key,
-                    action,
-                    reason: None,
-                })
-                .await
-                .expect("an answer");
-            assert_eq!(a.exit, 0, "{}", a.message);
+            ask(&requester, &key, action).await;
         }
     };
 
@@ -271,7 +240,7 @@ async fn main() {
         tail.as_secs_f64() * 1e3
     );
     let _ = controller.kill().await;
-    sim.shutdown().await;
+    world.sim.handle.shutdown().await;
 }
 
 /// `kubectl rollout undo` of the same Deployment on the same cluster, for comparison.

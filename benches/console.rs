@@ -6,16 +6,12 @@
 //! frame showing every group's status, frame render time (p50/p99), peak RSS, and CPU while
 //! idle with live watches. It runs the release binary in a real terminal (tmux).
 
-#[path = "../tests/support/etcd.rs"]
-mod etcd_support;
-#[path = "../tests/tmux/mod.rs"]
-mod tmux;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::time::{Duration, Instant};
 
-use flightdeck::demo::{seed, seed_store};
-use flightdeck::sim::{SimConfig, SimHandle};
-use flightdeck::store::{StoreConfig, StoreOptions};
+use support::world::World;
 
 const GROUPS: usize = 300;
 const PODS: u32 = 20;
@@ -23,51 +19,31 @@ const IDLE_WINDOW: Duration = Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() {
-    let etcd = etcd_support::Etcd::start().await;
-    let seed = seed("sim", GROUPS, PODS).expect("estate");
-    let pods: u64 = seed
+    let w = World::builder()
+        .demo(GROUPS, PODS)
+        .demo_admin("bench")
+        .time_scale(0.2)
+        .start()
+        .await;
+    let pods: u64 = w
+        .seed
+        .as_ref()
+        .expect("the sample estate")
         .objects
         .iter()
         .filter(|o| o["kind"] == "Deployment")
         .filter_map(|o| o["spec"]["replicas"].as_u64())
         .sum();
-    let sim = SimHandle::start(SimConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        scenario: flightdeck::demo::scenario(),
-        preload: seed.objects.clone(),
-        time_scale: 0.2,
-        context: "sim".into(),
-    })
-    .await
-    .expect("simulated cluster");
-    let store = flightdeck::store::connect(
-        &StoreConfig::parse(&etcd.url(), StoreOptions::default()).unwrap(),
-    )
-    .await
-    .unwrap();
-    seed_store(store.as_ref(), &seed, "bench")
-        .await
-        .expect("seed etcd");
-
-    let t = tmux::Tmux::start("bench", 200, 60, "true");
-    let kubeconfig = t.home().join("kubeconfig");
-    sim.write_kubeconfig(&kubeconfig).unwrap();
     // Let the kubelet bring every pod up, so "idle" means idle.
     tokio::time::sleep(Duration::from_secs(8)).await;
 
-    let report = t.home().join("report.json");
-    let console = tmux::Tmux::start(
-        "bench-console",
-        200,
-        60,
-        &format!(
-            "env FLIGHTDECK_BENCH_REPORT={} {} --kubeconfig {} --store {} --local",
-            report.display(),
-            tmux::flightdeck().display(),
-            kubeconfig.display(),
-            etcd.url()
-        ),
-    );
+    let report_dir = tempfile::tempdir().expect("temp dir");
+    let report = report_dir.path().join("report.json");
+    let console = w
+        .console("bench-console")
+        .size(200, 60)
+        .env("FLIGHTDECK_BENCH_REPORT", &report.display().to_string())
+        .start();
     console.wait_for("the groups list", Duration::from_secs(30), |s| {
         s.contains("instance groups 300") && s.contains("20/20")
     });
@@ -143,8 +119,7 @@ async fn main() {
         IDLE_WINDOW.as_secs()
     );
     drop(console);
-    drop(t);
-    sim.shutdown().await;
+    w.sim.handle.shutdown().await;
 }
 
 fn cpu_ticks(pid: u32) -> u64 {

@@ -4,10 +4,6 @@
 //! request counters; and an abort → 100 % stable confirmed by the read-back in its answer.
 //! Real etcd on loopback, the simulated cluster (its clients at 5,000 requests/s).
 
-#[path = "../tests/support/cli.rs"]
-mod cli_support;
-#[path = "../tests/support/etcd.rs"]
-mod etcd_support;
 #[path = "../tests/support/mod.rs"]
 mod support;
 #[path = "../tests/support/traffic.rs"]
@@ -15,12 +11,12 @@ mod traffic;
 
 use std::time::{Duration, Instant};
 
-use cli_support::*;
-use flightdeck::controller::{Ask, Requester};
 use flightdeck::domain::GroupKey;
 use flightdeck::engine::Action;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
+use support::cli::*;
+use support::world::World;
 
 const WEIGHTS: [u8; 4] = [10, 30, 50, 20];
 const ROUNDS: usize = 8;
@@ -43,11 +39,13 @@ spec:
 
 #[tokio::main]
 async fn main() {
-    let etcd = etcd_support::Etcd::start().await;
     let scenario = flightdeck::sim::Scenario::from_yaml("traffic: { rps: 5000 }\n").unwrap();
-    let sim = support::Sim::start_with(scenario, vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let _controller = fd.controller().await;
+    let world = World::builder()
+        .scenario(scenario)
+        .controller()
+        .start()
+        .await;
+    let fd = &world.fd;
     let p = fd.file("policy.yaml", &policy(&[&me(), "system:agent"], &[]));
     fd.run(&["policy", "apply", "-f", &p]).await.expect(0);
     fd.run(&["clusters", "add", "sim"]).await.expect(0);
@@ -57,25 +55,9 @@ async fn main() {
     fd.run(&["groups", "apply", "-f", &g]).await.expect(0);
     fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
 
-    let store = open_store(&etcd.url(), None).await;
-    let requester = Requester::new(store, me());
     let key = GroupKey::new("sim", NAMESPACE, "web");
-    let ask = |action: Action| {
-        let (requester, key) = (requester.clone(), key.clone());
-        async move {
-            let a = requester
-                .ask(Ask::Act {
-                    group: key,
-                    action,
-                    reason: None,
-                })
-                .await
-                .expect("an answer");
-            assert_eq!(a.exit, 0, "{}", a.message);
-            a.message
-        }
-    };
-    let client = sim.client().await;
+    let ask = |action: Action| world.ask(&key, action);
+    let client = world.sim.client().await;
 
     let mut answered = Vec::new();
     let mut observed = Vec::new();
@@ -135,7 +117,7 @@ async fn main() {
     };
     println!(
         "mesh router (istio VirtualService) through the request path: etcd {} on loopback, the simulated cluster (time scale {}, clients 5,000 requests/s, 10 stable pods), flightdeck agent in its own process (release build)",
-        etcd.url(),
+        world.etcd.url(),
         support::TIME_SCALE
     );
     println!(
@@ -154,7 +136,7 @@ async fn main() {
         pct(&mut aborts.clone(), 0.5),
         aborts.iter().max().unwrap().as_secs_f64() * 1e3
     );
-    sim.handle.shutdown().await;
+    world.sim.handle.shutdown().await;
 }
 
 /// Every live pod's requests served so far, and whether it is a canary pod.

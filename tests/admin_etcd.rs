@@ -2,22 +2,18 @@
 //! the wall of DESIGN.md §5 — people read, and write only their own requests; only the
 //! controller writes state — checked with etcdctl, the tool a user would try it with.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/etcd.rs"]
-mod etcd_support;
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use cli_support::{Flightdeck, Out};
 use etcd_client::{Client, ConnectOptions};
-use etcd_support::Etcd;
 use flightdeck::authz::policy::{Policy, Role};
 use flightdeck::domain::UserRecord;
 use flightdeck::store::{StoreConfig, StoreOptions};
+use support::cli::{Flightdeck, Out};
+use support::etcd::Etcd;
 
 fn first_line(path: &Path) -> String {
     std::fs::read_to_string(path)
@@ -197,7 +193,7 @@ async fn init_and_add_user_make_roles_records_and_a_policy() {
     assert!(!resp.kvs().is_empty(), "the controller key is written");
 
     // Both commands left an audit entry in the chain, by root.
-    let store = cli_support::open_store(&s.etcd.url(), Some(("root", &s.root_pw))).await;
+    let store = support::cli::open_store(&s.etcd.url(), Some(("root", &s.root_pw))).await;
     let entries = store.list_audit(&Default::default()).await.unwrap();
     let actions: Vec<_> = entries.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["admin.init", "admin.add-user", "admin.add-user"]);

@@ -5,17 +5,14 @@
 //! one exported earlier. With the real binary, a real etcd and the simulated cluster; each
 //! rewrite is made with a raw etcd client on a fresh copy of the store.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/etcd.rs"]
-mod etcd_support;
 mod support;
 
-use cli_support::*;
 use etcd_client::{Client, DeleteOptions, GetOptions};
-use etcd_support::Etcd;
 use flightdeck::domain::audit::{SigningKey, entry_hash};
 use serde_json::{Value, json};
+use support::cli::*;
+use support::etcd::Etcd;
+use support::world::World;
 use support::{Sim, eventually};
 
 /// Every key under the prefix, to put back before each rewrite.
@@ -145,12 +142,10 @@ async fn fails(fd: &Flightdeck, args: &[&str], says: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_log_fails_verify_after_each_rewrite() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
+    let w = World::builder().start().await;
 
     // Without a key the controller says so, once, and signs nothing.
-    let mut plain = fd.controller().await;
+    let mut plain = w.fd.controller().await;
     assert_eq!(
         plain
             .stderr()
@@ -163,9 +158,9 @@ async fn a_signed_log_fails_verify_after_each_rewrite() {
     plain.terminate().await;
 
     // On a store without auth, a missing key file is made and its public key recorded.
-    let key_file = fd.dir.path().join("signing-key").display().to_string();
-    let mut controller = fd
-        .controller_with(&[
+    let key_file = w.fd.dir.path().join("signing-key").display().to_string();
+    let mut controller =
+        w.fd.controller_with(&[
             "--signing-key-file",
             &key_file,
             "--checkpoint-every",
@@ -184,13 +179,17 @@ async fn a_signed_log_fails_verify_after_each_rewrite() {
     );
     assert_eq!(mode & 0o777, 0o600);
 
-    fd.estate(&[&me()], &[]).await;
-    let mut c = etcd.client().await;
-    checkpointed_head(&fd, &c).await;
-    fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
-    fd.run(&["deploy", "web", "--tag", "2.0.0"]).await.expect(0);
-    fd.run(&["weight", "web", "50"]).await.expect(0);
-    let head = checkpointed_head(&fd, &c).await;
+    w.fd.estate(&[&me()], &[]).await;
+    let mut c = w.etcd.client().await;
+    checkpointed_head(&w.fd, &c).await;
+    w.fd.run(&["deploy", "web", "--tag", "1.0.0"])
+        .await
+        .expect(0);
+    w.fd.run(&["deploy", "web", "--tag", "2.0.0"])
+        .await
+        .expect(0);
+    w.fd.run(&["weight", "web", "50"]).await.expect(0);
+    let head = checkpointed_head(&w.fd, &c).await;
     controller.terminate().await;
     let mut lines = head.lines();
     let exported = lines.next().unwrap().to_string();
@@ -199,15 +198,15 @@ async fn a_signed_log_fails_verify_after_each_rewrite() {
         .strip_prefix("public key ")
         .unwrap_or_else(|| panic!("{head}"));
     assert!(key.starts_with("ed25519:") && key.len() == 8 + 64, "{key}");
-    let key_file_pub = fd.file("controller.pub", &format!("{key}\n"));
+    let key_file_pub = w.fd.file("controller.pub", &format!("{key}\n"));
     let last: u64 = exported.split(':').next().unwrap().parse().unwrap();
     let checkpoints = list(&mut c, "audit-checkpoints/").await;
     assert!(checkpoints.len() >= 2, "{checkpoints:?}");
     assert!(last >= 8, "{exported}");
 
     // The untouched log proves itself, with the key and the head kept outside the store.
-    let ok = fd
-        .run(&[
+    let ok =
+        w.fd.run(&[
             "audit",
             "verify",
             "--public-key",
@@ -231,7 +230,7 @@ async fn a_signed_log_fails_verify_after_each_rewrite() {
         "{}",
         ok.stdout
     );
-    let json = fd.run(&["audit", "head", "--json"]).await.expect(0);
+    let json = w.fd.run(&["audit", "head", "--json"]).await.expect(0);
     let v: Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(v["head"], exported.as_str());
     assert_eq!(format!("ed25519:{}", v["publicKey"].as_str().unwrap()), key);
@@ -252,7 +251,7 @@ async fn a_signed_log_fails_verify_after_each_rewrite() {
     )
     .await;
     fails(
-        &fd,
+        &w.fd,
         &[],
         &[&format!("is past the head {}:", last - 2), "truncated"],
     )
@@ -264,7 +263,7 @@ async fn a_signed_log_fails_verify_after_each_rewrite() {
         }
     }
     fails(
-        &fd,
+        &w.fd,
         &["--expect-head", &exported],
         &[&format!(
             "head {exported} exported earlier is past the log's head"
@@ -276,7 +275,7 @@ async fn a_signed_log_fails_verify_after_each_rewrite() {
     restore(&mut c, &saved).await;
     rewrite_from(&mut c, 3).await;
     fails(
-        &fd,
+        &w.fd,
         &["--public-key", &key_file_pub],
         &["does not match entry", "history was rewritten"],
     )
@@ -287,7 +286,7 @@ async fn a_signed_log_fails_verify_after_each_rewrite() {
     delete_prefix(&mut c, "audit/").await;
     c.delete(format!("{PREFIX}audit-head"), None).await.unwrap();
     fails(
-        &fd,
+        &w.fd,
         &[],
         &[
             "the audit log is empty but the store has",
@@ -296,7 +295,7 @@ async fn a_signed_log_fails_verify_after_each_rewrite() {
     )
     .await;
     delete_prefix(&mut c, "audit-checkpoints/").await;
-    fails(&fd, &[], &["the audit log is empty but", "1 release"]).await;
+    fails(&w.fd, &[], &["the audit log is empty but", "1 release"]).await;
 
     // (d) A forged checkpoint: an altered hash, or another key's signature over a
     // rewritten history with that key put in the store's record.
@@ -306,7 +305,7 @@ async fn a_signed_log_fails_verify_after_each_rewrite() {
     cp["hash"] = json!("0".repeat(64));
     put(&mut c, &newest, &cp).await;
     fails(
-        &fd,
+        &w.fd,
         &[],
         &[&format!("checkpoint {last}: the signature does not verify")],
     )
@@ -326,7 +325,7 @@ async fn a_signed_log_fails_verify_after_each_rewrite() {
     record["publicKey"] = json!(mallory.public_key().hex());
     put(&mut c, "controller", &record).await;
     // Trusting the store's record is trusting whoever has etcd root: this passes…
-    let fooled = fd.run(&["audit", "verify"]).await.expect(0);
+    let fooled = w.fd.run(&["audit", "verify"]).await.expect(0);
     assert!(
         fooled.stdout.contains("the key the store records"),
         "{}",
@@ -334,7 +333,7 @@ async fn a_signed_log_fails_verify_after_each_rewrite() {
     );
     // …and the key kept outside the store does not.
     fails(
-        &fd,
+        &w.fd,
         &["--public-key", &key_file_pub],
         &["the signature does not verify with", key],
     )
@@ -345,7 +344,7 @@ async fn a_signed_log_fails_verify_after_each_rewrite() {
     rewrite_from(&mut c, 2).await;
     delete_prefix(&mut c, "audit-checkpoints/").await;
     fails(
-        &fd,
+        &w.fd,
         &["--expect-head", &exported],
         &[&format!(
             "head {exported} exported earlier does not match entry {last}"
@@ -355,13 +354,13 @@ async fn a_signed_log_fails_verify_after_each_rewrite() {
 
     // Another key than the recorded one: the controller refuses to start.
     restore(&mut c, &saved).await;
-    let other = fd.dir.path().join("other-key");
+    let other = w.fd.dir.path().join("other-key");
     std::fs::write(&other, SigningKey::generate().unwrap().1).unwrap();
     let other = other.display().to_string();
-    let out = fd
-        .run(&["agent", "--signing-key-file", &other])
-        .await
-        .expect(1);
+    let out =
+        w.fd.run(&["agent", "--signing-key-file", &other])
+            .await
+            .expect(1);
     assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
     assert!(
         out.stderr.contains("refusing to start") && out.stderr.contains(key),
@@ -369,7 +368,7 @@ async fn a_signed_log_fails_verify_after_each_rewrite() {
         out.stderr
     );
     // And the untouched copy still verifies.
-    fd.run(&[
+    w.fd.run(&[
         "audit",
         "verify",
         "--public-key",
@@ -379,7 +378,7 @@ async fn a_signed_log_fails_verify_after_each_rewrite() {
     ])
     .await
     .expect(0);
-    sim.handle.shutdown().await;
+    w.sim.handle.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -430,10 +429,8 @@ fn first_line(p: &std::path::Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_etcd_auth_admin_init_records_the_key_and_the_controller_signs_with_it() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let dir = fd.dir.path();
+    let w = World::builder().start().await;
+    let dir = w.fd.dir.path();
     let (root_pw, ctl_pw, key) = (
         dir.join("root.pw"),
         dir.join("controller.pw"),
@@ -455,19 +452,19 @@ async fn with_etcd_auth_admin_init_records_the_key_and_the_controller_signs_with
     };
     let args = init(&key);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = fd.run(&args).await.expect(0);
+    let out = w.fd.run(&args).await.expect(0);
     assert!(
         out.stdout.contains("signing key ed25519:") && out.stdout.contains("new key written"),
         "{}",
         out.stdout
     );
-    let root = fd.as_etcd_user("root", &first_line(&root_pw));
+    let root = w.fd.as_etcd_user("root", &first_line(&root_pw));
     let head = root.run(&["audit", "head"]).await.expect(0);
     let public = head.stdout.lines().nth(1).unwrap().to_string();
     assert!(public.starts_with("public key ed25519:"), "{}", head.stdout);
     // The private key is in the file only.
     let mut c = Client::connect(
-        [etcd.endpoint()],
+        [w.etcd.endpoint()],
         Some(etcd_client::ConnectOptions::new().with_user("root", first_line(&root_pw))),
     )
     .await
@@ -490,7 +487,8 @@ async fn with_etcd_auth_admin_init_records_the_key_and_the_controller_signs_with
     assert!(out.stderr.contains("already records"), "{}", out.stderr);
 
     // The controller signs with the recorded key; another key does not start.
-    let ctl = fd.as_etcd_user("flightdeck-controller", &first_line(&ctl_pw));
+    let ctl =
+        w.fd.as_etcd_user("flightdeck-controller", &first_line(&ctl_pw));
     let other = dir.join("other.key").display().to_string();
     let out = ctl
         .run(&["agent", "--signing-key-file", &other])
@@ -526,5 +524,5 @@ async fn with_etcd_auth_admin_init_records_the_key_and_the_controller_signs_with
         "{}",
         ok.stdout
     );
-    sim.handle.shutdown().await;
+    w.sim.handle.shutdown().await;
 }

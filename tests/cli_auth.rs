@@ -3,16 +3,12 @@
 //! the policy's reason and audited under her etcd name; people cannot run the controller;
 //! a binding to a group lets that etcd role's members act.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/etcd.rs"]
-mod etcd_support;
 mod support;
 
-use cli_support::*;
-use etcd_support::Etcd;
 use flightdeck::domain::{GroupKey, Outcome, Phase};
-use support::{Sim, eventually};
+use support::cli::*;
+use support::eventually;
+use support::world::World;
 
 /// alice admin, carol viewer, dave deployer through his etcd role `payments`, erin nothing.
 const POLICY: &str = r#"apiVersion: flightdeck/v1
@@ -41,10 +37,11 @@ async fn estate(alice: &Flightdeck) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_is_refused_and_audited_an_admin_is_not() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let setup = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let s = secure(&setup, &["alice"], &[("alice", &[]), ("carol", &[])]).await;
+    let w = World::builder()
+        .secure(&["alice"], &[("alice", &[]), ("carol", &[])])
+        .start()
+        .await;
+    let (setup, s) = (&w.fd, w.secured());
     let (alice, carol) = (s.user("alice"), s.user("carol"));
     estate(alice).await;
 
@@ -74,7 +71,7 @@ async fn a_viewer_is_refused_and_audited_an_admin_is_not() {
 
     alice.run(&["step", "web"]).await.expect(0);
 
-    let store = open_store(&etcd.url(), Some(("carol", &password(carol)))).await;
+    let store = open_store(&w.etcd.url(), Some(("carol", &password(carol)))).await;
     let entries = store.list_audit(&Default::default()).await.unwrap();
     let carols: Vec<_> = entries.iter().filter(|e| e.user.name == "carol").collect();
     assert_eq!(carols.len(), 1, "{carols:?}");
@@ -127,7 +124,7 @@ async fn a_viewer_is_refused_and_audited_an_admin_is_not() {
         ]
     );
     alice.run(&["audit", "verify"]).await.expect(0);
-    sim.handle.shutdown().await;
+    w.sim.handle.shutdown().await;
 }
 
 /// The password an etcd-user Flightdeck was made with.
@@ -140,15 +137,11 @@ fn password(fd: &Flightdeck) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn people_cannot_run_the_controller_and_the_real_one_keeps_driving() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let setup = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let s = secure(
-        &setup,
-        &["alice"],
-        &[("alice", &[]), ("carol", &[]), ("erin", &[])],
-    )
-    .await;
+    let w = World::builder()
+        .secure(&["alice"], &[("alice", &[]), ("carol", &[]), ("erin", &[])])
+        .start()
+        .await;
+    let s = w.secured();
     let alice = s.user("alice");
     estate(alice).await;
     let g = alice.file("timed.yaml", TIMED_GROUP);
@@ -157,7 +150,7 @@ async fn people_cannot_run_the_controller_and_the_real_one_keeps_driving() {
         .run(&["deploy", "web", "--tag", "1.0.0"])
         .await
         .expect(0);
-    let store = open_store(&etcd.url(), Some(("carol", &password(s.user("carol"))))).await;
+    let store = open_store(&w.etcd.url(), Some(("carol", &password(s.user("carol"))))).await;
     let holder = store.lease_holder("controller").await.unwrap().unwrap();
 
     // A viewer, and a user no binding names: one line, exit 1, the lease untouched.
@@ -192,20 +185,19 @@ async fn people_cannot_run_the_controller_and_the_real_one_keeps_driving() {
     let step = entries.iter().rev().find(|e| e.action == "step").unwrap();
     assert_eq!(step.user.name, "system:agent");
     assert_eq!(step.via.as_deref(), Some(holder.as_str()));
-    sim.handle.shutdown().await;
+    w.sim.handle.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_binding_to_a_group_lets_that_etcd_roles_members_act() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let setup = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let s = secure(
-        &setup,
-        &["alice"],
-        &[("alice", &[]), ("dave", &["payments"]), ("erin", &[])],
-    )
-    .await;
+    let w = World::builder()
+        .secure(
+            &["alice"],
+            &[("alice", &[]), ("dave", &["payments"]), ("erin", &[])],
+        )
+        .start()
+        .await;
+    let s = w.secured();
     estate(s.user("alice")).await;
     s.user("alice")
         .run(&["deploy", "web", "--tag", "1.0.0"])
@@ -285,5 +277,5 @@ async fn a_binding_to_a_group_lets_that_etcd_roles_members_act() {
     // erin is in no group the policy names.
     let out = s.user("erin").run(&["step", "web"]).await.expect(1);
     assert!(out.stderr.contains("no role for erin"), "{}", out.stderr);
-    sim.handle.shutdown().await;
+    w.sim.handle.shutdown().await;
 }

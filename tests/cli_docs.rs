@@ -1,13 +1,12 @@
 //! What a newcomer installs with the binary: `--version` naming the commit, shell
 //! completions that the shells accept, and a man page, all from the parser's definitions.
 
-#[path = "support/cli.rs"]
-mod cli_support;
+mod support;
 
 use std::process::Command;
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(cli_support::bin())
+    let out = Command::new(support::cli::bin())
         .args(args)
         .output()
         .expect("run flightdeck");

@@ -1,18 +1,15 @@
 //! Bad input and a dead store: the binary refuses with exit 2 or 3 and one clear line, and
 //! the store is left exactly as it was.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/etcd.rs"]
-mod etcd_support;
 mod support;
 
 use std::time::{Duration, Instant};
 
-use cli_support::*;
 use etcd_client::GetOptions;
-use etcd_support::Etcd;
 use support::Sim;
+use support::cli::*;
+use support::etcd::Etcd;
+use support::world::World;
 
 /// Every key and value under the prefix, and etcd's revision (any write moves it).
 async fn snapshot(etcd: &Etcd) -> (i64, Vec<(Vec<u8>, Vec<u8>)>) {
@@ -43,35 +40,36 @@ async fn refused(fd: &Flightdeck, args: &[&str], code: i32, needle: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_files_and_arguments_change_nothing() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let _controller = fd.controller().await;
-    fd.estate(&[&me()], &[]).await;
-    fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
-    let before = snapshot(&etcd).await;
+    let w = World::builder()
+        .controller()
+        .shop(&[&me()], &[])
+        .deploy("1.0.0")
+        .start()
+        .await;
+    let before = snapshot(&w.etcd).await;
 
     // Templates: broken YAML, a body that does not compile, one that does not render for
     // the group that uses it.
-    let f = fd.file(
+    let f = w.fd.file(
         "t1.yaml",
         "apiVersion: flightdeck/v1\nkind: Template\nmetadata: { name: x\n",
     );
-    refused(&fd, &["templates", "apply", "-f", &f], 2, "t1.yaml line ").await;
-    let f = fd.file(
+    refused(&w.fd, &["templates", "apply", "-f", &f], 2, "t1.yaml line ").await;
+    let f = w.fd.file(
         "t2.yaml",
         &format!("{TEMPLATE}---\napiVersion: flightdeck/v1\nkind: Template\nmetadata: {{ name: y }}\nspec:\n  body: \"{{% if %}}\"\n"),
     );
     refused(
-        &fd,
+        &w.fd,
         &["templates", "apply", "-f", &f],
         2,
         "t2.yaml line 24:",
     )
     .await;
-    let f = fd.file("t3.yaml", &TEMPLATE.replace("params.tag", "params.missing"));
+    let f =
+        w.fd.file("t3.yaml", &TEMPLATE.replace("params.tag", "params.missing"));
     refused(
-        &fd,
+        &w.fd,
         &["templates", "apply", "-f", &f],
         2,
         "does not render for group sim/shop/web",
@@ -81,7 +79,7 @@ async fn bad_files_and_arguments_change_nothing() {
     // Groups: the second document names an unknown template (line of that document), a
     // weight above 100, a missing field, a wrong kind.
     let other = GROUP.replace("name: web,", "name: api,");
-    let f = fd.file(
+    let f = w.fd.file(
         "g1.yaml",
         &format!(
             "{GROUP}---\n{}",
@@ -89,28 +87,36 @@ async fn bad_files_and_arguments_change_nothing() {
         ),
     );
     refused(
-        &fd,
+        &w.fd,
         &["groups", "apply", "-f", &f],
         2,
         "g1.yaml line 14: group api: unknown template \"nope\"",
     )
     .await;
-    let f = fd.file("g2.yaml", &GROUP.replace("setWeight: 50", "setWeight: 150"));
-    refused(&fd, &["groups", "apply", "-f", &f], 2, "out of range").await;
-    let f = fd.file("g3.yaml", &GROUP.replace("  namespace: shop\n", ""));
+    let f =
+        w.fd.file("g2.yaml", &GROUP.replace("setWeight: 50", "setWeight: 150"));
+    refused(&w.fd, &["groups", "apply", "-f", &f], 2, "out of range").await;
+    let f =
+        w.fd.file("g3.yaml", &GROUP.replace("  namespace: shop\n", ""));
     refused(
-        &fd,
+        &w.fd,
         &["groups", "apply", "-f", &f],
         2,
         "missing field `namespace`",
     )
     .await;
-    let f = fd.file(
+    let f = w.fd.file(
         "g4.yaml",
         &GROUP.replace("kind: InstanceGroup", "kind: Group"),
     );
-    refused(&fd, &["groups", "apply", "-f", &f], 2, "kind is \"Group\"").await;
-    let f = fd.file(
+    refused(
+        &w.fd,
+        &["groups", "apply", "-f", &f],
+        2,
+        "kind is \"Group\"",
+    )
+    .await;
+    let f = w.fd.file(
         "g5.yaml",
         &GROUP.replace(
             "{ pause: {} }, { setWeight: 50 }",
@@ -118,7 +124,7 @@ async fn bad_files_and_arguments_change_nothing() {
         ),
     );
     refused(
-        &fd,
+        &w.fd,
         &["groups", "apply", "-f", &f],
         2,
         "pause duration \"soon\"",
@@ -126,53 +132,59 @@ async fn bad_files_and_arguments_change_nothing() {
     .await;
 
     // Policy: an unknown role, and one that would leave nobody able to fix it.
-    let f = fd.file(
+    let f = w.fd.file(
         "p1.yaml",
         &policy(&["x"], &[]).replace("role: admin", "role: king"),
     );
     refused(
-        &fd,
+        &w.fd,
         &["policy", "apply", "-f", &f],
         2,
         "p1.yaml line 4 column",
     )
     .await;
-    let f = fd.file(
+    let f = w.fd.file(
         "p2.yaml",
         &policy(&["x"], &[]).replace("role: admin", "role: viewer"),
     );
-    refused(&fd, &["policy", "apply", "-f", &f], 2, "no admin binding").await;
+    refused(&w.fd, &["policy", "apply", "-f", &f], 2, "no admin binding").await;
 
     // Actions.
-    refused(&fd, &["weight", "web", "150"], 2, "weight 150 is above 100").await;
-    refused(&fd, &["weight", "web", "abc"], 2, "is not a whole number").await;
-    refused(&fd, &["weight", "web", "-5"], 2, "below 0").await;
     refused(
-        &fd,
+        &w.fd,
+        &["weight", "web", "150"],
+        2,
+        "weight 150 is above 100",
+    )
+    .await;
+    refused(&w.fd, &["weight", "web", "abc"], 2, "is not a whole number").await;
+    refused(&w.fd, &["weight", "web", "-5"], 2, "below 0").await;
+    refused(
+        &w.fd,
         &["deploy", "nope", "--tag", "1"],
         2,
         "unknown group nope",
     )
     .await;
     refused(
-        &fd,
+        &w.fd,
         &["step", "sim/shop/nope"],
         2,
         "unknown group sim/shop/nope",
     )
     .await;
     refused(
-        &fd,
+        &w.fd,
         &["deploy", "web", "--tag", "2", "--set", "tag=3"],
         2,
         "use --tag",
     )
     .await;
-    refused(&fd, &["status", "nope"], 2, "unknown group").await;
-    refused(&fd, &["audit", "--since", "yesterday"], 2, "--since").await;
+    refused(&w.fd, &["status", "nope"], 2, "unknown group").await;
+    refused(&w.fd, &["audit", "--since", "yesterday"], 2, "--since").await;
 
-    assert_eq!(snapshot(&etcd).await, before, "the store did not change");
-    sim.handle.shutdown().await;
+    assert_eq!(snapshot(&w.etcd).await, before, "the store did not change");
+    w.sim.handle.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

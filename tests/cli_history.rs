@@ -2,32 +2,29 @@
 //! promote and an abort, with the release binary, a controller, a real etcd and the
 //! simulated cluster.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/etcd.rs"]
-mod etcd_support;
 mod support;
 
-use cli_support::*;
-use etcd_support::Etcd;
-use support::Sim;
+use support::cli::*;
+use support::world::World;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_tells_how_each_revision_ended_and_diff_shows_what_changed() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let _controller = fd.controller().await;
-    fd.estate(&[&me(), "system:agent"], &[]).await;
-    fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
-    fd.run(&["deploy", "web", "--tag", "1.1.0"]).await.expect(0);
-    fd.run(&["promote", "web"]).await.expect(0);
-    fd.run(&["deploy", "web", "--tag", "1.2.0"]).await.expect(0);
-    fd.run(&["abort", "web", "--reason", "p99 up"])
+    let w = World::builder()
+        .controller()
+        .shop(&[&me(), "system:agent"], &[])
+        .deploy("1.0.0")
+        .deploy("1.1.0")
+        .start()
+        .await;
+    w.fd.run(&["promote", "web"]).await.expect(0);
+    w.fd.run(&["deploy", "web", "--tag", "1.2.0"])
+        .await
+        .expect(0);
+    w.fd.run(&["abort", "web", "--reason", "p99 up"])
         .await
         .expect(0);
 
-    let out = fd.run(&["history", "web"]).await.expect(0);
+    let out = w.fd.run(&["history", "web"]).await.expect(0);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 4, "a header and three revisions: {out:?}");
     let (r3, r2, r1) = (lines[1], lines[2], lines[3]);
@@ -38,12 +35,12 @@ async fn history_tells_how_each_revision_ended_and_diff_shows_what_changed() {
     assert!(r2.contains("(now)"), "r2 runs as stable now: {r2}");
     assert!(r1.starts_with("r1") && !r1.contains("(now)"), "{r1}");
 
-    let out = fd.run(&["history", "web", "--json"]).await.expect(0);
+    let out = w.fd.run(&["history", "web", "--json"]).await.expect(0);
     let h: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(h[0]["number"], 3);
     assert!(h[1]["stable_until"].is_null() && !h[1]["stable_from"].is_null());
 
-    let out = fd.run(&["diff", "web", "3"]).await.expect(0);
+    let out = w.fd.run(&["diff", "web", "3"]).await.expect(0);
     assert!(
         out.stdout.contains("--- r2") && out.stdout.contains("+++ r3"),
         "{out:?}"
@@ -54,13 +51,13 @@ async fn history_tells_how_each_revision_ended_and_diff_shows_what_changed() {
             && out.stdout.contains("web:1.2.0"),
         "{out:?}"
     );
-    let out = fd.run(&["diff", "web", "2", "2"]).await.expect(0);
+    let out = w.fd.run(&["diff", "web", "2", "2"]).await.expect(0);
     assert!(
         out.stdout.contains("r2 and r2 render the same objects"),
         "{out:?}"
     );
-    let out = fd.run(&["diff", "web", "9"]).await.expect(2);
+    let out = w.fd.run(&["diff", "web", "9"]).await.expect(2);
     assert!(out.stderr.contains("has no revision r9"), "{out:?}");
-    let out = fd.run(&["history", "nosuch"]).await;
+    let out = w.fd.run(&["history", "nosuch"]).await;
     assert_eq!(out.code, 2, "{out:?}");
 }

@@ -3,19 +3,15 @@
 //! release version; the loser is told who changed it and when, and is audited as refused;
 //! no audit entry is lost.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/etcd.rs"]
-mod etcd_support;
 mod support;
 
-use cli_support::*;
-use etcd_support::Etcd;
 use flightdeck::domain::GroupKey;
 use flightdeck::store::AuditFilter;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::Api;
-use support::{Sim, eventually};
+use support::cli::*;
+use support::eventually;
+use support::world::World;
 
 /// Pairs are raced until a few have collided (or this many rounds have run): whether two
 /// processes overlap in their read-to-commit window is up to the scheduler.
@@ -25,14 +21,14 @@ const MIN_ROUNDS: usize = 10;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_weights_never_both_win() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let _controller = fd.controller().await;
-    fd.estate(&[&me()], &[]).await;
-    fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
-    fd.run(&["deploy", "web", "--tag", "1.1.0"]).await.expect(0);
-    let store = open_store(&etcd.url(), None).await;
+    let w = World::builder()
+        .controller()
+        .shop(&[&me()], &[])
+        .deploy("1.0.0")
+        .deploy("1.1.0")
+        .start()
+        .await;
+    let store = w.store.clone();
     let key = GroupKey::new("sim", NAMESPACE, "web");
     let start = store.get_release(&key).await.unwrap().unwrap().value;
     let audit_before = store
@@ -47,8 +43,8 @@ async fn racing_weights_never_both_win() {
     while rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || conflicts < COLLISIONS) {
         let round = rounds;
         rounds += 1;
-        let a = fd.command(&["weight", "web", "20"]).spawn().unwrap();
-        let b = fd.command(&["weight", "web", "30"]).spawn().unwrap();
+        let a = w.fd.command(&["weight", "web", "20"]).spawn().unwrap();
+        let b = w.fd.command(&["weight", "web", "30"]).spawn().unwrap();
         let (a, b) = tokio::join!(a.wait_with_output(), b.wait_with_output());
         for out in [a.unwrap(), b.unwrap()] {
             let stderr = String::from_utf8_lossy(&out.stderr);
@@ -112,11 +108,11 @@ async fn racing_weights_never_both_win() {
                 .starts_with("lost a race: release sim/shop/web was changed by"))
     );
     assert_eq!(weights.len(), 2 * wins + conflicts);
-    fd.run(&["audit", "verify"]).await.expect(0);
+    w.fd.run(&["audit", "verify"]).await.expect(0);
 
     // The cluster ends at the store's last word, whatever order the applies ran in: an
     // engine that sees the release moved on during its apply re-applies the newest state.
-    let api: Api<Deployment> = Api::namespaced(sim.client().await, NAMESPACE);
+    let api: Api<Deployment> = Api::namespaced(w.sim.client().await, NAMESPACE);
     let (want_stable, want_canary) = flightdeck::engine::router::replica_split(4, end.weight);
     eventually(10, "the cluster at the store's final weight", || async {
         let c = api.get("web-canary").await.ok()?.spec?.replicas?;
@@ -126,12 +122,12 @@ async fn racing_weights_never_both_win() {
     .await;
 
     // One more change, uncontested, brings the cluster to a known state.
-    fd.run(&["weight", "web", "50"]).await.expect(0);
+    w.fd.run(&["weight", "web", "50"]).await.expect(0);
     eventually(10, "2 canary and 2 stable replicas", || async {
         let c = api.get("web-canary").await.ok()?.spec?.replicas?;
         let s = api.get("web").await.ok()?.spec?.replicas?;
         (c == 2 && s == 2).then_some(())
     })
     .await;
-    sim.handle.shutdown().await;
+    w.sim.handle.shutdown().await;
 }

@@ -1,15 +1,12 @@
 //! `flightdeck sim --seed-store URL`: the simulated estate also lands in etcd, so a separate
 //! process can watch it and act on it through the kubeconfig the sim wrote.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/etcd.rs"]
-mod etcd_support;
+mod support;
 
 use std::time::Duration;
 
-use cli_support::*;
-use etcd_support::Etcd;
+use support::cli::*;
+use support::etcd::Etcd;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,51 +5,30 @@
 //! changes say what the cluster really holds, and a Deployment whose `spec` is not an
 //! object is refused instead of panicking the engine.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/etcd.rs"]
-mod etcd_support;
 mod support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cli_support::*;
-use etcd_support::Etcd;
 use flightdeck::domain::{GroupKey, Outcome, Phase, Release};
 use flightdeck::sim::Fault;
 use flightdeck::store::{AuditFilter, Store};
-use support::{Sim, eventually};
+use support::cli::*;
+use support::eventually;
+use support::world::World;
 
 fn web() -> GroupKey {
     GroupKey::new("sim", NAMESPACE, "web")
 }
 
-/// etcd, the cluster, a controller, the estate, and `web` at 10% canary (Paused).
-struct World {
-    _etcd: Etcd,
-    sim: Sim,
-    fd: Flightdeck,
-    _controller: Controller,
-    store: Arc<dyn Store>,
-}
-
+/// etcd, the cluster, a controller, the shop, and `web` at 10% canary (Paused).
 async fn world() -> World {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let controller = fd.controller().await;
-    fd.estate(&[&me(), "system:agent"], &[]).await;
-    fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
-    fd.run(&["deploy", "web", "--tag", "1.1.0"]).await.expect(0);
-    let store = open_store(&etcd.url(), None).await;
-    World {
-        _etcd: etcd,
-        sim,
-        fd,
-        _controller: controller,
-        store,
-    }
+    World::builder()
+        .controller()
+        .shop(&[&me(), "system:agent"], &[])
+        .deploy("1.0.0")
+        .deploy("1.1.0")
+        .start()
+        .await
 }
 
 async fn release(store: &dyn Store) -> Release {

@@ -3,24 +3,21 @@
 //! requests and parameters refused and audited — with the real binary, a real etcd and the
 //! simulated cluster.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/etcd.rs"]
-mod etcd_support;
 #[path = "support/store.rs"]
 mod store_support;
 mod support;
 
 use std::time::{Duration, Instant};
 
-use cli_support::*;
-use etcd_support::Etcd;
 use flightdeck::domain::{GroupKey, Outcome, Phase};
 use flightdeck::store::{AuditFilter, ReleaseChange, StoreError};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 use kube::api::ListParams;
+use support::cli::*;
+use support::etcd::Etcd;
+use support::world::World;
 use support::{Sim, eventually};
 
 fn web() -> GroupKey {
@@ -29,24 +26,24 @@ fn web() -> GroupKey {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_controller_a_request_times_out_with_exit_3_and_changes_nothing() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let mut controller = fd.controller().await;
-    fd.estate(&[&me()], &[]).await;
+    let mut w = World::builder()
+        .controller()
+        .shop(&[&me()], &[])
+        .start()
+        .await;
     // SIGTERM: a controller that stops gives the lease back.
-    controller.terminate().await;
-    let store = open_store(&etcd.url(), None).await;
+    w.controller_mut().terminate().await;
+    let store = w.store.clone();
     let before = store
         .list_audit(&AuditFilter::default())
         .await
         .unwrap()
         .len();
     let started = Instant::now();
-    let out = fd
-        .run(&["deploy", "web", "--tag", "1.0.0", "--wait", "1s"])
-        .await
-        .expect(3);
+    let out =
+        w.fd.run(&["deploy", "web", "--tag", "1.0.0", "--wait", "1s"])
+            .await
+            .expect(3);
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(
         out.stderr
@@ -67,31 +64,34 @@ async fn without_a_controller_a_request_times_out_with_exit_3_and_changes_nothin
     // The asker took its request back: a controller starting later does not act on it.
     let (left, _) = store.backend().range("requests/").await.unwrap();
     assert!(left.is_empty(), "{left:?}");
-    let _controller = fd.controller().await;
+    let _controller = w.fd.controller().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(store.get_release(&web()).await.unwrap(), None);
-    sim.handle.shutdown().await;
+    w.sim.handle.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_controller_is_replaced_within_its_lease_and_its_late_write_is_fenced() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let mut first = fd.controller().await;
+    let w = World::builder().start().await;
+    let mut first = w.fd.controller().await;
     // A second replica stands by.
-    let mut cmd = fd.command(&["agent", "--poll", "100ms", "--lease-ttl", "3s"]);
+    let mut cmd =
+        w.fd.command(&["agent", "--poll", "100ms", "--lease-ttl", "3s"]);
     cmd.stdout(std::process::Stdio::null());
     let second = Controller::from_child(cmd.spawn().unwrap());
     second.wait_for("standing by", 10).await;
 
     // The controller's own steps are system:agent's, bound like anyone's.
-    fd.estate(&[&me(), "system:agent"], &[]).await;
-    let g = fd.file("timed.yaml", TIMED_GROUP);
-    fd.run(&["groups", "apply", "-f", &g]).await.expect(0);
-    fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
-    fd.run(&["deploy", "web", "--tag", "1.1.0"]).await.expect(0);
-    let store = open_store(&etcd.url(), None).await;
+    w.fd.estate(&[&me(), "system:agent"], &[]).await;
+    let g = w.fd.file("timed.yaml", TIMED_GROUP);
+    w.fd.run(&["groups", "apply", "-f", &g]).await.expect(0);
+    w.fd.run(&["deploy", "web", "--tag", "1.0.0"])
+        .await
+        .expect(0);
+    w.fd.run(&["deploy", "web", "--tag", "1.1.0"])
+        .await
+        .expect(0);
+    let store = w.store.clone();
     let holder = store.lease_holder("controller").await.unwrap().unwrap();
 
     // kill -9 in the middle of the timed pause: nobody gives the lease back.
@@ -132,8 +132,8 @@ async fn a_killed_controller_is_replaced_within_its_lease_and_its_late_write_is_
     assert!(deploy.request_id.is_some());
 
     // The dead one's write, late: its store connection still has its old fence.
-    let late = open_store(&etcd.url(), None).await;
-    let mut revoke = etcd.client().await;
+    let late = open_store(&w.etcd.url(), None).await;
+    let mut revoke = w.etcd.client().await;
     late.hold_lease("fence-test", "late", Duration::from_secs(30))
         .await
         .unwrap();
@@ -142,7 +142,7 @@ async fn a_killed_controller_is_replaced_within_its_lease_and_its_late_write_is_
         .await
         .unwrap();
     revoke.lease_revoke(kv.kvs()[0].lease()).await.unwrap();
-    let winner = open_store(&etcd.url(), None).await;
+    let winner = open_store(&w.etcd.url(), None).await;
     assert_eq!(
         winner
             .hold_lease("fence-test", "winner", Duration::from_secs(30))
@@ -168,9 +168,9 @@ async fn a_killed_controller_is_replaced_within_its_lease_and_its_late_write_is_
         "{written:?}"
     );
     assert_eq!(store.get_release(&web()).await.unwrap().unwrap(), current);
-    fd.run(&["audit", "verify"]).await.expect(0);
+    w.fd.run(&["audit", "verify"]).await.expect(0);
     drop(second);
-    sim.handle.shutdown().await;
+    w.sim.handle.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -220,20 +220,20 @@ async fn without_a_login_the_controller_needs_local_and_never_touches_the_lease(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crafted_parameters_and_requests_are_refused_audited_and_store_nothing() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let _controller = fd.controller().await;
-    fd.estate(&[&me()], &[]).await;
-    fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
-    let store = open_store(&etcd.url(), None).await;
+    let w = World::builder()
+        .controller()
+        .shop(&[&me()], &[])
+        .deploy("1.0.0")
+        .start()
+        .await;
+    let store = w.store.clone();
     let revisions = store.list_revisions(&web()).await.unwrap().len();
 
     // New lines would have added documents to the rendered YAML: a Namespace, another
     // team's Deployment.
     let injected = "registry.local/shop/web\n---\napiVersion: v1\nkind: Namespace\nmetadata: { name: owned }\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: { name: search-api, namespace: search }";
-    let out = fd
-        .run(&[
+    let out =
+        w.fd.run(&[
             "deploy",
             "web",
             "--tag",
@@ -276,7 +276,7 @@ async fn crafted_parameters_and_requests_are_refused_audited_and_store_nothing()
 
     // Quotes, `---`, `: ` and braces on one line: inert text, inserted as it is.
     let odd = "registry.local/x\"y: {z} --- #w";
-    fd.run(&[
+    w.fd.run(&[
         "deploy",
         "web",
         "--tag",
@@ -286,14 +286,14 @@ async fn crafted_parameters_and_requests_are_refused_audited_and_store_nothing()
     ])
     .await
     .expect(0);
-    let api: Api<Deployment> = Api::namespaced(sim.client().await, NAMESPACE);
+    let api: Api<Deployment> = Api::namespaced(w.sim.client().await, NAMESPACE);
     eventually(10, "the canary with the odd image", || async {
         let d = api.get_opt("web-canary").await.ok()??;
         let image = d.spec?.template.spec?.containers[0].image.clone()?;
         (image == format!("{odd}:1.1.0")).then_some(())
     })
     .await;
-    let client = sim.client().await;
+    let client = w.sim.client().await;
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let names: Vec<String> = namespaces
         .list(&ListParams::default())
@@ -316,7 +316,7 @@ async fn crafted_parameters_and_requests_are_refused_audited_and_store_nothing()
     assert!(outside.is_empty(), "nothing outside the group's namespace");
 
     // A request body of garbage, written around the command line: refused and audited.
-    let mut raw = etcd.client().await;
+    let mut raw = w.etcd.client().await;
     let id = "01JGARBAGE0000000000000000";
     raw.put(
         format!("/flightdeck/requests/{}/{id}", me()),
@@ -347,19 +347,19 @@ async fn crafted_parameters_and_requests_are_refused_audited_and_store_nothing()
     let other = GROUP
         .replace("cluster: sim", "cluster: elsewhere")
         .replace("name: web,", "name: web2,");
-    let f = fd.file("other.yaml", &other);
-    fd.run(&["groups", "apply", "-f", &f]).await.expect(0);
-    let out = fd
-        .run(&["deploy", "web2", "--tag", "1.0.0"])
-        .await
-        .expect(1);
+    let f = w.fd.file("other.yaml", &other);
+    w.fd.run(&["groups", "apply", "-f", &f]).await.expect(0);
+    let out =
+        w.fd.run(&["deploy", "web2", "--tag", "1.0.0"])
+            .await
+            .expect(1);
     assert!(
         out.stderr.contains("cluster elsewhere is not registered"),
         "{}",
         out.stderr
     );
-    fd.run(&["audit", "verify"]).await.expect(0);
-    sim.handle.shutdown().await;
+    w.fd.run(&["audit", "verify"]).await.expect(0);
+    w.sim.handle.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -392,14 +392,14 @@ async fn a_controller_whose_context_reaches_another_server_refuses_to_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_already_answered_is_never_acted_on_again() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let _controller = fd.controller().await;
-    fd.estate(&[&me()], &[]).await;
-    fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
-    fd.run(&["deploy", "web", "--tag", "1.1.0"]).await.expect(0);
-    let store = open_store(&etcd.url(), None).await;
+    let w = World::builder()
+        .controller()
+        .shop(&[&me()], &[])
+        .deploy("1.0.0")
+        .deploy("1.1.0")
+        .start()
+        .await;
+    let store = w.store.clone();
     let before = store.get_release(&web()).await.unwrap().unwrap();
     let audit = store
         .list_audit(&AuditFilter::default())
@@ -410,7 +410,7 @@ async fn a_request_already_answered_is_never_acted_on_again() {
     // What a controller that died after committing leaves: the request, and the
     // "accepted" answer written in the same transaction as the change.
     let id = "01JANSWERED000000000000000";
-    let mut raw = etcd.client().await;
+    let mut raw = w.etcd.client().await;
     raw.put(
         format!("/flightdeck/responses/{}/{id}", me()),
         r#"{"state":"accepted","exit":0,"message":"accepted","via":"controller@gone:1","time":"2026-11-30T00:00:00.000Z"}"#,
@@ -444,7 +444,7 @@ async fn a_request_already_answered_is_never_acted_on_again() {
         audit
     );
     // The same request under a fresh id is acted on.
-    fd.run(&["weight", "web", "50"]).await.expect(0);
+    w.fd.run(&["weight", "web", "50"]).await.expect(0);
     assert_eq!(
         store
             .get_release(&web())
@@ -455,17 +455,17 @@ async fn a_request_already_answered_is_never_acted_on_again() {
             .weight,
         50
     );
-    sim.handle.shutdown().await;
+    w.sim.handle.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dimmed_key_the_console_refused_is_audited_and_changes_nothing() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let _controller = fd.controller().await;
-    fd.estate(&[&me()], &[]).await;
-    let store = open_store(&etcd.url(), None).await;
+    let w = World::builder()
+        .controller()
+        .shop(&[&me()], &[])
+        .start()
+        .await;
+    let store = w.store.clone();
     // What the console's action worker sends for a dimmed key.
     let requester = flightdeck::controller::Requester::new(store.clone(), me());
     let answer = requester
@@ -485,5 +485,5 @@ async fn a_dimmed_key_the_console_refused_is_audited_and_changes_nothing() {
         "refused in the console: cannot promote: web has never been deployed; deploy first"
     );
     assert_eq!(store.get_release(&web()).await.unwrap(), None);
-    sim.handle.shutdown().await;
+    w.sim.handle.shutdown().await;
 }

@@ -3,20 +3,13 @@
 //! deploy while a Job runs (`concurrency: forbid | wait | replace`) — the release binary,
 //! a controller process, a real etcd and the simulated cluster, read through kube-rs.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/etcd.rs"]
-mod etcd_support;
 mod support;
 
-use std::sync::Arc;
-
-use cli_support::*;
-use etcd_support::Etcd;
 use flightdeck::domain::{GroupKey, Phase, Release};
-use flightdeck::store::Store;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::api::Api;
+use support::cli::*;
+use support::world::World as Rig;
 use support::{Sim, eventually};
 
 const TEMPLATE: &str = include_str!("../assets/templates/cron.yaml");
@@ -37,39 +30,33 @@ spec:
     )
 }
 
+/// The shared rig with a controller, the policy, the cluster and the cron template.
 struct World {
-    _etcd: Etcd,
-    _sim: Sim,
-    fd: Flightdeck,
-    _controller: Controller,
-    store: Arc<dyn Store>,
+    w: Rig,
     client: kube::Client,
+}
+
+impl std::ops::Deref for World {
+    type Target = Rig;
+    fn deref(&self) -> &Rig {
+        &self.w
+    }
 }
 
 impl World {
     async fn start() -> World {
-        let etcd = Etcd::start().await;
         // Jobs run for 50 s here: long enough to deploy over them.
         let mut scenario = Sim::sample_scenario();
         scenario.timings.job_run = 1000.0;
-        let sim = Sim::start_with(scenario, vec![namespace_object()]).await;
-        let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-        let controller = fd.controller().await;
+        let w = Rig::builder().scenario(scenario).controller().start().await;
+        let fd = &w.fd;
         let p = fd.file("policy.yaml", &policy(&[&me(), "system:agent"], &[]));
         fd.run(&["policy", "apply", "-f", &p]).await.expect(0);
         fd.run(&["clusters", "add", "sim"]).await.expect(0);
         let t = fd.file("template.yaml", TEMPLATE);
         fd.run(&["templates", "apply", "-f", &t]).await.expect(0);
-        let store = open_store(&etcd.url(), None).await;
-        let client = sim.client().await;
-        World {
-            _etcd: etcd,
-            _sim: sim,
-            fd,
-            _controller: controller,
-            store,
-            client,
-        }
+        let client = w.sim.client().await;
+        World { w, client }
     }
 
     async fn apply_group(&self, concurrency: &str) {

@@ -3,17 +3,15 @@
 //! committed is lost. Its own command (it starts three etcd processes and waits out
 //! an election): `cargo test --test etcd_cluster -- --ignored`.
 
-#[path = "support/cli.rs"]
-mod cli_support;
 mod support;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cli_support::*;
 use flightdeck::domain::{GroupKey, Phase};
 use flightdeck::store::AuditFilter;
+use support::cli::*;
 use support::{Sim, eventually};
 
 struct Member {

@@ -4,23 +4,20 @@
 //! with exit 2, terminal control sequences stored in the audit log never reach the
 //! terminal, and a closed stdout ends a command quietly with a file applied whole.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/etcd.rs"]
-mod etcd_support;
 mod support;
 
 use std::process::Stdio;
 use std::time::Duration;
 
-use cli_support::*;
-use etcd_support::Etcd;
 use flightdeck::controller::{Ask, Requester};
 use flightdeck::domain::audit::{AuditDraft, AuditTarget, AuditUser};
 use flightdeck::domain::{GroupKey, Phase};
 use flightdeck::engine::Action;
 use flightdeck::store::{AuditFilter, MemoryStore, Scope, Store, StoreError, Write};
-use support::{Sim, eventually};
+use support::cli::*;
+use support::etcd::Etcd;
+use support::eventually;
+use support::world::World;
 
 const BAD_KEY: &str = "groups/sim/shop/bad";
 
@@ -103,67 +100,71 @@ async fn lists_skip_an_undecodable_value_and_name_it_but_a_get_still_fails() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_undecodable_group_never_stops_the_estate() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let _controller = fd.controller().await;
-    fd.estate(&[&me(), "system:agent"], &[]).await;
-    let g = fd.file("timed.yaml", TIMED_GROUP);
-    fd.run(&["groups", "apply", "-f", &g]).await.expect(0);
-    fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
-    put_raw(&etcd, BAD_KEY, GARBAGE).await;
+    let w = World::builder()
+        .controller()
+        .shop(&[&me(), "system:agent"], &[])
+        .start()
+        .await;
+    let g = w.fd.file("timed.yaml", TIMED_GROUP);
+    w.fd.run(&["groups", "apply", "-f", &g]).await.expect(0);
+    w.fd.run(&["deploy", "web", "--tag", "1.0.0"])
+        .await
+        .expect(0);
+    put_raw(&w.etcd, BAD_KEY, GARBAGE).await;
 
     let skipped = "skipped groups/sim/shop/bad: unreadable (";
-    let list = fd.run(&["groups", "list"]).await.expect(0);
+    let list = w.fd.run(&["groups", "list"]).await.expect(0);
     assert!(list.stdout.contains("web"), "{}", list.stdout);
     assert!(list.stderr.contains(skipped), "{}", list.stderr);
     assert_eq!(list.stderr.lines().count(), 1, "{}", list.stderr);
     no_escape("groups list", &format!("{}{}", list.stdout, list.stderr));
-    let json = fd.run(&["groups", "list", "--json"]).await.expect(0);
+    let json = w.fd.run(&["groups", "list", "--json"]).await.expect(0);
     let parsed: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON stays JSON");
     assert_eq!(parsed.as_array().map(Vec::len), Some(1));
 
     // The controller keeps stepping timed pauses with the bad value in the store.
-    fd.run(&["deploy", "web", "--tag", "1.1.0"]).await.expect(0);
-    let store = open_store(&etcd.url(), None).await;
+    w.fd.run(&["deploy", "web", "--tag", "1.1.0"])
+        .await
+        .expect(0);
+    let store = w.store.clone();
     eventually(30, "the timed pause stepped by the controller", || async {
         let r = store.get_release(&web()).await.ok()??.value;
         (r.weight == 50 && r.phase == Phase::Paused).then_some(())
     })
     .await;
 
-    let status = fd.run(&["status"]).await.expect(0);
+    let status = w.fd.run(&["status"]).await.expect(0);
     assert!(status.stdout.contains("web"), "{}", status.stdout);
     assert!(status.stdout.contains("Paused"), "{}", status.stdout);
     assert!(status.stderr.contains(skipped), "{}", status.stderr);
     no_escape("status", &format!("{}{}", status.stdout, status.stderr));
 
     // A name resolves past the bad key; the action goes through the controller.
-    let step = fd
-        .run(&["step", "web", "--reason", "after the pause"])
-        .await;
+    let step =
+        w.fd.run(&["step", "web", "--reason", "after the pause"])
+            .await;
     let step = step.expect(0);
     assert!(step.stderr.contains(skipped), "{}", step.stderr);
 
     // Exactly that key, asked for by name, still says it is unreadable.
-    let one = fd.run(&["status", "sim/shop/bad"]).await.expect(1);
+    let one = w.fd.run(&["status", "sim/shop/bad"]).await.expect(1);
     assert!(
         one.stderr.contains("groups/sim/shop/bad is unreadable"),
         "{}",
         one.stderr
     );
     no_escape("the error", &one.stderr);
-    sim.handle.shutdown().await;
+    w.sim.handle.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_input_is_refused_and_hostile_reasons_never_reach_the_terminal() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let _controller = fd.controller().await;
-    fd.estate(&[&me()], &[]).await;
-    let store = open_store(&etcd.url(), None).await;
+    let w = World::builder()
+        .controller()
+        .shop(&[&me()], &[])
+        .start()
+        .await;
+    let store = w.store.clone();
     let entries = || async {
         store
             .list_audit(&AuditFilter::default())
@@ -175,15 +176,15 @@ async fn oversized_input_is_refused_and_hostile_reasons_never_reach_the_terminal
 
     // 120 KB of reason: refused on the command line before anything is asked.
     let huge = "x".repeat(120_000);
-    let out = fd
-        .run(&["deploy", "web", "--tag", "1.0.0", "--reason", &huge])
-        .await
-        .expect(2);
+    let out =
+        w.fd.run(&["deploy", "web", "--tag", "1.0.0", "--reason", &huge])
+            .await
+            .expect(2);
     assert!(out.stderr.contains("at most 1024 bytes"), "{}", out.stderr);
     assert_eq!(entries().await, before, "nothing was asked");
     // A parameter past 4 KiB, likewise.
     let big_param = format!("note={}", "y".repeat(5000));
-    fd.run(&["deploy", "web", "--tag", "1.0.0", "--set", &big_param])
+    w.fd.run(&["deploy", "web", "--tag", "1.0.0", "--set", &big_param])
         .await
         .expect(2);
     // A hand-made request with the same reason: the controller refuses it (exit 2) and
@@ -206,14 +207,14 @@ async fn oversized_input_is_refused_and_hostile_reasons_never_reach_the_terminal
     // A template body past 64 KiB is refused before it is sent.
     let body = format!("# {}\n", "z".repeat(70 * 1024));
     let fat = TEMPLATE.replace("  body: |\n", &format!("  body: |\n    {body}"));
-    let t = fd.file("fat.yaml", &fat);
-    let out = fd.run(&["templates", "apply", "-f", &t]).await.expect(2);
+    let t = w.fd.file("fat.yaml", &fat);
+    let out = w.fd.run(&["templates", "apply", "-f", &t]).await.expect(2);
     assert!(out.stderr.contains("64 KiB"), "{}", out.stderr);
 
     // Terminal sequences in a reason, a user name and a target, as if written by anyone
     // with a crafted request or etcd root: the audit command prints none of them.
     let evil = "deploy\u{1b}]52;c;cm0gLXJmIH4=\u{7} ok\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m";
-    fd.run(&["deploy", "web", "--tag", "1.0.0", "--reason", evil])
+    w.fd.run(&["deploy", "web", "--tag", "1.0.0", "--reason", evil])
         .await
         .expect(0);
     let mut draft = AuditDraft::new(
@@ -223,7 +224,7 @@ async fn oversized_input_is_refused_and_hostile_reasons_never_reach_the_terminal
     );
     draft.reason = evil.to_string();
     store.append_audit(draft).await.unwrap();
-    let audit = fd.run(&["audit"]).await.expect(0);
+    let audit = w.fd.run(&["audit"]).await.expect(0);
     no_escape("audit", &format!("{}{}", audit.stdout, audit.stderr));
     assert!(audit.stdout.contains("deploy ok"), "{}", audit.stdout);
     assert!(
@@ -234,7 +235,7 @@ async fn oversized_input_is_refused_and_hostile_reasons_never_reach_the_terminal
         !audit.stdout.contains(&huge[..2000]),
         "the huge reason is not in the log"
     );
-    let json = fd.run(&["audit", "--json"]).await.expect(0);
+    let json = w.fd.run(&["audit", "--json"]).await.expect(0);
     no_escape("audit --json", &json.stdout);
     let parsed: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON stays JSON");
     let reasons: Vec<&str> = parsed
@@ -247,8 +248,8 @@ async fn oversized_input_is_refused_and_hostile_reasons_never_reach_the_terminal
         reasons.contains(&evil),
         "the JSON keeps the exact text, escaped"
     );
-    fd.run(&["audit", "verify"]).await.expect(0);
-    sim.handle.shutdown().await;
+    w.fd.run(&["audit", "verify"]).await.expect(0);
+    w.sim.handle.shutdown().await;
 }
 
 /// Runs `args` with stdout closed before the command writes anything: the reader went
@@ -270,20 +271,20 @@ async fn run_with_closed_stdout(fd: &Flightdeck, args: &[&str]) -> (i32, String)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_stdout_ends_quietly_and_a_file_is_applied_whole() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let _controller = fd.controller().await;
-    fd.estate(&[&me()], &[]).await;
-    let store = open_store(&etcd.url(), None).await;
+    let w = World::builder()
+        .controller()
+        .shop(&[&me()], &[])
+        .start()
+        .await;
+    let store = w.store.clone();
 
     let names = ["api", "worker", "cron"];
     let file: Vec<String> = names
         .iter()
         .map(|n| GROUP.replace("name: web", &format!("name: {n}")))
         .collect();
-    let f = fd.file("three.yaml", &file.join("---\n"));
-    let (code, stderr) = run_with_closed_stdout(&fd, &["groups", "apply", "-f", &f]).await;
+    let f = w.fd.file("three.yaml", &file.join("---\n"));
+    let (code, stderr) = run_with_closed_stdout(&w.fd, &["groups", "apply", "-f", &f]).await;
     no_panic("groups apply", &stderr);
     assert_eq!(code, 0, "{stderr}");
     for n in names {
@@ -309,8 +310,8 @@ async fn a_closed_stdout_ends_quietly_and_a_file_is_applied_whole() {
             .replace("template: web", "template: nope"),
     );
     broken[0] = broken[0].replace("1.0.0", "2.0.0");
-    let f = fd.file("broken.yaml", &broken.join("---\n"));
-    let (code, stderr) = run_with_closed_stdout(&fd, &["groups", "apply", "-f", &f]).await;
+    let f = w.fd.file("broken.yaml", &broken.join("---\n"));
+    let (code, stderr) = run_with_closed_stdout(&w.fd, &["groups", "apply", "-f", &f]).await;
     no_panic("groups apply (refused)", &stderr);
     assert_eq!(code, 2, "{stderr}");
     let api = store
@@ -324,7 +325,9 @@ async fn a_closed_stdout_ends_quietly_and_a_file_is_applied_whole() {
         "nothing of the refused file was written"
     );
 
-    fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
+    w.fd.run(&["deploy", "web", "--tag", "1.0.0"])
+        .await
+        .expect(0);
     let commands: [&[&str]; 7] = [
         &["groups", "list"],
         &["status"],
@@ -335,7 +338,7 @@ async fn a_closed_stdout_ends_quietly_and_a_file_is_applied_whole() {
         &["clusters", "list"],
     ];
     for args in commands {
-        let (code, stderr) = run_with_closed_stdout(&fd, args).await;
+        let (code, stderr) = run_with_closed_stdout(&w.fd, args).await;
         no_panic(&args.join(" "), &stderr);
         assert_eq!(code, 0, "{args:?}: {stderr}");
     }
@@ -345,14 +348,14 @@ async fn a_closed_stdout_ends_quietly_and_a_file_is_applied_whole() {
         .arg("-c")
         .arg(format!(
             "'{bin}' groups list --local --store '{}' | head -1",
-            etcd.url()
+            w.etcd.url()
         ))
-        .env("XDG_STATE_HOME", fd.dir.path())
+        .env("XDG_STATE_HOME", w.fd.dir.path())
         .output()
         .await
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     no_panic("groups list | head -1", &stderr);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("CLUSTER"));
-    sim.handle.shutdown().await;
+    w.sim.handle.shutdown().await;
 }

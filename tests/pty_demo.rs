@@ -2,11 +2,11 @@
 //! and the crash-loop warning from the scenario, takes an action through its release
 //! controller, and leaves the terminal as it found it.
 
-mod tmux;
+mod support;
 
 use std::time::Duration;
 
-use tmux::{Tmux, flightdeck};
+use support::tmux::{Tmux, flightdeck};
 
 const START: Duration = Duration::from_secs(30);
 

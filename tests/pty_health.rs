@@ -4,19 +4,12 @@
 //! group without an analysis step shows live in the Health tab and the groups list; the
 //! controller's verdict after an analysis shows in a second console and in `status`.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/etcd.rs"]
-mod etcd_support;
 mod support;
-mod tmux;
 
 use std::time::Duration;
 
-use cli_support::{Controller, Flightdeck};
-use flightdeck::demo::{seed, seed_store};
-use flightdeck::store::{StoreConfig, StoreOptions};
-use support::Sim;
+use support::tmux::Tmux;
+use support::world::World;
 
 /// The demo's scenario, and canaries tagged `*-bad` failing 30% of their requests.
 fn scenario() -> flightdeck::sim::Scenario {
@@ -27,69 +20,31 @@ fn scenario() -> flightdeck::sim::Scenario {
     flightdeck::sim::Scenario::from_yaml(&yaml).expect("scenario")
 }
 
-struct Rig {
-    controller: Controller,
-    fd: Flightdeck,
-    _sim: Sim,
-    _etcd: etcd_support::Etcd,
-}
-
 /// etcd seeded with the sample estate, the simulated cluster running it, and a
 /// `flightdeck agent` holding the lease.
-async fn rig() -> Rig {
-    let etcd = etcd_support::Etcd::start().await;
-    let seed = seed("sim", 7, 2).expect("sample estate");
-    let sim = Sim::start_with(scenario(), seed.objects.clone()).await;
-    let store = flightdeck::store::connect(
-        &StoreConfig::parse(&etcd.url(), StoreOptions::default()).unwrap(),
-    )
-    .await
-    .unwrap();
-    seed_store(store.as_ref(), &seed, &cli_support::me())
+async fn rig() -> World {
+    World::builder()
+        .demo(7, 2)
+        .scenario(scenario())
+        .controller()
+        .start()
         .await
-        .expect("seed the store");
-    let conn = flightdeck::kube::connect(Some(sim.kubeconfig.clone()), None)
-        .await
-        .unwrap();
-    flightdeck::demo::register_cluster(store.as_ref(), &conn)
-        .await
-        .unwrap();
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let controller = fd.controller().await;
-    Rig {
-        controller,
-        fd,
-        _sim: sim,
-        _etcd: etcd,
-    }
 }
 
-impl Rig {
-    fn console(&self, name: &str) -> tmux::Tmux {
-        let console = tmux::Tmux::start(
-            name,
-            160,
-            50,
-            &format!(
-                "{} --kubeconfig {} --store {} --local",
-                tmux::flightdeck().display(),
-                self.fd.kubeconfig.display(),
-                self.fd.store
-            ),
-        );
-        console.wait_text("user-info-worker", Duration::from_secs(30));
-        console
-    }
+fn console(w: &World, name: &str) -> Tmux {
+    let console = w.console(name).size(160, 50).start();
+    console.wait_text("user-info-worker", Duration::from_secs(30));
+    console
 }
 
-fn open(console: &tmux::Tmux, group: &str) {
+fn open(console: &Tmux, group: &str) {
     console.send_text(&format!(":group {group}"));
     console.send(&["Enter"]);
     console.wait_text("steps", Duration::from_secs(10));
 }
 
 /// Deploy `tag` from the open group's dialog.
-fn deploy(console: &tmux::Tmux, tag: &str) {
+fn deploy(console: &Tmux, tag: &str) {
     console.send(&["d"]);
     std::thread::sleep(Duration::from_millis(300));
     console.send_text(tag);
@@ -100,7 +55,7 @@ fn deploy(console: &tmux::Tmux, tag: &str) {
 async fn a_crash_looping_canary_without_analysis_shows_live_health_in_a_console_that_is_not_the_lease_holder()
  {
     let r = rig().await;
-    let console = r.console("live");
+    let console = console(&r, "live");
     open(&console, "user-info-worker");
     deploy(&console, "3.0.0-crash");
     console.wait_text("Paused", Duration::from_secs(20));
@@ -121,9 +76,9 @@ async fn a_crash_looping_canary_without_analysis_shows_live_health_in_a_console_
     // No analysis ran, and the controller is another process: nothing from it here.
     assert!(!screen.contains("last analysis"), "{screen}");
     assert!(
-        r.controller.stderr().contains("holding the lease"),
+        r.controller().stderr().contains("holding the lease"),
         "{}",
-        r.controller.stderr()
+        r.controller().stderr()
     );
 
     // The groups list marks the group by the live verdict; a group without a canary in
@@ -172,8 +127,8 @@ async fn the_controllers_verdict_after_an_analysis_shows_in_a_second_console_and
     r.fd.run(&["deploy", "user-info-api", "--tag", "1.0.0"])
         .await
         .expect(0);
-    let deployer = r.console("deployer");
-    let watcher = r.console("watcher");
+    let deployer = console(&r, "deployer");
+    let watcher = console(&r, "watcher");
     open(&watcher, "user-info-api");
     watcher.send(&["h"]);
     watcher.wait_text("no canary in flight", Duration::from_secs(10));

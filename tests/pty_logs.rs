@@ -2,43 +2,23 @@
 //! OSC, a clear-screen CSI, a bell) is drawn as plain text, and those bytes never reach the
 //! terminal — checked on the raw bytes the binary writes (tmux pipe-pane).
 
-#[path = "support/etcd.rs"]
-mod etcd_support;
 mod support;
-mod tmux;
 
 use std::time::{Duration, Instant};
 
-use flightdeck::demo::{seed, seed_store};
-use flightdeck::store::{StoreConfig, StoreOptions};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::ListParams;
-use support::Sim;
+use support::world::World;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn escape_sequences_in_a_log_line_never_reach_the_terminal() {
-    let etcd = etcd_support::Etcd::start().await;
-    let seed = seed("sim", 7, 2).expect("sample estate");
-    let sim = Sim::start_with(flightdeck::demo::scenario(), seed.objects.clone()).await;
-    let store = flightdeck::store::connect(
-        &StoreConfig::parse(&etcd.url(), StoreOptions::default()).unwrap(),
-    )
-    .await
-    .unwrap();
-    seed_store(store.as_ref(), &seed, "nobody").await.unwrap();
-
-    let console = tmux::Tmux::start(
-        "logs",
-        150,
-        45,
-        &format!(
-            "{} --kubeconfig {} --store {} --local",
-            tmux::flightdeck().display(),
-            sim.kubeconfig.display(),
-            etcd.url()
-        ),
-    );
+    let w = World::builder()
+        .demo(7, 2)
+        .demo_admin("nobody")
+        .start()
+        .await;
+    let console = w.console("logs").start();
     let raw = console.home().join("raw.bytes");
     console.tmux(&[
         "pipe-pane",
@@ -54,7 +34,7 @@ async fn escape_sequences_in_a_log_line_never_reach_the_terminal() {
     console.send(&["l"]);
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let pods: Api<Pod> = Api::namespaced(sim.client().await, "search");
+    let pods: Api<Pod> = Api::namespaced(w.sim.client().await, "search");
     let pod = pods
         .list(&ListParams::default().labels("flightdeck.dev/group=search-indexer"))
         .await
@@ -69,7 +49,7 @@ async fn escape_sequences_in_a_log_line_never_reach_the_terminal() {
     let evil = b"evil-marker \x1b]0;pwned-title\x07 \x1b[2J\x1b[31mred\x1b[0m \x07bell \x9b31mc1";
     let start = Instant::now();
     loop {
-        sim.handle.inject_log_line("search", &pod, None, evil);
+        w.sim.handle.inject_log_line("search", &pod, None, evil);
         tokio::time::sleep(Duration::from_millis(500)).await;
         if console.screen().contains("evil-marker") {
             break;

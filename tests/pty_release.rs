@@ -2,101 +2,38 @@
 //! simulated cluster. deploy → step → weight 50 → promote, then deploy → abort — checking
 //! the cluster's Deployments through kube-rs and the audit entries through the store.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/etcd.rs"]
-mod etcd_support;
 mod support;
-mod tmux;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use flightdeck::agent::AgentConfig;
-use flightdeck::controller::{self, ControllerConfig, ControllerHandle, Trust};
-use flightdeck::demo::{seed, seed_store};
 use flightdeck::domain::{GroupKey, Phase};
-use flightdeck::store::{AuditFilter, Store, StoreConfig, StoreOptions};
+use flightdeck::store::AuditFilter;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::Api;
-use support::Sim;
+use support::world::World;
 
 const GROUP: &str = "user-info-grpc";
 
+/// The sample estate in etcd and the cluster, a `flightdeck agent`, and a console on
+/// `user-info-grpc`.
 struct Rig {
-    _controller: ControllerHandle,
-    _etcd: etcd_support::Etcd,
-    sim: Sim,
-    store: Arc<dyn Store>,
-    console: tmux::Tmux,
+    w: World,
+    console: support::tmux::Tmux,
     key: GroupKey,
 }
 
 async fn rig() -> Rig {
-    let etcd = etcd_support::Etcd::start().await;
-    let seed = seed("sim", 7, 2).expect("sample estate");
-    let sim = Sim::start_with(flightdeck::demo::scenario(), seed.objects.clone()).await;
-    let store = flightdeck::store::connect(
-        &StoreConfig::parse(&etcd.url(), StoreOptions::default()).unwrap(),
-    )
-    .await
-    .unwrap();
-    let me = flightdeck::authz::Identity::os();
-    seed_store(store.as_ref(), &seed, &me.name)
-        .await
-        .expect("seed the store");
-    let controller = controller(&store, &sim).await;
-    let console = tmux::Tmux::start(
-        "release",
-        150,
-        45,
-        &format!(
-            "{} --kubeconfig {} --store {} --local",
-            tmux::flightdeck().display(),
-            sim.kubeconfig.display(),
-            etcd.url()
-        ),
-    );
+    let w = World::builder().demo(7, 2).controller().start().await;
+    let console = w.console("release").start();
     console.wait_text(GROUP, Duration::from_secs(30));
     console.send_text(&format!(":group {GROUP}"));
     console.send(&["Enter"]);
     console.wait_text("steps", Duration::from_secs(10));
     Rig {
-        _controller: controller,
-        _etcd: etcd,
-        sim,
-        store,
+        w,
         console,
         key: GroupKey::new("sim", "user", GROUP),
     }
-}
-
-/// The release controller for a store without auth, in this process, with the cluster
-/// registered — what the consoles' requests go to.
-async fn controller(store: &Arc<dyn Store>, sim: &Sim) -> ControllerHandle {
-    let conn = flightdeck::kube::connect(Some(sim.kubeconfig.clone()), None)
-        .await
-        .expect("connect the controller");
-    flightdeck::demo::register_cluster(store.as_ref(), &conn)
-        .await
-        .expect("register the cluster");
-    let mut agent = AgentConfig::new(AgentConfig::default_holder("test-controller"));
-    agent.lease_ttl = Duration::from_secs(3);
-    let handle = controller::spawn(
-        store.clone(),
-        conn,
-        ControllerConfig {
-            agent,
-            trust: Trust::Local,
-            checkpoints: None,
-        },
-    );
-    let mut leader = handle.agent.leader.clone();
-    tokio::time::timeout(Duration::from_secs(10), leader.wait_for(|l| *l))
-        .await
-        .expect("the controller takes the lease")
-        .expect("controller running");
-    handle
 }
 
 impl Rig {
@@ -104,6 +41,7 @@ impl Rig {
     /// was patched); `None` while desired is still ahead of applied.
     async fn phase(&self) -> Option<(Phase, u8)> {
         let r = self
+            .w
             .store
             .get_release(&self.key)
             .await
@@ -129,7 +67,7 @@ impl Rig {
     }
 
     async fn deployment(&self, name: &str) -> Option<Deployment> {
-        let api: Api<Deployment> = Api::namespaced(self.sim.client().await, "user");
+        let api: Api<Deployment> = Api::namespaced(self.w.sim.client().await, "user");
         api.get_opt(name).await.unwrap()
     }
 
@@ -163,7 +101,8 @@ impl Rig {
             group: Some(self.key.clone()),
             ..Default::default()
         };
-        self.store
+        self.w
+            .store
             .list_audit(&filter)
             .await
             .unwrap()
@@ -249,7 +188,7 @@ async fn deploy_step_weight_promote_then_deploy_abort() {
         ("abort", "applied"),
     ]);
     assert_eq!(r.audit_actions().await, expected);
-    assert!(r.store.verify_audit().await.unwrap() >= expected.len() as u64);
+    assert!(r.w.store.verify_audit().await.unwrap() >= expected.len() as u64);
 
     r.console.send(&["Escape"]);
     // Back on the list before `q`: an Escape read together with the next key is Alt+key.
@@ -275,47 +214,15 @@ async fn promote_of_a_protected_group_needs_its_name() {
 /// toast naming her. Identities come from etcd auth.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_operators_action_shows_up_in_my_console() {
-    let etcd = etcd_support::Etcd::start().await;
-    let seed = seed("sim", 7, 2).expect("sample estate");
-    let sim = Sim::start_with(flightdeck::demo::scenario(), seed.objects.clone()).await;
-    let store = flightdeck::store::connect(
-        &StoreConfig::parse(&etcd.url(), StoreOptions::default()).unwrap(),
-    )
-    .await
-    .unwrap();
-    seed_store(store.as_ref(), &seed, "alice")
-        .await
-        .expect("seed the store");
-    let conn = flightdeck::kube::connect(Some(sim.kubeconfig.clone()), None)
-        .await
-        .unwrap();
-    flightdeck::demo::register_cluster(store.as_ref(), &conn)
-        .await
-        .unwrap();
-    // Then auth on, as a platform team would: alice and bob are etcd users, the
-    // controller runs as its own.
-    let fd = cli_support::Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let secured = cli_support::secure(&fd, &[], &[("alice", &[]), ("bob", &[])]).await;
-    let password = |who: &str| {
-        std::fs::read_to_string(secured.user(who).dir.path().join("password"))
-            .unwrap()
-            .trim()
-            .to_string()
-    };
-    let console = |who: &str| {
-        tmux::Tmux::start(
-            who,
-            150,
-            45,
-            &format!(
-                "env FLIGHTDECK_ETCD_PASSWORD={} {} --kubeconfig {} --store {} --etcd-user {who}",
-                password(who),
-                tmux::flightdeck().display(),
-                sim.kubeconfig.display(),
-                etcd.url()
-            ),
-        )
-    };
+    // Auth on after the seed, as a platform team would: alice and bob are etcd users,
+    // the controller runs as its own.
+    let w = World::builder()
+        .demo(7, 2)
+        .demo_admin("alice")
+        .secure(&[], &[("alice", &[]), ("bob", &[])])
+        .start()
+        .await;
+    let console = |who: &str| w.console(who).user(w.secured().user(who)).start();
     let alice = console("alice");
     let bob = console("bob");
     alice.wait_text("checkout-web", Duration::from_secs(30));
@@ -419,7 +326,7 @@ async fn rollback_to_a_revision_chosen_in_the_history_tab() {
     r.act("R", &["on-call: 3.1.0 leaks", GROUP]);
     let start = Instant::now();
     loop {
-        let release = r.store.get_release(&r.key).await.unwrap().unwrap().value;
+        let release = r.w.store.get_release(&r.key).await.unwrap().unwrap().value;
         if release.stable_revision == 2 && release.applied == release.desired {
             assert_eq!(release.phase, Phase::Stable);
             break;
@@ -439,14 +346,14 @@ async fn rollback_to_a_revision_chosen_in_the_history_tab() {
         group: Some(r.key.clone()),
         ..Default::default()
     };
-    let rollback: Vec<_> = r
-        .store
-        .list_audit(&filter)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.action == "rollback")
-        .collect();
+    let rollback: Vec<_> =
+        r.w.store
+            .list_audit(&filter)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "rollback")
+            .collect();
     let outcomes: Vec<String> = rollback.iter().map(|e| e.outcome.to_string()).collect();
     assert_eq!(outcomes, ["allowed", "applied"], "{rollback:?}");
     assert_eq!(rollback[0].request["toRevision"], 2, "{rollback:?}");

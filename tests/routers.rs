@@ -4,24 +4,16 @@
 //! deploy, weights 5/33/50 exact, a header route, promote and abort read back at 100 %
 //! stable, and drift when someone edits the route by hand.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/etcd.rs"]
-mod etcd_support;
 mod support;
 #[path = "support/traffic.rs"]
 mod traffic;
 
-use std::sync::Arc;
-
-use cli_support::*;
-use etcd_support::Etcd;
 use flightdeck::domain::{GroupKey, Release};
-use flightdeck::store::Store;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
-use support::Sim;
+use support::cli::*;
+use support::world::World;
 
 const TEMPLATE: &str = include_str!("../assets/templates/service.yaml");
 
@@ -46,16 +38,21 @@ spec:
     )
 }
 
-struct World {
-    _etcd: Etcd,
-    sim: Sim,
-    fd: Flightdeck,
-    _controller: Controller,
-    store: Arc<dyn Store>,
+/// The shared world with the shop's `web` behind `router`, deployed once, and a client
+/// on its cluster.
+struct Routed {
+    w: World,
     client: kube::Client,
 }
 
-async fn world(router: &str, extra: &str, preload: Vec<Value>) -> World {
+impl std::ops::Deref for Routed {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.w
+    }
+}
+
+async fn world(router: &str, extra: &str, preload: Vec<Value>) -> Routed {
     world_with(router, extra, preload, Default::default()).await
 }
 
@@ -64,13 +61,14 @@ async fn world_with(
     extra: &str,
     preload: Vec<Value>,
     scenario: flightdeck::sim::Scenario,
-) -> World {
-    let etcd = Etcd::start().await;
-    let mut objects = vec![namespace_object()];
-    objects.extend(preload);
-    let sim = Sim::start_with(scenario, objects).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let controller = fd.controller().await;
+) -> Routed {
+    let w = World::builder()
+        .scenario(scenario)
+        .objects(preload)
+        .controller()
+        .start()
+        .await;
+    let fd = &w.fd;
     let p = fd.file("policy.yaml", &policy(&[&me(), "system:agent"], &[]));
     fd.run(&["policy", "apply", "-f", &p]).await.expect(0);
     fd.run(&["clusters", "add", "sim"]).await.expect(0);
@@ -79,19 +77,11 @@ async fn world_with(
     let g = fd.file("group.yaml", &group_yaml(router, extra));
     fd.run(&["groups", "apply", "-f", &g]).await.expect(0);
     fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
-    let store = open_store(&etcd.url(), None).await;
-    let client = sim.client().await;
-    World {
-        _etcd: etcd,
-        sim,
-        fd,
-        _controller: controller,
-        store,
-        client,
-    }
+    let client = w.sim.client().await;
+    Routed { w, client }
 }
 
-impl World {
+impl Routed {
     async fn release(&self) -> Release {
         let key = GroupKey::new("sim", NAMESPACE, "web");
         self.store.get_release(&key).await.unwrap().unwrap().value
@@ -216,7 +206,7 @@ async fn istio_weights_are_exact_header_routes_apply_and_abort_reads_back_all_st
     let r = w.release().await;
     let state = r.router.expect("read back");
     assert_eq!((state.weight, state.note), (Some(0), None));
-    drop(w.sim);
+    drop(w);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,13 +283,13 @@ async fn nginx_adds_a_canary_ingress_beside_the_stable_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_a_router_cannot_do_is_refused_when_the_group_is_applied() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let _controller = fd.controller().await;
-    fd.estate(&[&me(), "system:agent"], &[]).await;
-    let g = fd.file("bad.yaml", &group_yaml("replicas", ""));
-    let out = fd.run(&["groups", "apply", "-f", &g]).await;
+    let w = World::builder()
+        .controller()
+        .shop(&[&me(), "system:agent"], &[])
+        .start()
+        .await;
+    let g = w.fd.file("bad.yaml", &group_yaml("replicas", ""));
+    let out = w.fd.run(&["groups", "apply", "-f", &g]).await;
     assert_ne!(out.code, 0);
     assert!(said(&out).contains("replicas router cannot"), "{out:?}");
     assert_eq!(said(&out).trim().lines().count(), 1, "{out:?}");
@@ -364,7 +354,7 @@ async fn a_console_watch_sees_the_router_and_its_hand_edit() {
 }
 
 /// The canary's share of at least 10,000 requests served by the group's pods from now on.
-async fn observed_share(w: &World) -> f64 {
+async fn observed_share(w: &Routed) -> f64 {
     use std::time::{Duration, Instant};
     let pods = traffic::ready_pods(&w.client, NAMESPACE, 11).await;
     let before = traffic::served(&w.client, NAMESPACE, 8080, &pods).await;

@@ -1,9 +1,8 @@
 //! One set of store behaviours, run against the in-memory store and a real etcd.
 
-#[path = "support/etcd.rs"]
-mod etcd_support;
 #[path = "support/store.rs"]
 mod store_support;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,14 +43,14 @@ impl Harness for Memory {
 }
 
 struct Etcd {
-    etcd: etcd_support::Etcd,
+    etcd: support::etcd::Etcd,
     prefix: String,
     store: Arc<dyn Store>,
 }
 
 impl Etcd {
     async fn start() -> Etcd {
-        let etcd = etcd_support::Etcd::start().await;
+        let etcd = support::etcd::Etcd::start().await;
         let prefix = "/flightdeck-test/".to_string();
         let store = open(&etcd.url(), options(&prefix)).await;
         Etcd {

@@ -1,18 +1,17 @@
 //! What only a real etcd can show: restarts, outages, compaction by the server and logins.
 
-#[path = "support/etcd.rs"]
-mod etcd_support;
 #[path = "support/store.rs"]
 mod store_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
 
-use etcd_support::Etcd;
 use flightdeck::store::{Change, ReleaseChange, StoreError, StoreEvent, StoreOptions};
 use store_support::*;
+use support::etcd::Etcd;
 
 const PREFIX: &str = "/flightdeck/";
 

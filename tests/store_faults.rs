@@ -5,22 +5,17 @@
 //! audit log and the release state agree once etcd is back, the controller takes actions
 //! again by itself, and a full store refuses with a clear line and nothing half written.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/etcd.rs"]
-mod etcd_support;
 mod support;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cli_support::*;
 use etcd_client::{AlarmAction, AlarmOptions, AlarmType, GetOptions};
-use etcd_support::Etcd;
 use flightdeck::domain::{AuditEntry, GroupKey, Outcome, Release};
 use flightdeck::store::{Store, Versioned, layout};
-use support::{Sim, eventually};
+use support::cli::*;
+use support::eventually;
+use support::world::World;
 
 /// etcd's own bound on one request (StoreOptions' default request timeout).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -31,31 +26,17 @@ fn web() -> GroupKey {
     GroupKey::new("sim", NAMESPACE, "web")
 }
 
-/// etcd, the cluster, a controller process, the estate, and `web` at 10% canary (Paused).
-struct World {
-    etcd: Etcd,
-    _sim: Sim,
-    fd: Flightdeck,
-    controller: Controller,
-    store: Arc<dyn Store>,
-}
-
+/// etcd (with more flags), the cluster, a controller process, the shop, and `web` at 10%
+/// canary (Paused).
 async fn world(etcd_flags: &[&str]) -> World {
-    let etcd = Etcd::start_with(etcd_flags).await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let controller = fd.controller().await;
-    fd.estate(&[&me(), "system:agent"], &[]).await;
-    fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
-    fd.run(&["deploy", "web", "--tag", "1.1.0"]).await.expect(0);
-    let store = open_store(&etcd.url(), None).await;
-    World {
-        etcd,
-        _sim: sim,
-        fd,
-        controller,
-        store,
-    }
+    World::builder()
+        .etcd_flags(etcd_flags)
+        .controller()
+        .shop(&[&me(), "system:agent"], &[])
+        .deploy("1.0.0")
+        .deploy("1.1.0")
+        .start()
+        .await
 }
 
 fn wait_flag() -> String {
@@ -247,7 +228,7 @@ async fn acts_again(w: &World, percent: u8, bound: Duration) -> Duration {
             .unwrap_or_else(|_| {
                 panic!(
                     "no answer within {bound:?} after etcd came back; the controller said:\n{}\nthe log:\n{}",
-                    w.controller.stderr(),
+                    w.controller().stderr(),
                     log_tail(&w.fd)
                 )
             });
@@ -439,7 +420,7 @@ async fn etcd_frozen_mid_action_ends_the_command_within_the_store_timeout() {
             assert!(
                 Instant::now() < deadline,
                 "{moment:?}: requests still wait 15 s after SIGCONT; the controller said:\n{}",
-                w.controller.stderr()
+                w.controller().stderr()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -508,7 +489,7 @@ async fn a_full_store_refuses_with_a_clear_line_and_nothing_half_written() {
     // 1. The controller took the request, then found the store full: it can neither
     // commit nor answer. Frozen (SIGSTOP, briefly: well inside its 3 s lease) while the
     // request goes in and the store fills up, so that it meets the full store.
-    let controller_pid = w.controller.child.id().expect("controller runs") as i32;
+    let controller_pid = w.controller().child.id().expect("controller runs") as i32;
     // SAFETY: kill(2) on the controller process this test started.
     unsafe { libc::kill(controller_pid, libc::SIGSTOP) };
     let stopped = Instant::now();

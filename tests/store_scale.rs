@@ -6,17 +6,12 @@
 
 #[path = "support/bulk.rs"]
 mod bulk;
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/etcd.rs"]
-mod etcd_support;
 mod support;
 
 use bulk::{extend_audit, extend_revisions};
-use cli_support::*;
-use etcd_support::Etcd;
 use flightdeck::domain::GroupKey;
-use support::Sim;
+use support::cli::*;
+use support::world::World;
 
 const PREFIX: &str = "/flightdeck/";
 
@@ -26,48 +21,50 @@ fn web() -> GroupKey {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_100000_entry_audit_log_and_a_1000_revision_group_keep_working() {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let _controller = fd.controller().await;
-    fd.estate(&[&me(), "system:agent"], &[]).await;
-    fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
+    let w = World::builder()
+        .controller()
+        .shop(&[&me(), "system:agent"], &[])
+        .deploy("1.0.0")
+        .start()
+        .await;
 
-    let mut c = etcd.client().await;
+    let mut c = w.etcd.client().await;
     let head = extend_audit(&mut c, PREFIX, &web(), "bulk", 100_000).await;
     assert!(head.seq > 100_000);
     assert_eq!(extend_revisions(&mut c, PREFIX, &web(), 1, 1000).await, 999);
 
     // Actions read what they need: the next revision is 1001, an old one rolls back.
-    fd.run(&["deploy", "web", "--tag", "1.1.0"]).await.expect(0);
-    let store = open_store(&etcd.url(), None).await;
+    w.fd.run(&["deploy", "web", "--tag", "1.1.0"])
+        .await
+        .expect(0);
+    let store = w.store.clone();
     let r = store.get_release(&web()).await.unwrap().unwrap().value;
     assert_eq!(r.canary_revision, Some(1001), "{r:?}");
-    fd.run(&["promote", "web"]).await.expect(0);
-    fd.run(&["rollback", "web", "--to-revision", "500"])
+    w.fd.run(&["promote", "web"]).await.expect(0);
+    w.fd.run(&["rollback", "web", "--to-revision", "500"])
         .await
         .expect(0);
     let r = store.get_release(&web()).await.unwrap().unwrap().value;
     assert_eq!(r.stable_revision, 500);
 
     // The newest entries come from the end of the log; a filter reaches back through it.
-    let out = fd.run(&["audit", "--limit", "3"]).await.expect(0);
+    let out = w.fd.run(&["audit", "--limit", "3"]).await.expect(0);
     assert_eq!(
         out.stdout.lines().count(),
         4,
         "a header and 3 rows: {out:?}"
     );
     assert!(out.stdout.contains("rollback"), "{out:?}");
-    let out = fd
-        .run(&["audit", "--user", "bulk", "--limit", "2", "--json"])
-        .await
-        .expect(0);
+    let out =
+        w.fd.run(&["audit", "--user", "bulk", "--limit", "2", "--json"])
+            .await
+            .expect(0);
     let entries: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).unwrap();
     let seqs: Vec<u64> = entries.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, [head.seq - 1, head.seq]);
 
     // The whole chain, read in pages.
-    let out = fd.run(&["audit", "verify"]).await.expect(0);
+    let out = w.fd.run(&["audit", "verify"]).await.expect(0);
     assert!(out.stdout.contains("chain intact"), "{out:?}");
     let counted: u64 = out
         .stdout
@@ -76,6 +73,6 @@ async fn a_100000_entry_audit_log_and_a_1000_revision_group_keep_working() {
         .unwrap_or(0);
     assert!(counted > 100_000, "{out:?}");
 
-    fd.run(&["status"]).await.expect(0);
-    fd.run(&["status", "web"]).await.expect(0);
+    w.fd.run(&["status"]).await.expect(0);
+    w.fd.run(&["status", "web"]).await.expect(0);
 }

@@ -2,22 +2,15 @@
 //! controller in its own process, a real etcd and the simulated cluster, read through
 //! kube-rs. The Services' selectors and the Deployments are what a user's traffic sees.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/etcd.rs"]
-mod etcd_support;
 mod support;
 
-use std::sync::Arc;
-
-use cli_support::*;
-use etcd_support::Etcd;
 use flightdeck::domain::{GroupKey, Phase, Release};
-use flightdeck::store::Store;
 use kube::api::{Api, DynamicObject};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::Value;
-use support::{Sim, eventually};
+use support::cli::*;
+use support::eventually;
+use support::world::World as Rig;
 
 const TEMPLATE: &str = include_str!("../assets/templates/service.yaml");
 const TRACK: &str = "flightdeck.dev/track";
@@ -37,20 +30,22 @@ spec:
     )
 }
 
+/// The shared rig with a controller, and the shop's `web` of `strategy`, deployed once.
 struct World {
-    _etcd: Etcd,
-    _sim: Sim,
-    fd: Flightdeck,
-    _controller: Controller,
-    store: Arc<dyn Store>,
+    w: Rig,
     client: kube::Client,
 }
 
+impl std::ops::Deref for World {
+    type Target = Rig;
+    fn deref(&self) -> &Rig {
+        &self.w
+    }
+}
+
 async fn world(strategy: &str) -> World {
-    let etcd = Etcd::start().await;
-    let sim = Sim::start_with(Default::default(), vec![namespace_object()]).await;
-    let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
-    let controller = fd.controller().await;
+    let w = Rig::builder().controller().start().await;
+    let fd = &w.fd;
     let p = fd.file("policy.yaml", &policy(&[&me(), "system:agent"], &[]));
     fd.run(&["policy", "apply", "-f", &p]).await.expect(0);
     fd.run(&["clusters", "add", "sim"]).await.expect(0);
@@ -59,16 +54,8 @@ async fn world(strategy: &str) -> World {
     let g = fd.file("group.yaml", &group_yaml(strategy));
     fd.run(&["groups", "apply", "-f", &g]).await.expect(0);
     fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
-    let store = open_store(&etcd.url(), None).await;
-    let client = sim.client().await;
-    World {
-        _etcd: etcd,
-        _sim: sim,
-        fd,
-        _controller: controller,
-        store,
-        client,
-    }
+    let client = w.sim.client().await;
+    World { w, client }
 }
 
 impl World {

@@ -25,34 +25,6 @@ fn policy(role: Role) -> Policy {
     }])
 }
 
-/// The design's example group (10 replicas, the `replicas` router, seven steps).
-fn design_group(protected: bool) -> InstanceGroup {
-    serde_norway::from_str(&format!(
-        r#"
-apiVersion: flightdeck/v1
-kind: InstanceGroup
-metadata: {{ name: user-info-grpc, app: user-info }}
-spec:
-  cluster: {CLUSTER}
-  namespace: user
-  template: grpc-service
-  protected: {protected}
-  params: {{ image: registry.local/go/user-info, tag: master-3f2a1c, replicas: 10, port: 9000 }}
-  strategy:
-    traffic: {{ router: replicas }}
-    steps:
-      - setWeight: 5
-      - pause: {{}}
-      - setWeight: 25
-      - pause: {{ duration: 5m }}
-      - analysis: {{ interval: 30s, count: 6 }}
-      - setWeight: 50
-      - pause: {{}}
-"#
-    ))
-    .unwrap()
-}
-
 fn design_key() -> GroupKey {
     key_of("user-info-grpc", "user")
 }
@@ -70,7 +42,11 @@ fn design_release(phase: Phase, step: usize, weight: u8) -> Release {
 fn estate(role: Option<Role>, protected: bool) -> App {
     let mut app = app();
     shop(&mut app);
-    app.apply(Update::GroupApplied(design_group(protected)));
+    app.apply(Update::GroupApplied(design_group(
+        "user-info-grpc",
+        "replicas",
+        protected,
+    )));
     app.apply(Update::ReleaseApplied(design_release(Phase::Paused, 1, 5)));
     if let Some(role) = role {
         app.apply(Update::PolicyLoaded(policy(role)));
@@ -695,9 +671,23 @@ fn cron_estate(suspended: bool) -> App {
 fn a_cron_group_shows_its_schedule_and_its_own_actions_at_80_columns() {
     let mut app = cron_estate(false);
     // One finished run, one at work: what the Job pods say.
-    let mut done = pod("report-100-a", "shop", "report", Track::Stable, "Completed", false);
+    let mut done = pod(
+        "report-100-a",
+        "shop",
+        "report",
+        Track::Stable,
+        "Completed",
+        false,
+    );
     (done.owner, done.created) = (Some("report-100".into()), ago(600));
-    let mut busy = pod("report-200-b", "shop", "report", Track::Stable, "Running", true);
+    let mut busy = pod(
+        "report-200-b",
+        "shop",
+        "report",
+        Track::Stable,
+        "Running",
+        true,
+    );
     (busy.owner, busy.created) = (Some("report-200".into()), ago(90));
     app.apply(Update::PodsListed {
         cluster: CLUSTER.into(),

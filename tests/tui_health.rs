@@ -8,56 +8,14 @@ use std::sync::Arc;
 
 use ratatui::style::Color;
 
-use flightdeck::agent::Reports;
 use flightdeck::domain::Phase;
 use flightdeck::domain::release::{AnalysisRecord, AnalysisVerdict};
 use flightdeck::health::live_verdict::live_judgement;
 use flightdeck::health::{
-    HealthPoint, HealthReport, LiveHealth, LiveReport, Metric, MetricCheck, TrackPoint, judge,
+    HealthPoint, HealthReport, LiveHealth, LiveReport, Metric, MetricCheck, TrackPoint,
 };
 use flightdeck::model::Update;
 use tui_support::*;
-
-fn track(success_rate: f64, ready: u32) -> TrackPoint {
-    TrackPoint {
-        requests: Some(50.0),
-        rps: Some(50.0),
-        success_rate: Some(success_rate),
-        latency_p50: Some(0.03),
-        latency_p99: Some(0.2),
-        ready,
-        desired: ready,
-        ..TrackPoint::default()
-    }
-}
-
-/// A failing canary: 92% success against a minimum of 99%.
-fn failing() -> HealthReport {
-    let points: Vec<HealthPoint> = (0..8)
-        .map(|i| HealthPoint {
-            at: now() - jiff::SignedDuration::from_secs(10 * (8 - i)),
-            stable: track(0.999, 2),
-            canary: track(0.92, 1),
-            error: None,
-            pods_read: true,
-        })
-        .collect();
-    let mut min = MetricCheck::new(Metric::SuccessRate);
-    min.min = Some(0.99);
-    HealthReport {
-        judgement: Some(judge(&[min], &points)),
-        points,
-        analysis: Some("analysis 3/6 at step 1".into()),
-    }
-}
-
-fn reports(entries: Vec<(&str, &str, HealthReport)>) -> Update {
-    let map: Reports = entries
-        .into_iter()
-        .map(|(name, ns, r)| (key_of(name, ns), r))
-        .collect();
-    Update::HealthReports(Arc::new(map))
-}
 
 fn open_web(app: &mut flightdeck::tui::app::App) {
     press(app, &[":"]);
@@ -74,7 +32,11 @@ fn the_health_tab_shows_the_open_groups_verdict_and_reasons() {
     let buf = screen(&mut app);
     assert!(text(&buf).contains("no health data yet"), "{}", text(&buf));
 
-    app.apply(reports(vec![("web", "shop", failing())]));
+    app.apply(health_reports(vec![(
+        "web",
+        "shop",
+        failing_report("analysis 3/6 at step 1"),
+    )]));
     let buf = screen(&mut app);
     let all = text(&buf);
     assert!(all.contains("health"), "{all}");
@@ -99,7 +61,11 @@ fn the_health_tab_shows_the_open_groups_verdict_and_reasons() {
 fn another_groups_report_is_not_shown() {
     let mut app = app();
     shop(&mut app);
-    app.apply(reports(vec![("worker", "shop", failing())]));
+    app.apply(health_reports(vec![(
+        "worker",
+        "shop",
+        failing_report("analysis 3/6 at step 1"),
+    )]));
     open_web(&mut app);
     press(&mut app, &["h"]);
     let all = text(&screen(&mut app));
@@ -113,7 +79,11 @@ fn vim_keys_open_the_health_tab_with_shift_h() {
     init.keymap = flightdeck::config::Keymap::built_in("vim").unwrap();
     let mut app = app_with(init);
     shop(&mut app);
-    app.apply(reports(vec![("web", "shop", failing())]));
+    app.apply(health_reports(vec![(
+        "web",
+        "shop",
+        failing_report("analysis 3/6 at step 1"),
+    )]));
     open_web(&mut app);
     press(&mut app, &["shift-h"]);
     assert!(text(&screen(&mut app)).contains("✗ Fail"));
@@ -123,7 +93,11 @@ fn vim_keys_open_the_health_tab_with_shift_h() {
 fn the_groups_list_marks_a_failing_group() {
     let mut app = app();
     shop(&mut app);
-    app.apply(reports(vec![("web", "shop", failing())]));
+    app.apply(health_reports(vec![(
+        "web",
+        "shop",
+        failing_report("analysis 3/6 at step 1"),
+    )]));
     let buf = screen(&mut app);
     let (_, web) = find(&buf, "  web ").unwrap();
     let mark = &buf[(3, web)];
@@ -148,7 +122,7 @@ fn crash_looping() -> Arc<LiveHealth> {
             stable: TrackPoint {
                 ready: 2,
                 desired: 2,
-                ..track(0.999, 2)
+                ..track_point(0.999, 2)
             },
             canary: TrackPoint {
                 ready: 0,

@@ -1,7 +1,7 @@
 //! Running the real `flightdeck` binary against a real etcd and an in-process simulated
 //! cluster, with a small estate: one template, one group `web` in namespace `shop`.
 //!
-//! Include with `mod support;` and `#[path = "support/cli.rs"] mod cli_support;`.
+//! Part of the shared rig: `mod support;` then `use support::cli::*;`.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};

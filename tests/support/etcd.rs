@@ -2,7 +2,7 @@
 //! with a temporary data dir. It can be stopped and started again on the same ports and
 //! data (to test reconnects), and is killed when dropped.
 //!
-//! Include with `#[path = "support/etcd.rs"] mod etcd_support;`.
+//! Part of the shared rig: `mod support;` then `support::etcd::Etcd`.
 #![allow(dead_code)]
 
 use std::net::TcpListener;

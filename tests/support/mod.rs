@@ -1,5 +1,15 @@
-//! Shared test harness: starts the simulated cluster and hands out clients for it.
+//! The shared test rig. [`world::World`] starts what a test asks for — a real etcd
+//! ([`etcd`]), the simulated cluster ([`Sim`]), the release controller as a `flightdeck
+//! agent` process and an estate ([`cli`]), consoles in tmux ([`tmux`]) — and stops it all
+//! when dropped. The parts stay usable on their own for tests that need one of them.
+//!
+//! Include with `mod support;` (benches: `#[path = "../tests/support/mod.rs"] mod support;`).
 #![allow(dead_code)]
+
+pub mod cli;
+pub mod etcd;
+pub mod tmux;
+pub mod world;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,10 +33,15 @@ impl Sim {
     }
 
     pub async fn start_with(scenario: Scenario, preload: Vec<Value>) -> Sim {
+        Sim::start_scaled(scenario, preload, TIME_SCALE).await
+    }
+
+    /// [`Sim::start_with`] at another speed (the benchmarks run at 0.2).
+    pub async fn start_scaled(scenario: Scenario, preload: Vec<Value>, time_scale: f64) -> Sim {
         let cfg = SimConfig {
             scenario,
             preload,
-            time_scale: TIME_SCALE,
+            time_scale,
             ..SimConfig::default()
         };
         let handle = SimHandle::start(cfg).await.expect("sim starts");

@@ -9,8 +9,12 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Style;
 
+use std::sync::Arc;
+
+use flightdeck::agent::Reports;
 use flightdeck::config::{Keymap, Theme};
 use flightdeck::domain::{GroupKey, InstanceGroup, Phase, Release, Track};
+use flightdeck::health::{HealthPoint, HealthReport, Metric, MetricCheck, TrackPoint, judge};
 use flightdeck::model::{Conn, DeploymentRow, EventKind, EventRow, Part, PodRow, Update};
 use flightdeck::tui::app::{App, AppInit, Effect};
 
@@ -308,4 +312,77 @@ pub fn type_text(app: &mut App, text: &str) -> Option<Effect> {
         last = app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
     }
     last
+}
+
+/// One track's health sample: 50 requests a second at `success_rate`, `ready` pods.
+pub fn track_point(success_rate: f64, ready: u32) -> TrackPoint {
+    TrackPoint {
+        requests: Some(50.0),
+        rps: Some(50.0),
+        success_rate: Some(success_rate),
+        latency_p50: Some(0.03),
+        latency_p99: Some(0.2),
+        ready,
+        desired: ready,
+        ..TrackPoint::default()
+    }
+}
+
+/// A failing canary: 92% success against a minimum of 99%, as the analysis `analysis`
+/// (e.g. `analysis 3/6 at step 1`) reports it.
+pub fn failing_report(analysis: &str) -> HealthReport {
+    let points: Vec<HealthPoint> = (0..8)
+        .map(|i| HealthPoint {
+            at: now() - SignedDuration::from_secs(10 * (8 - i)),
+            stable: track_point(0.999, 2),
+            canary: track_point(0.92, 1),
+            error: None,
+            pods_read: true,
+        })
+        .collect();
+    let mut min = MetricCheck::new(Metric::SuccessRate);
+    min.min = Some(0.99);
+    HealthReport {
+        judgement: Some(judge(&[min], &points)),
+        points,
+        analysis: Some(analysis.into()),
+    }
+}
+
+/// The in-process controller's reports, by (group, namespace).
+pub fn health_reports(entries: Vec<(&str, &str, HealthReport)>) -> Update {
+    let map: Reports = entries
+        .into_iter()
+        .map(|(name, ns, r)| (key_of(name, ns), r))
+        .collect();
+    Update::HealthReports(Arc::new(map))
+}
+
+/// The design's example group (10 replicas, seven steps) named `name` in namespace `user`,
+/// behind `router` (`replicas`, `istio`…).
+pub fn design_group(name: &str, router: &str, protected: bool) -> InstanceGroup {
+    serde_norway::from_str(&format!(
+        r#"
+apiVersion: flightdeck/v1
+kind: InstanceGroup
+metadata: {{ name: {name}, app: user-info }}
+spec:
+  cluster: {CLUSTER}
+  namespace: user
+  template: grpc-service
+  protected: {protected}
+  params: {{ image: registry.local/go/user-info, tag: master-3f2a1c, replicas: 10, port: 9000 }}
+  strategy:
+    traffic: {{ router: {router} }}
+    steps:
+      - setWeight: 5
+      - pause: {{}}
+      - setWeight: 25
+      - pause: {{ duration: 5m }}
+      - analysis: {{ interval: 30s, count: 6 }}
+      - setWeight: 50
+      - pause: {{}}
+"#
+    ))
+    .unwrap()
 }

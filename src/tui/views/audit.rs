@@ -6,10 +6,11 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
-use crate::domain::audit::Outcome;
+use crate::domain::audit::{AuditEntry, Outcome};
 use crate::tui::app::App;
 use crate::tui::app::audit::action_text;
 use crate::tui::app::state::AuditState;
+use crate::tui::widgets::columns::{self, Column};
 use crate::tui::widgets::table::{heading, scroll_offset};
 
 /// Returns how many rows fit, for page up/down.
@@ -61,6 +62,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, a: &AuditState) -> usize {
     let selected = a.selected.min(rows.len() - 1);
     let offset = scroll_offset(selected, a.offset.get(), height, rows.len());
     a.offset.set(offset);
+    let widths = audit_widths(&rows[offset..rows.len().min(offset + height)], inner.width);
+    let target_width = widths[3].map_or(0, usize::from);
+    let reason_width = columns::rest(&widths, inner.width, 1);
     let body = rows
         .iter()
         .enumerate()
@@ -76,9 +80,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, a: &AuditState) -> usize {
                 Cell::from(short_time(&e.time)),
                 Cell::from(e.user.name.clone()),
                 Cell::from(action_text(e)),
-                Cell::from(format!("{}/{}", e.target.namespace, e.target.group)),
+                Cell::from(columns::middle(&target(e), target_width)),
                 Cell::from(Span::styled(e.outcome.to_string(), outcome_style)),
-                Cell::from(crate::model::sanitize::clean(&e.reason)),
+                Cell::from(columns::end(
+                    &crate::model::sanitize::clean(&e.reason),
+                    reason_width,
+                )),
             ]);
             if i == selected {
                 row.style(t.selection)
@@ -90,19 +97,47 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, a: &AuditState) -> usize {
         ["TIME", "USER", "ACTION", "TARGET", "OUTCOME", "REASON"].map(Line::from),
         t.header,
     );
-    let widths = [
-        Constraint::Length(14),
-        Constraint::Length(10),
-        Constraint::Length(16),
-        Constraint::Fill(2),
-        Constraint::Length(8),
-        Constraint::Fill(4),
-    ];
+    // The reason takes what is left.
+    let mut constraints: Vec<Constraint> = widths
+        .iter()
+        .flatten()
+        .map(|w| Constraint::Length(*w))
+        .collect();
+    if let Some(last) = constraints.last_mut() {
+        *last = Constraint::Fill(1);
+    }
     frame.render_widget(
-        Table::new(body, widths).header(head).column_spacing(1),
+        Table::new(body, constraints).header(head).column_spacing(1),
         inner,
     );
     height
+}
+
+/// `namespace/group`: what an entry is about.
+fn target(e: &AuditEntry) -> String {
+    format!("{}/{}", e.target.namespace, e.target.group)
+}
+
+/// The columns' widths for the entries in view: each as wide as its widest cell, the
+/// reason at least 16 cells (a refusal says why there), the target cut in the middle
+/// when that is not enough, so two groups sharing a prefix stay apart.
+fn audit_widths(entries: &[&AuditEntry], total: u16) -> Vec<Option<u16>> {
+    let widest =
+        |title, cell: fn(&AuditEntry) -> String| columns::widest(entries, title, |e| cell(e));
+    let cols = [
+        Column::fixed(14),
+        Column::fixed(widest("USER", |e| e.user.name.clone()).min(16)),
+        Column::fixed(widest("ACTION", action_text).min(24)),
+        Column {
+            need: widest("TARGET", target),
+            drop_rank: None,
+            shrinks: true,
+            min: 12,
+        },
+        Column::fixed(8),
+        Column::fixed(widest("REASON", |e| crate::model::sanitize::clean(&e.reason)).min(16)),
+    ];
+    columns::fit(&cols, total, 1)
 }
 
 /// `11-23 04:05:06` from `2026-11-23T04:05:06.123Z`: the year and the milliseconds add

@@ -17,10 +17,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, d: &Dialog) {
     let t = &app.theme;
     let width = area.width.saturating_sub(8).min(76);
     let inner_width = width.saturating_sub(2) as usize;
-    let mut lines = vec![
-        Line::from(Span::styled(d.about.clone(), t.muted)),
-        Line::from(""),
-    ];
+    let mut lines: Vec<Line> = wrap_words(&d.about, inner_width)
+        .into_iter()
+        .map(|l| Line::from(Span::styled(l, t.muted)))
+        .collect();
+    lines.push(Line::from(""));
     let mut cursor = None;
     for (i, f) in d.fields.iter().enumerate() {
         let focused = i == d.focus;
@@ -55,7 +56,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, d: &Dialog) {
     }
     lines.push(Line::from(""));
     match &d.error {
-        Some(e) => lines.push(Line::from(Span::styled(e.clone(), t.error))),
+        Some(e) => lines.extend(
+            wrap_words(e, inner_width)
+                .into_iter()
+                .map(|l| Line::from(Span::styled(l, t.error))),
+        ),
         None => lines.push(Line::from("")),
     }
     lines.push(keys_line(app, d));
@@ -76,6 +81,28 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, d: &Dialog) {
     if let Some((x, y)) = cursor {
         frame.set_cursor_position((popup.x + 1 + x, popup.y + 1 + y));
     }
+}
+
+/// `text` in lines of at most `width` characters, broken between words (a word longer
+/// than a line is cut), so a sentence never loses its end at the dialog's border.
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let n = line.chars().count();
+        if n > 0 && n + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() || out.is_empty() {
+        out.push(line);
+    }
+    out
 }
 
 fn keys_line(app: &App, d: &Dialog) -> Line<'static> {

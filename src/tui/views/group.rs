@@ -17,6 +17,7 @@ use crate::model::{EventKind, GroupSummary, PodRow};
 use crate::tui::app::App;
 use crate::tui::app::state::{GroupState, Pane};
 use crate::tui::widgets::age::age;
+use crate::tui::widgets::columns::{self, Column};
 use crate::tui::widgets::table::{heading, scroll_offset};
 use crate::tui::widgets::timeline;
 
@@ -31,28 +32,36 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, g: &GroupState) -> (usize,
         frame.render_widget(Paragraph::new(msg).style(t.warning), area);
         return (0, 0, 0);
     };
-    let [title, timeline_area, pods_area, events_area] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Length(3),
-        Constraint::Percentage(55),
-        Constraint::Fill(1),
-    ])
-    .areas(area);
-    draw_title(frame, title, app, &summary);
-    if let Some(entry) = app.estate.group(&g.key) {
-        let router = app.estate.router_live(entry, app.now);
-        let lines = if entry.group.spec.kind == crate::domain::group::Workload::Cron {
+    let timeline = app.estate.group(&g.key).map(|entry| {
+        if entry.group.spec.kind == crate::domain::group::Workload::Cron {
             let runs = app.estate.cron_runs(&g.key);
-            timeline::cron_lines(
+            return timeline::cron_lines(
                 &entry.group,
                 entry.release.as_ref(),
                 &runs,
                 Some(app.now),
                 t,
-            )
-        } else {
-            timeline::lines(&entry.group, entry.release.as_ref(), router.as_ref(), t)
-        };
+            );
+        }
+        let router = app.estate.router_live(entry, app.now);
+        timeline::lines(
+            &entry.group,
+            entry.release.as_ref(),
+            router.as_ref(),
+            t,
+            area.width,
+        )
+    });
+    let timeline_height = timeline.as_ref().map_or(3, Vec::len) as u16;
+    let [title, timeline_area, pods_area, events_area] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(timeline_height),
+        Constraint::Percentage(55),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    draw_title(frame, title, app, &summary);
+    if let Some(lines) = timeline {
         frame.render_widget(Paragraph::new(lines), timeline_area);
     }
     if g.focus == Pane::Health {
@@ -85,15 +94,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, g: &GroupState) -> (usize,
     (pod_page, event_page, app.pages.history)
 }
 
+/// Two lines: the group and its release, then its pods. Where the first does not fit, the
+/// app and namespace move to the end of the second, so the release stays whole.
 fn draw_title(frame: &mut Frame, area: Rect, app: &App, s: &GroupSummary) {
     let t = &app.theme;
     let label = |x: &'static str| Span::styled(x, t.muted);
-    let mut first = vec![
-        Span::styled(format!(" {} ", s.key.group), t.accent),
+    let name = Span::styled(format!(" {} ", s.key.group), t.accent);
+    let place = vec![
         label(" app "),
         Span::raw(s.app.clone()),
         label("  namespace "),
         Span::raw(s.key.namespace.clone()),
+    ];
+    let mut release = vec![
         label("  phase "),
         Span::styled(s.phase.as_str(), phase_style(t, s.phase)),
         label("  stable "),
@@ -103,21 +116,31 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App, s: &GroupSummary) {
         let tag = s.canary_tag.clone().unwrap_or_else(|| "-".into());
         match &s.stage {
             Some(stage) => {
-                first.push(label("  new "));
-                first.push(Span::styled(format!("{tag} {stage}"), t.canary));
+                release.push(label("  new "));
+                release.push(Span::styled(format!("{tag} {stage}"), t.canary));
             }
             None => {
-                first.push(label("  canary "));
-                first.push(Span::styled(format!("{tag} {}%", s.weight), t.canary));
+                release.push(label("  canary "));
+                release.push(Span::styled(format!("{tag} {}%", s.weight), t.canary));
             }
         }
     }
-    let second = vec![
+    let mut second = vec![
         label(" ready "),
         Span::raw(format!("{}/{}", s.ready, s.desired)),
         label("  restarts "),
         Span::raw(s.restarts.to_string()),
     ];
+    let mut first = vec![name.clone()];
+    first.extend(place.clone());
+    first.extend(release.clone());
+    if Line::from(first.clone()).width() > usize::from(area.width) {
+        release[0] = label(" phase ");
+        first = vec![name];
+        first.extend(release);
+        second.push(Span::raw(" "));
+        second.extend(place);
+    }
     frame.render_widget(
         Paragraph::new(vec![Line::from(first), Line::from(second)]),
         area,
@@ -187,6 +210,9 @@ fn draw_pods(
         Ok(layout) => layout,
         Err(height) => return height,
     };
+    let in_view = &pods[offset.min(pods.len())..(offset + height).min(pods.len())];
+    let widths = pod_widths(in_view, app, inner.width);
+    let name_width = widths[0].map_or(0, usize::from);
     let rows = pods
         .iter()
         .enumerate()
@@ -201,52 +227,82 @@ fn draw_pods(
             } else {
                 t.stable
             };
-            let row = Row::new(vec![
-                Cell::from(p.name.clone()),
-                Cell::from(p.track.map(Track::as_str).unwrap_or("-")),
-                Cell::from(p.status.clone()),
-                Cell::from(format!("{}/{}", p.ready, p.containers)),
-                Cell::from(p.restarts.to_string()),
-                Cell::from(age(p.created, app.now)),
-                Cell::from(p.node.clone().unwrap_or_default()),
-                Cell::from(p.last_termination.clone().unwrap_or_default()),
-            ])
-            .style(style);
+            let row = Row::new(columns::kept(pod_cells(p, app, name_width), &widths)).style(style);
             if focused && i == selected {
                 row.style(style.patch(t.selection))
             } else {
                 row
             }
         });
-    let head = heading(
-        [
-            "NAME",
-            "TRACK",
-            "STATUS",
-            "READY",
-            "RESTARTS",
-            "AGE",
-            "NODE",
-            "LAST TERMINATION",
-        ]
-        .map(Line::from),
-        t.header,
-    );
-    let widths = [
-        Constraint::Fill(4),
-        Constraint::Length(6),
-        Constraint::Fill(2),
-        Constraint::Length(5),
-        Constraint::Length(8),
-        Constraint::Length(4),
-        Constraint::Fill(2),
-        Constraint::Fill(2),
-    ];
+    let head = heading(columns::kept(POD_TITLES.map(Line::from), &widths), t.header);
+    let constraints: Vec<Constraint> = widths
+        .iter()
+        .flatten()
+        .map(|w| Constraint::Length(*w))
+        .collect();
     frame.render_widget(
-        Table::new(rows, widths).header(head).column_spacing(1),
+        Table::new(rows, constraints).header(head).column_spacing(1),
         inner,
     );
     height
+}
+
+/// The pods table's columns. On a narrow terminal NODE goes first, then AGE, LAST
+/// TERMINATION and RESTARTS; NAME, TRACK, STATUS and READY stay, and NAME is cut in the
+/// middle only when that is not enough, so two pods of one ReplicaSet stay apart.
+const POD_TITLES: [&str; 8] = [
+    "NAME",
+    "TRACK",
+    "STATUS",
+    "READY",
+    "RESTARTS",
+    "AGE",
+    "NODE",
+    "LAST TERMINATION",
+];
+const POD_DROP_RANKS: [Option<u8>; 8] =
+    [None, None, None, None, Some(3), Some(1), Some(0), Some(2)];
+
+fn pod_cells(p: &PodRow, app: &App, name_width: usize) -> Vec<Cell<'static>> {
+    vec![
+        Cell::from(columns::middle(&p.name, name_width)),
+        Cell::from(p.track.map(Track::as_str).unwrap_or("-")),
+        Cell::from(p.status.clone()),
+        Cell::from(format!("{}/{}", p.ready, p.containers)),
+        Cell::from(p.restarts.to_string()),
+        Cell::from(age(p.created, app.now)),
+        Cell::from(p.node.clone().unwrap_or_default()),
+        Cell::from(p.last_termination.clone().unwrap_or_default()),
+    ]
+}
+
+/// Each pod column's width for the pods in view (`None`: dropped on this width).
+fn pod_widths(pods: &[&PodRow], app: &App, total: u16) -> Vec<Option<u16>> {
+    let widest = |i: usize, cell: &dyn Fn(&PodRow) -> String| {
+        columns::widest(pods, POD_TITLES[i], |p| cell(p))
+    };
+    let needs = [
+        widest(0, &|p| p.name.clone()),
+        6,
+        widest(2, &|p| p.status.clone()),
+        5,
+        8,
+        widest(5, &|p| age(p.created, app.now)).max(4),
+        widest(6, &|p| p.node.clone().unwrap_or_default()),
+        widest(7, &|p| p.last_termination.clone().unwrap_or_default()),
+    ];
+    let cols: Vec<Column> = needs
+        .into_iter()
+        .zip(POD_DROP_RANKS)
+        .enumerate()
+        .map(|(i, (need, drop_rank))| Column {
+            need,
+            drop_rank,
+            shrinks: i == 0,
+            min: 12,
+        })
+        .collect();
+    columns::fit(&cols, total, 1)
 }
 
 fn draw_events(
@@ -274,6 +330,10 @@ fn draw_events(
         Ok(layout) => layout,
         Err(height) => return height,
     };
+    let in_view = &events[offset.min(events.len())..(offset + height).min(events.len())];
+    let widths = event_widths(in_view, inner.width);
+    let object_width = widths[3].map_or(0, usize::from);
+    let message_width = columns::rest(&widths, inner.width, 1);
     let rows = events
         .iter()
         .enumerate()
@@ -299,12 +359,8 @@ fn draw_events(
                     EventKind::Normal => "Normal",
                 }),
                 Cell::from(reason),
-                Cell::from(format!(
-                    "{}/{}",
-                    e.object_kind.to_lowercase(),
-                    e.object_name
-                )),
-                Cell::from(e.message.clone()),
+                Cell::from(columns::middle(&object(e), object_width)),
+                Cell::from(columns::end(&e.message, message_width)),
             ])
             .style(style);
             if focused && i == selected {
@@ -317,16 +373,50 @@ fn draw_events(
         ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"].map(Line::from),
         t.header,
     );
-    let widths = [
-        Constraint::Length(9),
-        Constraint::Length(7),
-        Constraint::Fill(2),
-        Constraint::Fill(3),
-        Constraint::Fill(5),
-    ];
+    // The message takes what is left.
+    let mut constraints: Vec<Constraint> = widths
+        .iter()
+        .flatten()
+        .map(|w| Constraint::Length(*w))
+        .collect();
+    if let Some(last) = constraints.last_mut() {
+        *last = Constraint::Fill(1);
+    }
     frame.render_widget(
-        Table::new(rows, widths).header(head).column_spacing(1),
+        Table::new(rows, constraints).header(head).column_spacing(1),
         inner,
     );
     height
+}
+
+/// `pod/web-aaa`: the event's object.
+fn object(e: &FoldedEvent) -> String {
+    format!("{}/{}", e.object_kind.to_lowercase(), e.object_name)
+}
+
+/// The events table's widths for the events in view: the message keeps at least 30 cells
+/// (it is what says what happened); the object is cut in the middle to make room.
+fn event_widths(events: &[FoldedEvent], total: u16) -> Vec<Option<u16>> {
+    let widest =
+        |title, cell: &dyn Fn(&FoldedEvent) -> String| columns::widest(events, title, |e| cell(e));
+    let reason = |e: &FoldedEvent| {
+        if e.count > 1 {
+            format!("{} ×{}", e.reason, e.count)
+        } else {
+            e.reason.clone()
+        }
+    };
+    let cols = [
+        Column::fixed(9),
+        Column::fixed(7),
+        Column::fixed(widest("REASON", &reason)),
+        Column {
+            need: widest("OBJECT", &object),
+            drop_rank: None,
+            shrinks: true,
+            min: 16,
+        },
+        Column::fixed(widest("MESSAGE", &|e| e.message.clone()).min(30)),
+    ];
+    columns::fit(&cols, total, 1)
 }

@@ -11,24 +11,35 @@ use crate::config::Theme;
 use crate::model::{Conn, Part};
 use crate::tui::app::App;
 use crate::tui::app::state::Screen;
+use crate::tui::widgets::columns;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let label = |s: &'static str| Span::styled(s, t.muted);
     let value = |s: &str| Span::styled(s.to_string(), t.header);
     let ns = app.groups.namespace.as_deref().unwrap_or("all");
-    let first = Line::from(vec![
-        Span::styled(" flightdeck ", t.accent.add_modifier(Modifier::REVERSED)),
-        label("  context "),
-        value(&app.context),
-        label("  namespace "),
-        value(ns),
-        label("  user "),
-        value(&app.user),
-    ]);
-    let mut first = first;
-    if app.unauthenticated {
-        first.push_span(Span::styled(" unauthenticated", t.warning));
+    let line = |context: &str| {
+        let mut first = Line::from(vec![
+            Span::styled(" flightdeck ", t.accent.add_modifier(Modifier::REVERSED)),
+            label("  context "),
+            value(context),
+            label("  namespace "),
+            value(ns),
+            label("  user "),
+            value(&app.user),
+        ]);
+        if app.unauthenticated {
+            first.push_span(Span::styled(" unauthenticated", t.warning));
+        }
+        first
+    };
+    let mut first = line(&app.context);
+    // A cloud context name (gke_project_region_cluster) is cut in the middle before the
+    // namespace and the user are lost at the border.
+    let over = first.width().saturating_sub(usize::from(area.width));
+    if over > 0 {
+        let keep = app.context.chars().count().saturating_sub(over).max(12);
+        first = line(&columns::middle(&app.context, keep));
     }
     let mut second = vec![label(" store "), value(&app.store), Span::raw(" ")];
     second.extend(conn(t, &app.estate.connection(Part::Store)));
@@ -47,6 +58,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         ratatui::layout::Constraint::Length(1),
     ])
     .areas(area);
+    let used = first.width();
     frame.render_widget(Paragraph::new(first), line1);
     frame.render_widget(Paragraph::new(Line::from(second)), line2);
 
@@ -59,10 +71,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             right.push(value(&format!("\"{}\"", g.filter)));
         }
         right.push(Span::raw(" "));
-        frame.render_widget(
-            Paragraph::new(Line::from(right)).alignment(Alignment::Right),
-            line1,
-        );
+        let right = Line::from(right);
+        // Only beside the first line, never over it (a long context name at 80 columns).
+        if used + 2 + right.width() <= usize::from(line1.width) {
+            frame.render_widget(Paragraph::new(right).alignment(Alignment::Right), line1);
+        }
     }
 }
 

@@ -126,16 +126,30 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, tab: &HealthTab) {
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
         return;
     };
-    // A row per metric and the borders; the verdicts and their reasons take the rest.
-    let [tracks, verdict] = Layout::vertical([
-        Constraint::Length(ROWS.len() as u16 + 2),
-        Constraint::Fill(1),
-    ])
-    .areas(area);
+    // A row per metric and the borders; the verdicts and their reasons take the rest. Where
+    // that leaves the verdicts too little (24 rows), the tracks keep only their title line.
+    let width = usize::from(area.width.max(1));
+    let verdict_rows: usize = 1 + lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(width))
+        .sum::<usize>();
+    let boxed = ROWS.len() as u16 + 2;
+    let borders = if usize::from(area.height) >= usize::from(boxed) + verdict_rows {
+        Borders::ALL
+    } else {
+        Borders::TOP
+    };
+    let tracks_height = if borders == Borders::ALL {
+        boxed
+    } else {
+        boxed - 1
+    };
+    let [tracks, verdict] =
+        Layout::vertical([Constraint::Length(tracks_height), Constraint::Fill(1)]).areas(area);
     let [stable, canary] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(tracks);
-    draw_track(frame, stable, theme, report, false);
-    draw_track(frame, canary, theme, report, true);
+    draw_track(frame, stable, theme, report, false, borders);
+    draw_track(frame, canary, theme, report, true, borders);
     let block = Block::default()
         .borders(Borders::TOP)
         .border_style(theme.border)
@@ -148,14 +162,15 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, tab: &HealthTab) {
     );
 }
 
-/// This console's live verdict and its checks; or why there is none.
+/// This console's live verdict and its checks; or why there is none (in one line at 80
+/// columns, so the controller's verdict below it still shows on 24 rows).
 fn live_lines(theme: &Theme, tab: &HealthTab) -> Vec<Line<'static>> {
     let label = Span::styled("live        ", theme.accent);
     let Some(live) = tab.live else {
         let why = if tab.in_flight() {
-            "no health data yet: this console samples the canary every few seconds"
+            "no health data yet: sampled every few seconds"
         } else {
-            "no canary in flight: live health is sampled while a release has one"
+            "no canary in flight: sampled while a release has one"
         };
         return vec![Line::from(vec![label, Span::styled(why, theme.muted)])];
     };
@@ -277,7 +292,14 @@ fn check_lines(theme: &Theme, j: &Judgement) -> Vec<Line<'static>> {
         .collect()
 }
 
-fn draw_track(frame: &mut Frame, area: Rect, theme: &Theme, report: &HealthReport, canary: bool) {
+fn draw_track(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    report: &HealthReport,
+    canary: bool,
+    borders: Borders,
+) {
     let (title, style) = if canary {
         ("canary", theme.canary)
     } else {
@@ -289,7 +311,7 @@ fn draw_track(frame: &mut Frame, area: Rect, theme: &Theme, report: &HealthRepor
         .map(|p| if canary { &p.canary } else { &p.stable });
     let desired = last.map_or(0, |t| t.desired);
     let block = Block::default()
-        .borders(Borders::ALL)
+        .borders(borders)
         .border_style(theme.border)
         .title(Span::styled(format!(" {title} "), style));
     let inner = block.inner(area);

@@ -117,6 +117,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(hint), area);
 }
 
+/// The hints for the screen in front, as one line (all of them, however wide).
+pub fn current(app: &App) -> Line<'static> {
+    line(app, &hints(app), "")
+}
+
 /// The extra line on a first run, for someone who has never seen the console.
 pub fn newcomer(frame: &mut Frame, area: Rect, app: &App) {
     use Action::*;

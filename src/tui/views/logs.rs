@@ -29,7 +29,7 @@ const CANARY: &[Color] = &[
     Color::LightMagenta,
     Color::Red,
 ];
-/// The pod column never takes more than this.
+/// The pod column never takes more than this (nor a third of the width).
 const POD_WIDTH: usize = 32;
 
 /// Draws the viewer into `area`; returns the height of the lines area, for paging.
@@ -134,8 +134,40 @@ fn draw_bottom(frame: &mut Frame, area: Rect, view: &LogsView, theme: &Theme) {
         );
         return;
     }
-    let hints = "/ search  n/N next  f filter  space pause  end follow  w wrap  t time  c pods  T track  p pod  s/S save  esc close";
-    frame.render_widget(Paragraph::new(Span::styled(hints, theme.muted)), area);
+    frame.render_widget(
+        Paragraph::new(Span::styled(hint_line(area.width as usize), theme.muted)),
+        area,
+    );
+}
+
+/// The viewer's keys, most useful first.
+const HINTS: [&str; 12] = [
+    "/ search",
+    "esc close",
+    "n/N next",
+    "f filter",
+    "space pause",
+    "end follow",
+    "w wrap",
+    "t time",
+    "c pods",
+    "T track",
+    "p pod",
+    "s/S save",
+];
+
+/// As many whole hints as fit in `width`.
+fn hint_line(width: usize) -> String {
+    let mut line = String::new();
+    for h in HINTS {
+        let sep = if line.is_empty() { "" } else { "  " };
+        if line.chars().count() + sep.len() + h.chars().count() > width {
+            break;
+        }
+        line.push_str(sep);
+        line.push_str(h);
+    }
+    line
 }
 
 /// The pod's style: its own colour from its track's palette (plain themes keep the
@@ -177,6 +209,7 @@ fn body_rows<'a>(view: &'a LogsView, theme: &Theme, width: usize, height: usize)
             .max()
             .unwrap_or(0)
             .min(POD_WIDTH)
+            .min(width / 3)
     } else {
         0
     };
@@ -225,7 +258,8 @@ fn line_rows<'a>(
             }
             None => (" ?".into(), theme.muted),
         };
-        let label: String = label.chars().take(pod_width - 1).collect();
+        // Cut in the middle: pods of one ReplicaSet differ only at the end.
+        let label = crate::tui::widgets::columns::middle(&label, pod_width - 1);
         prefix.push(Span::styled(format!("{label:<w$}", w = pod_width), style));
     }
     if view.timestamps {

@@ -47,7 +47,7 @@ pub fn draw(frame: &mut Frame, app: &App) -> Pages {
     ] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(0),
-        Constraint::Length(1),
+        Constraint::Length(status::height(app, area.width)),
         Constraint::Length(u16::from(on_groups)),
         Constraint::Length(1),
         Constraint::Length(u16::from(app.first_run)),

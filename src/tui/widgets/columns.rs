@@ -15,6 +15,18 @@ pub struct Column {
     pub min: u16,
 }
 
+impl Column {
+    /// A column that is never dropped and never shrinks.
+    pub fn fixed(need: u16) -> Column {
+        Column {
+            need,
+            drop_rank: None,
+            shrinks: false,
+            min: need,
+        }
+    }
+}
+
 /// The width of each column (`None`: dropped) for `total` cells of width and `spacing`
 /// between kept columns.
 pub fn fit(columns: &[Column], total: u16, spacing: u16) -> Vec<Option<u16>> {
@@ -58,6 +70,39 @@ pub fn fit(columns: &[Column], total: u16, spacing: u16) -> Vec<Option<u16>> {
         .collect()
 }
 
+/// The items of the columns `fit` kept, in order.
+pub fn kept<T>(items: impl IntoIterator<Item = T>, widths: &[Option<u16>]) -> Vec<T> {
+    items
+        .into_iter()
+        .zip(widths)
+        .filter(|(_, w)| w.is_some())
+        .map(|(item, _)| item)
+        .collect()
+}
+
+/// What is left for the last kept column when it takes the rest of `total`.
+pub fn rest(widths: &[Option<u16>], total: u16, spacing: u16) -> usize {
+    let kept: Vec<u16> = widths.iter().flatten().copied().collect();
+    let others: usize = kept.iter().rev().skip(1).map(|w| usize::from(*w)).sum();
+    let gaps = kept.len().saturating_sub(1) * usize::from(spacing);
+    usize::from(total).saturating_sub(others + gaps)
+}
+
+/// The width the widest of `items`' cells needs, and at least the column's title.
+pub fn widest<T>(items: &[T], title: &str, cell: impl Fn(&T) -> String) -> u16 {
+    items
+        .iter()
+        .map(|i| width_of(&cell(i)))
+        .max()
+        .unwrap_or(0)
+        .max(width_of(title))
+}
+
+/// The width of `text` in cells, as the columns count it.
+pub fn width_of(text: &str) -> u16 {
+    u16::try_from(text.chars().count()).unwrap_or(u16::MAX)
+}
+
 /// `text` in at most `width` characters, cut in the middle with `…` when longer.
 pub fn middle(text: &str, width: usize) -> String {
     let n = text.chars().count();
@@ -73,6 +118,25 @@ pub fn middle(text: &str, width: usize) -> String {
     let start: String = text.chars().take(head).collect();
     let end: String = text.chars().skip(n - tail).collect();
     format!("{start}…{end}")
+}
+
+/// Free text in at most `width` characters: whole words and `…` when it is longer, so
+/// the end of a cell never reads as a word it is not.
+pub fn end(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    if width <= 1 {
+        return "…".chars().take(width).collect();
+    }
+    let room = width - 1;
+    let head: String = text.chars().take(room + 1).collect();
+    // Break after the last space that leaves at least a word; a single long word is cut.
+    let cut = match head.rfind(' ') {
+        Some(i) if i > 0 && head[..i].chars().count() <= room => i,
+        _ => head.char_indices().nth(room).map_or(head.len(), |(i, _)| i),
+    };
+    format!("{}…", head[..cut].trim_end())
 }
 
 #[cfg(test)]
@@ -112,5 +176,14 @@ mod tests {
         assert_eq!(middle("user-info-worker", 10), "user-…rker");
         assert_eq!(middle("web", 10), "web");
         assert_eq!(middle("abcdef", 1), "…");
+    }
+
+    #[test]
+    fn free_text_ends_on_a_whole_word() {
+        let msg = "Back-off restarting failed container app";
+        assert_eq!(end(msg, 30), "Back-off restarting failed…");
+        assert_eq!(end(msg, 100), msg);
+        assert_eq!(end("supercalifragilistic", 8), "superca…");
+        assert_eq!(end("a b", 0), "");
     }
 }

@@ -221,38 +221,94 @@ pub fn weight_bar(weight: u8) -> String {
     format!("{}{} {weight}%", "█".repeat(full), "░".repeat(BAR - full))
 }
 
-/// Three lines: the steps, the canary and phase, and the release's message. `router` is
-/// what the group's mesh or ingress router holds now, as the console's watch sees it.
-pub fn lines(
+/// The steps line: every step with its mark, or, where they do not fit in `width`, the
+/// done ones counted (`✓ 3 done`) and then the last ones (`· 2 more`), so what is current
+/// and next stays in whole words.
+fn step_spans(
     group: &InstanceGroup,
     release: Option<&Release>,
-    router: Option<&RouterState>,
     t: &Theme,
-) -> Vec<Line<'static>> {
-    if group.spec.kind == crate::domain::group::Workload::Cron {
-        return cron_lines(group, release, &Default::default(), None, t);
+    width: usize,
+) -> Vec<Span<'static>> {
+    let lead = Span::styled(" steps ", t.muted);
+    // The strategy's stages in its own words (a canary's steps; blue-green's gates,
+    // preview, switch, replace; a rolling release's one rollout).
+    let steps = stage_labels(group);
+    if steps.is_empty() {
+        return vec![
+            lead,
+            Span::styled("none: a deploy goes straight to stable", t.muted),
+        ];
     }
-    let steps = &group.spec.strategy.steps;
-    let kind = group.spec.strategy.kind();
-    let mut first = vec![Span::styled(" steps ", t.muted)];
-    if steps.is_empty() && kind == StrategyKind::Canary {
-        first.push(Span::styled(
-            "none: a deploy goes straight to stable",
-            t.muted,
-        ));
-    }
-    for (i, label) in stage_labels(group).into_iter().enumerate() {
-        let m = mark(i, release);
-        let style = match m {
+    let marks: Vec<Mark> = (0..steps.len()).map(|i| mark(i, release)).collect();
+    let item = |i: usize| {
+        let style = match marks[i] {
             Mark::Done => t.ok,
             Mark::Current => t.accent.add_modifier(Modifier::BOLD),
             Mark::Next => t.text,
             Mark::Later => t.muted,
             Mark::Aborted => t.error,
         };
-        first.push(Span::styled(format!("{} {label}", m.symbol()), style));
-        first.push(Span::raw("  "));
+        Span::styled(format!("{} {}", marks[i].symbol(), steps[i]), style)
+    };
+    let build = |done: usize, shown_to: usize| {
+        let mut spans = vec![lead.clone()];
+        if done > 0 {
+            spans.push(Span::styled(
+                format!("{} {done} done", Mark::Done.symbol()),
+                t.ok,
+            ));
+            spans.push(Span::raw("  "));
+        }
+        for i in done..shown_to {
+            spans.push(item(i));
+            spans.push(Span::raw("  "));
+        }
+        if shown_to < steps.len() {
+            spans.push(Span::styled(
+                format!("{} {} more", Mark::Later.symbol(), steps.len() - shown_to),
+                t.muted,
+            ));
+        }
+        spans
+    };
+    let fits = |spans: &[Span]| {
+        let w: usize = spans.iter().map(Span::width).sum();
+        w <= width
+    };
+    let all = build(0, steps.len());
+    if fits(&all) {
+        return all;
     }
+    // Fold the done steps (all but ones before an abort's mark stay readable as a count).
+    let done = marks.iter().take_while(|m| **m == Mark::Done).count();
+    let mut shown_to = steps.len();
+    loop {
+        let spans = build(done, shown_to);
+        if fits(&spans) || shown_to <= done + 1 {
+            return spans;
+        }
+        shown_to -= 1;
+    }
+}
+
+/// The release at a glance for a `width`-cell area: the steps, the canary and phase, the
+/// alarms (router drift, desired ≠ applied) on a line of their own where they do not fit
+/// beside it, and the release's message. `router` is what the group's mesh or ingress
+/// router holds now, as the console's watch sees it.
+pub fn lines(
+    group: &InstanceGroup,
+    release: Option<&Release>,
+    router: Option<&RouterState>,
+    t: &Theme,
+    width: u16,
+) -> Vec<Line<'static>> {
+    if group.spec.kind == crate::domain::group::Workload::Cron {
+        return cron_lines(group, release, &CronRuns::default(), None, t);
+    }
+    let steps = &group.spec.strategy.steps;
+    let kind = group.spec.strategy.kind();
+    let first = step_spans(group, release, t, usize::from(width));
 
     let mut second = vec![Span::styled(" canary ", t.muted)];
     let stage = release.and_then(|r| stage_words(group, r).map(|(_, long)| (r, long)));
@@ -292,20 +348,35 @@ pub fn lines(
         }
         None => second.push(Span::styled("none (never released)", t.muted)),
     }
+    let mut alarms = Vec::new();
     if let Some(state) = router {
-        second.extend(router_spans(group, state, t));
+        let spans = router_spans(group, state, t);
+        if state.mismatch() {
+            alarms.extend(spans);
+        } else {
+            second.extend(spans);
+        }
     }
     if let Some(r) = release
         && r.desired != r.applied
     {
-        second.push(Span::raw("  "));
-        second.push(Span::styled(
+        alarms.push(Span::raw("  "));
+        alarms.push(Span::styled(
             format!(
                 " desired {} ≠ applied {}: not yet applied to the cluster ",
                 r.desired, r.applied
             ),
             t.error.add_modifier(Modifier::REVERSED),
         ));
+    }
+    let mut out = vec![Line::from(first)];
+    let beside: usize = second.iter().chain(&alarms).map(Span::width).sum();
+    if beside <= usize::from(width) || alarms.is_empty() {
+        second.extend(alarms);
+        out.push(Line::from(second));
+    } else {
+        out.push(Line::from(second));
+        out.push(Line::from(alarms));
     }
 
     let third = match release.and_then(|r| r.message.as_deref()) {
@@ -321,7 +392,8 @@ pub fn lines(
         ]),
         None => Line::from(""),
     };
-    vec![Line::from(first), Line::from(second), third]
+    out.push(third);
+    out
 }
 
 #[cfg(test)]

@@ -154,11 +154,7 @@ fn rand_suffix() -> u64 {
         .unwrap_or(0)
 }
 
-/// The flightdeck binary cargo built for this test run.
+/// The flightdeck binary under test (see [`super::cli::bin`]).
 pub fn flightdeck() -> PathBuf {
-    // FLIGHTDECK_TEST_BIN: a copy of the binary under test, when other checkouts share
-    // the target dir (and may overwrite target/debug/flightdeck mid-run).
-    std::env::var_os("FLIGHTDECK_TEST_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_flightdeck")))
+    super::cli::bin()
 }
