@@ -483,7 +483,7 @@ fn text_from_the_store_is_drawn_without_control_sequences() {
 fn help_lists_the_history_keys() {
     let mut app = open_worker();
     press(&mut app, &["?"]);
-    let screen = text(&draw(&mut app, 200, 60));
+    let screen = text(&draw(&mut app, 200, 100));
     assert!(
         screen.contains("history tab: every revision, who, how it ended"),
         "{screen}"
