@@ -61,6 +61,7 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
 
 fn main() {
     let theme = Theme::built_in("default").expect("default theme");
+    let keymap = flightdeck::config::Keymap::default();
     let raws: Vec<Vec<u8>> = (0..MILLION).map(raw_line).collect();
 
     // Ingest: parse (UTF-8, timestamp, sanitise) and push, as the viewer does.
@@ -94,7 +95,7 @@ fn main() {
         }
         let t = Instant::now();
         term.draw(|fr| {
-            flightdeck::tui::views::logs::draw(fr, fr.area(), &v, &theme);
+            flightdeck::tui::views::logs::draw(fr, fr.area(), &v, &theme, &keymap);
         })
         .expect("draw");
         frames.push(t.elapsed());
@@ -110,7 +111,7 @@ fn main() {
     for _ in 0..200 {
         let t = Instant::now();
         term.draw(|fr| {
-            flightdeck::tui::views::logs::draw(fr, fr.area(), &v, &theme);
+            flightdeck::tui::views::logs::draw(fr, fr.area(), &v, &theme, &keymap);
         })
         .expect("draw");
         frames.push(t.elapsed());
@@ -134,7 +135,7 @@ fn main() {
             i += 1;
         }
         term.draw(|fr| {
-            flightdeck::tui::views::logs::draw(fr, fr.area(), &v, &theme);
+            flightdeck::tui::views::logs::draw(fr, fr.area(), &v, &theme, &keymap);
         })
         .expect("draw");
         busy.push(t.elapsed());

@@ -591,7 +591,7 @@ fn a_finished_action_is_a_toast_or_an_error_line() {
 fn help_lists_the_release_keys_from_the_keymap() {
     let mut app = estate(Some(Role::Admin), false);
     press(&mut app, &["?"]);
-    let t = text(&draw(&mut app, 120, 100));
+    let t = text(&draw(&mut app, 120, 160));
     for line in [
         "promote: the canary becomes stable",
         "abort: all traffic back to stable at once",
@@ -600,9 +600,12 @@ fn help_lists_the_release_keys_from_the_keymap() {
     ] {
         assert!(t.contains(line), "{line} missing:\n{t}");
     }
-    let promote = line_with(&draw(&mut app, 120, 100), "promote: the canary").unwrap();
-    let kill = line_with(&draw(&mut app, 120, 100), "stop its running Job").unwrap();
+    let promote = line_with(&draw(&mut app, 120, 160), "promote: the canary").unwrap();
+    let kill = line_with(&draw(&mut app, 120, 160), "stop its running Job").unwrap();
     assert!(kill.contains(" K "), "{kill}");
+    // The log viewer's keys are the keymap's too.
+    let wrap = line_with(&draw(&mut app, 120, 160), "logs: wrap long lines").unwrap();
+    assert!(wrap.contains(" w "), "{wrap}");
     assert!(promote.contains(" P "), "{promote}");
 }
 

@@ -22,7 +22,7 @@
 
 mod analysis;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,8 +34,8 @@ use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Step};
 use crate::engine::release_engine::ReleaseEngine;
 use crate::engine::strategy::{self, Stage};
 use crate::engine::{Action, pause_ends_at};
+use crate::health::Judgement;
 use crate::health::prometheus::PrometheusClient;
-use crate::health::{HealthReport, Judgement};
 use crate::kube::ClusterConn;
 use crate::kube::apply::Deadline;
 use crate::model::sanitize::clean;
@@ -46,10 +46,9 @@ pub use analysis::{REPORT_POINTS, RunId};
 /// The store lease the controller replicas compete for.
 pub const LEASE: &str = "controller";
 /// The user the agent acts as, in the policy and the audit log.
-pub const AGENT_USER: &str = "system:agent";
+pub use crate::domain::user::AGENT_USER;
 
-/// The latest health of each group the agent analyses.
-pub type Reports = BTreeMap<GroupKey, HealthReport>;
+pub use crate::health::Reports;
 
 #[derive(Debug, Clone)]
 pub struct AgentConfig {

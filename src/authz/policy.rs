@@ -340,7 +340,7 @@ impl Policy {
             },
             Binding {
                 role: Role::Releaser,
-                users: vec![crate::agent::AGENT_USER.into()],
+                users: vec![crate::domain::user::AGENT_USER.into()],
                 groups: vec![],
                 scope: Scope::everywhere(),
             },
@@ -358,7 +358,7 @@ impl Policy {
                 _ => message,
             };
             // A value the message quotes may hold a newline: the refusal stays one line.
-            let message = crate::model::sanitize::escape_controls(&message);
+            let message = crate::domain::sanitize::escape_controls(&message);
             PolicyError::Parse {
                 line: at.as_ref().map(|l| l.line()),
                 column: at.as_ref().map(|l| l.column()),

@@ -88,7 +88,7 @@ impl<'a> Source<'a> {
 /// Control characters (a newline in a key or value the message quotes) escaped, so that a
 /// refusal stays one line.
 fn one_line(s: &str) -> String {
-    crate::model::sanitize::escape_controls(s)
+    crate::domain::sanitize::escape_controls(s)
 }
 
 /// How a path is shown in messages: `~/.config/flightdeck/theme.toml` rather than the

@@ -9,9 +9,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use super::action::Action;
 use super::error::{ConfigError, Source};
 use super::key::Key;
-use crate::tui::action::Action;
 
 pub const BUILT_IN: &[&str] = &["default", "vim"];
 
@@ -35,14 +35,17 @@ pub enum Mode {
     Input,
     /// A release action's dialog: typed keys go to its fields, as on the input line.
     Dialog,
+    /// The log viewer.
+    Logs,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 6] = [
+    pub const ALL: [Mode; 7] = [
         Mode::Global,
         Mode::Groups,
         Mode::Group,
         Mode::Audit,
+        Mode::Logs,
         Mode::Input,
         Mode::Dialog,
     ];
@@ -55,6 +58,7 @@ impl Mode {
             Mode::Audit => "audit",
             Mode::Input => "input",
             Mode::Dialog => "dialog",
+            Mode::Logs => "logs",
         }
     }
 
@@ -105,6 +109,28 @@ impl Mode {
             Mode::Audit => &[Up, Down, PageUp, PageDown, Top, Bottom, Filter],
             Mode::Input => &[Confirm, Cancel, Complete],
             Mode::Dialog => &[Confirm, Cancel, NextField, NudgeUp, NudgeDown],
+            Mode::Logs => &[
+                Back,
+                Up,
+                Down,
+                PageUp,
+                PageDown,
+                Top,
+                Bottom,
+                Filter,
+                Follow,
+                Search,
+                NextMatch,
+                PreviousMatch,
+                Wrap,
+                Timestamps,
+                PodColumn,
+                CycleTrack,
+                CyclePod,
+                CycleContainer,
+                SaveShown,
+                SaveAll,
+            ],
         }
     }
 }

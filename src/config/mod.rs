@@ -8,7 +8,8 @@
 //!   keymap.toml    [groups] sort-next = ["o"]
 //! ```
 
-mod error;
+pub mod action;
+pub(crate) mod error;
 pub mod key;
 pub mod keymap;
 pub mod theme;

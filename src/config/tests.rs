@@ -1,7 +1,7 @@
 use ratatui::style::{Color, Modifier};
 
 use super::*;
-use crate::tui::action::Action;
+use crate::config::action::Action;
 
 fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -6,6 +6,8 @@ pub mod cron;
 pub mod group;
 pub mod labels;
 pub mod release;
+pub mod replicas;
+pub mod sanitize;
 pub mod template;
 pub mod user;
 

@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The user the controller's own acts are made as, in the policy and the audit log.
+pub const AGENT_USER: &str = "system:agent";
+
 /// The controller's etcd user (and the name of its etcd role): read-write on the prefix.
 pub const CONTROLLER_USER: &str = "flightdeck-controller";
 

@@ -23,6 +23,9 @@ pub use judge::{Check, CheckOutcome, Judgement, Verdict, judge};
 pub use live::{LiveHealth, LiveReport, LiveTarget};
 pub use sampler::{Sampler, Target};
 
+/// The latest health of each group the controller analyses.
+pub type Reports = std::collections::BTreeMap<crate::domain::GroupKey, HealthReport>;
+
 /// One track's health at one sampling moment. `None` is "no data", never a good value.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrackPoint {

@@ -12,8 +12,8 @@ use super::prometheus::{PrometheusClient, default_query, rate_query, render};
 use super::rates::Delta;
 use super::scrape::PodScraper;
 use super::{HealthError, HealthPoint, TrackPoint};
+use crate::domain::replicas::track_replicas;
 use crate::domain::{InstanceGroup, Release, Track};
-use crate::engine::router::replica_split;
 
 /// Which group, and how many pods each track should have.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,10 +26,9 @@ pub struct Target {
 
 impl Target {
     pub fn of(group: &InstanceGroup, release: Option<&Release>) -> Target {
-        let weight = release
-            .filter(|r| r.phase.in_flight())
-            .map_or(0, |r| r.weight);
-        let (stable, canary) = replica_split(group.replicas(), weight);
+        let live = release.filter(|r| r.phase.in_flight());
+        let weight = live.map_or(0, |r| r.weight);
+        let (stable, canary) = track_replicas(group, weight, live.is_some());
         Target {
             namespace: group.spec.namespace.clone(),
             group: group.name().to_string(),

@@ -9,7 +9,7 @@ pub mod event;
 pub mod history;
 pub mod pod;
 pub mod router;
-pub mod sanitize;
+pub use crate::domain::sanitize;
 pub mod update;
 
 pub use deployment::DeploymentRow;

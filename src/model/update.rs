@@ -1,10 +1,10 @@
 use std::sync::Arc;
 
-use crate::agent::Reports;
 use crate::authz::policy::Policy;
 use crate::domain::audit::AuditEntry;
 use crate::domain::{GroupKey, InstanceGroup, Release};
 use crate::health::LiveReport;
+use crate::health::Reports;
 
 use super::{DeploymentRow, EventRow, PodRow, RouterRow};
 

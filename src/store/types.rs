@@ -74,7 +74,7 @@ impl std::fmt::Display for Unreadable {
     /// `groups/sim/shop/bad: unreadable (expected value at line 1 column 1)`, cleaned of
     /// anything a terminal would act on (the key and the decoder's words may quote the value).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::model::sanitize::clean;
+        use crate::domain::sanitize::clean;
         write!(
             f,
             "{}: unreadable ({})",

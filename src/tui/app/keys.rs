@@ -140,6 +140,19 @@ impl App {
             | Action::Suspend
             | Action::Trigger
             | Action::Kill => {}
+            // The log viewer's own: it takes them before the screens do.
+            Action::Follow
+            | Action::Search
+            | Action::NextMatch
+            | Action::PreviousMatch
+            | Action::Wrap
+            | Action::Timestamps
+            | Action::PodColumn
+            | Action::CycleTrack
+            | Action::CyclePod
+            | Action::CycleContainer
+            | Action::SaveShown
+            | Action::SaveAll => {}
         }
         None
     }

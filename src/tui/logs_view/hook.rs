@@ -37,7 +37,7 @@ impl App {
         let Some(view) = self.logs.as_mut() else {
             return Err(key);
         };
-        match view.on_key(key) {
+        match view.on_key(key, &self.keymap) {
             LogsOutcome::Consumed => Ok(None),
             LogsOutcome::Close => {
                 self.logs = None;

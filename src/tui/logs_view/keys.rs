@@ -1,12 +1,14 @@
-//! The log viewer's keys, as data: one table gives the bindings, the help lines and the
-//! hint line. (The console's keymap files do not have a `logs` section yet; when they do,
-//! this table becomes its defaults.)
+//! The log viewer's keys come from the keymap's `[logs]` section like every other
+//! screen's (so `keymap.toml` rebinds them and `?` lists them); this maps those actions
+//! onto what the viewer does. Its prompts (search, save) type text.
 
 use crossterm::event::{Event, KeyEvent, KeyEventKind};
 use tui_input::backend::crossterm::EventHandler;
 
 use super::{LogsView, Prompt, PromptKind};
 use crate::config::Key;
+use crate::config::action::Action;
+use crate::config::keymap::{Keymap, Mode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogKey {
@@ -32,45 +34,33 @@ pub enum LogKey {
     SaveAll,
 }
 
-/// Key, action, what the help says.
-const TABLE: &[(&str, LogKey, &str)] = &[
-    ("esc", LogKey::Close, "close the logs"),
-    ("q", LogKey::Close, "close the logs"),
-    ("up", LogKey::Up, "older line (pauses)"),
-    ("k", LogKey::Up, "older line (pauses)"),
-    ("down", LogKey::Down, "newer line"),
-    ("j", LogKey::Down, "newer line"),
-    ("pgup", LogKey::PageUp, "page up (pauses)"),
-    ("pgdown", LogKey::PageDown, "page down"),
-    ("home", LogKey::Top, "oldest line"),
-    ("g", LogKey::Top, "oldest line"),
-    ("end", LogKey::End, "jump to the end and follow"),
-    ("G", LogKey::End, "jump to the end and follow"),
-    ("space", LogKey::Pause, "pause / follow"),
-    ("/", LogKey::Search, "search (regex)"),
-    ("n", LogKey::Next, "next match"),
-    ("N", LogKey::Previous, "previous match"),
-    ("f", LogKey::Filter, "only lines that match"),
-    ("w", LogKey::Wrap, "wrap long lines"),
-    ("t", LogKey::Timestamps, "timestamps"),
-    ("c", LogKey::PodColumn, "pod column"),
-    ("T", LogKey::Track, "narrow: canary / stable / all"),
-    ("p", LogKey::Pod, "narrow: one pod at a time"),
-    ("C", LogKey::Container, "narrow: one container at a time"),
-    ("s", LogKey::SaveShown, "save the shown lines"),
-    ("S", LogKey::SaveAll, "save the whole buffer"),
-];
-
-/// `(key, action, description)` for the help overlay and the hint line.
-pub fn bindings() -> impl Iterator<Item = (&'static str, LogKey, &'static str)> {
-    TABLE.iter().copied()
-}
-
-fn action(key: Key) -> Option<LogKey> {
-    TABLE
-        .iter()
-        .find(|(k, _, _)| Key::parse(k).is_ok_and(|k| k == key))
-        .map(|(_, a, _)| *a)
+impl LogKey {
+    /// What a keymap action means in the viewer (`None`: not a viewer action, e.g. `?`).
+    pub fn of(action: Action) -> Option<LogKey> {
+        Some(match action {
+            Action::Back => LogKey::Close,
+            Action::Up => LogKey::Up,
+            Action::Down => LogKey::Down,
+            Action::PageUp => LogKey::PageUp,
+            Action::PageDown => LogKey::PageDown,
+            Action::Top => LogKey::Top,
+            Action::Bottom => LogKey::End,
+            Action::Follow => LogKey::Pause,
+            Action::Search => LogKey::Search,
+            Action::NextMatch => LogKey::Next,
+            Action::PreviousMatch => LogKey::Previous,
+            Action::Filter => LogKey::Filter,
+            Action::Wrap => LogKey::Wrap,
+            Action::Timestamps => LogKey::Timestamps,
+            Action::PodColumn => LogKey::PodColumn,
+            Action::CycleTrack => LogKey::Track,
+            Action::CyclePod => LogKey::Pod,
+            Action::CycleContainer => LogKey::Container,
+            Action::SaveShown => LogKey::SaveShown,
+            Action::SaveAll => LogKey::SaveAll,
+            _ => return None,
+        })
+    }
 }
 
 /// What a key did to the viewer.
@@ -83,7 +73,8 @@ pub enum LogsOutcome {
 }
 
 impl LogsView {
-    pub fn on_key(&mut self, event: KeyEvent) -> LogsOutcome {
+    /// A key, read through `keymap`'s `[logs]` section (and `[global]` behind it).
+    pub fn on_key(&mut self, event: KeyEvent, keymap: &Keymap) -> LogsOutcome {
         if event.kind == KeyEventKind::Release {
             return LogsOutcome::Consumed;
         }
@@ -92,7 +83,7 @@ impl LogsView {
             self.on_prompt_key(event, key);
             return LogsOutcome::Consumed;
         }
-        let Some(a) = action(key) else {
+        let Some(a) = keymap.action(Mode::Logs, key).and_then(LogKey::of) else {
             return LogsOutcome::Ignored;
         };
         let page = self.page.get().max(1);

@@ -14,7 +14,7 @@ use crate::logs::line::{GONE, JOINED, RESTARTED};
 use crate::logs::{
     BufferLimits, LogBuffer, LogEvent, LogLine, MatchIndex, Pattern, SourceTable, Track,
 };
-pub use keys::{LogKey, LogsOutcome, bindings};
+pub use keys::{LogKey, LogsOutcome};
 
 /// Lines a frame may skip over looking for lines a narrowing lets through; beyond this the
 /// view shows what it found rather than miss its frame.

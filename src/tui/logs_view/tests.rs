@@ -37,7 +37,7 @@ fn screen(v: &LogsView, w: u16, h: u16) -> (Vec<String>, ratatui::buffer::Buffer
     let theme = Theme::built_in("default").unwrap();
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| {
-        super::super::views::logs::draw(f, f.area(), v, &theme);
+        super::super::views::logs::draw(f, f.area(), v, &theme, &crate::config::Keymap::default());
     })
     .unwrap();
     let buf = t.backend().buffer().clone();
@@ -52,7 +52,10 @@ fn screen(v: &LogsView, w: u16, h: u16) -> (Vec<String>, ratatui::buffer::Buffer
 }
 
 fn key(v: &mut LogsView, code: KeyCode) -> LogsOutcome {
-    v.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+    v.on_key(
+        KeyEvent::new(code, KeyModifiers::NONE),
+        &crate::config::Keymap::default(),
+    )
 }
 
 fn typed(v: &mut LogsView, text: &str) {
@@ -352,4 +355,32 @@ fn l_on_a_group_opens_its_logs_and_esc_closes_them() {
     let effect = app.on_key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE));
     assert_eq!(effect, Some(Effect::CloseLogs));
     assert!(app.logs_view().is_none());
+}
+
+#[test]
+fn the_viewer_keys_come_from_the_keymap_and_can_be_rebound() {
+    use crate::config::error::Source;
+    let mut km = crate::config::Keymap::default();
+    km.apply(&Source::new("keymap.toml", "[logs]\nwrap = [\"W\"]\n"))
+        .unwrap();
+    let mut v = view();
+    let before = v.wrap;
+    let press = |v: &mut LogsView, c: char| {
+        v.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE), &km)
+    };
+    assert_eq!(press(&mut v, 'W'), LogsOutcome::Consumed);
+    assert_ne!(v.wrap, before, "W wraps now");
+    // `w` is no longer the viewer's: the console may use it.
+    assert_eq!(press(&mut v, 'w'), LogsOutcome::Ignored);
+    // The hint line follows the keymap.
+    let theme = Theme::built_in("default").unwrap();
+    let mut t = Terminal::new(TestBackend::new(120, 10)).unwrap();
+    t.draw(|f| {
+        super::super::views::logs::draw(f, f.area(), &v, &theme, &km);
+    })
+    .unwrap();
+    let bottom: String = (0..120)
+        .map(|x| t.backend().buffer()[(x, 9)].symbol().to_string())
+        .collect();
+    assert!(bottom.contains("W wrap"), "{bottom}");
 }

@@ -17,6 +17,7 @@ fn title(mode: Mode) -> &'static str {
         Mode::Audit => "audit log",
         Mode::Input => "filter and command line",
         Mode::Dialog => "release dialogs",
+        Mode::Logs => "log viewer",
     }
 }
 

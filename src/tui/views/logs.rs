@@ -9,7 +9,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-use crate::config::Theme;
+use crate::config::action::Action;
+use crate::config::{Keymap, Mode, Theme};
 use crate::logs::{LineKind, LogLine, Track};
 use crate::tui::logs_view::{LogsView, PromptKind};
 
@@ -33,7 +34,13 @@ const CANARY: &[Color] = &[
 const POD_WIDTH: usize = 32;
 
 /// Draws the viewer into `area`; returns the height of the lines area, for paging.
-pub fn draw(frame: &mut Frame, area: Rect, view: &LogsView, theme: &Theme) -> usize {
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    view: &LogsView,
+    theme: &Theme,
+    keymap: &Keymap,
+) -> usize {
     frame.render_widget(Clear, area);
     let dropped = view.buffer().dropped();
     let [status, notice, body, bottom] = Layout::vertical([
@@ -55,7 +62,7 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &LogsView, theme: &Theme) -> us
     }
     let rows = body_rows(view, theme, body.width as usize, body.height as usize);
     frame.render_widget(Paragraph::new(rows), body);
-    draw_bottom(frame, bottom, view, theme);
+    draw_bottom(frame, bottom, view, theme, keymap);
     view.page.set(body.height as usize);
     body.height as usize
 }
@@ -103,7 +110,7 @@ fn status_line<'a>(view: &'a LogsView, theme: &Theme) -> Line<'a> {
     Line::from(spans)
 }
 
-fn draw_bottom(frame: &mut Frame, area: Rect, view: &LogsView, theme: &Theme) {
+fn draw_bottom(frame: &mut Frame, area: Rect, view: &LogsView, theme: &Theme, keymap: &Keymap) {
     if let Some(p) = &view.prompt {
         let label = match p.kind {
             PromptKind::Search => "/",
@@ -135,37 +142,50 @@ fn draw_bottom(frame: &mut Frame, area: Rect, view: &LogsView, theme: &Theme) {
         return;
     }
     frame.render_widget(
-        Paragraph::new(Span::styled(hint_line(area.width as usize), theme.muted)),
+        Paragraph::new(Span::styled(
+            hint_line(keymap, area.width as usize),
+            theme.muted,
+        )),
         area,
     );
 }
 
 /// The viewer's keys, most useful first.
-const HINTS: [&str; 12] = [
-    "/ search",
-    "esc close",
-    "n/N next",
-    "f filter",
-    "space pause",
-    "end follow",
-    "w wrap",
-    "t time",
-    "c pods",
-    "T track",
-    "p pod",
-    "s/S save",
+/// The hint line's actions, most useful first.
+const HINTS: [Action; 12] = [
+    Action::Search,
+    Action::Back,
+    Action::NextMatch,
+    Action::Filter,
+    Action::Follow,
+    Action::Bottom,
+    Action::Wrap,
+    Action::Timestamps,
+    Action::PodColumn,
+    Action::CycleTrack,
+    Action::CyclePod,
+    Action::SaveShown,
 ];
 
-/// As many whole hints as fit in `width`.
-fn hint_line(width: usize) -> String {
+/// As many whole hints as fit in `width`, each with its first key in `keymap`'s `[logs]`.
+fn hint_line(keymap: &Keymap, width: usize) -> String {
     let mut line = String::new();
-    for h in HINTS {
+    for action in HINTS {
+        let Some(key) = keymap.keys(Mode::Logs, action).first() else {
+            continue;
+        };
+        let word = match action {
+            Action::Back => "close",
+            Action::Bottom => "follow",
+            a => a.hint(),
+        };
+        let h = format!("{key} {word}");
         let sep = if line.is_empty() { "" } else { "  " };
         if line.chars().count() + sep.len() + h.chars().count() > width {
             break;
         }
         line.push_str(sep);
-        line.push_str(h);
+        line.push_str(&h);
     }
     line
 }

@@ -59,7 +59,7 @@ pub fn draw(frame: &mut Frame, app: &App) -> Pages {
     match &app.screen {
         _ if app.logs.is_some() => {
             if let Some(v) = &app.logs {
-                logs::draw(frame, body, v, &app.theme);
+                logs::draw(frame, body, v, &app.theme, &app.keymap);
             }
         }
         Screen::Groups => {
