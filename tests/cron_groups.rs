@@ -242,6 +242,22 @@ async fn a_deploy_over_a_running_job_waits_or_replaces_as_the_group_says() {
     assert_eq!(w.release().await.phase, Phase::Progressing);
     assert_eq!(w.image().await, format!("{IMAGE}:1.0.0"));
     assert_eq!(w.running().await, vec![job.clone()], "the Job was cut off");
+    // The waiting release is read as a cron group's: the group cannot stop being one now.
+    let service = group_yaml("wait").replace(
+        "  kind: cron
+  concurrency: wait
+",
+        "",
+    );
+    let f = w.fd.file("service.yaml", &service);
+    let out = w.fd.run(&["groups", "apply", "-f", &f]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        said(&out).contains(
+            "cannot change the strategy from kind cron to canary while a release is in flight"
+        ),
+        "{out:?}"
+    );
     w.fd.run(&["kill", "report", "--job", &job]).await.expect(0);
     let r = eventually(
         20,

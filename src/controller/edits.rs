@@ -268,15 +268,22 @@ impl Editor<'_> {
                 if let Some(old) = kv
                     .as_ref()
                     .and_then(|kv| serde_json::from_slice::<InstanceGroup>(&kv.value).ok())
-                    && old.spec.strategy.kind() != g.spec.strategy.kind()
+                    && (old.spec.strategy.kind() != g.spec.strategy.kind()
+                        || old.spec.kind != g.spec.kind)
                     && let Some(r) = self.store.get_release(&g.key()).await?
                     && r.value.phase.in_flight()
                 {
+                    let what = |x: &InstanceGroup| match x.spec.kind {
+                        crate::domain::group::Workload::Cron => "kind cron".to_string(),
+                        crate::domain::group::Workload::Service => {
+                            x.spec.strategy.kind().as_str().to_string()
+                        }
+                    };
                     return Err(Refusal::bad(format!(
                         "group {}: cannot change the strategy from {} to {} while a release is in flight ({}); promote or abort it first",
                         g.name(),
-                        old.spec.strategy.kind().as_str(),
-                        g.spec.strategy.kind().as_str(),
+                        what(&old),
+                        what(g),
                         r.value.phase
                     )));
                 }
