@@ -229,7 +229,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Groups(cmd) => groups::run(g, cmd).await,
         Command::Templates(cmd) => templates::run(g, cmd).await,
         Command::Status(args) => status::run(g, args).await,
-        Command::Deploy(a) => release::act(g, &a.group, a.action()?, &a.opts).await,
+        Command::Deploy(a) => match &a.tag_from {
+            Some(from) => release::deploy_from(g, &a, from).await,
+            None => release::act(g, &a.group, a.action()?, &a.opts).await,
+        },
         Command::Step(a) => release::act(g, &a.group, Action::Step, &a.opts).await,
         Command::Pause(a) => release::act(g, &a.group, Action::Pause, &a.opts).await,
         Command::Resume(a) => release::act(g, &a.group, Action::Resume, &a.opts).await,

@@ -38,8 +38,17 @@ pub struct GroupArgs {
 pub struct DeployArgs {
     pub group: String,
     /// The image tag to release.
-    #[arg(long, value_name = "TAG")]
-    pub tag: String,
+    #[arg(
+        long,
+        value_name = "TAG",
+        required_unless_present = "tag_from",
+        conflicts_with = "tag_from"
+    )]
+    pub tag: Option<String>,
+    /// Release the tag that runs as stable in another group (test → pre → prod): a name
+    /// or cluster/namespace/name. The audit reason says where it came from.
+    #[arg(long, value_name = "GROUP")]
+    pub tag_from: Option<String>,
     /// Override a parameter for this revision (repeatable); the value is read as YAML, so
     /// `replicas=3` is a number.
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -95,11 +104,16 @@ pub struct RollbackArgs {
 
 impl DeployArgs {
     pub fn action(&self) -> Result<Action, CliError> {
-        let tag = self.tag.trim();
+        self.action_with(self.tag.as_deref().unwrap_or_default())
+    }
+
+    /// The deploy of `tag` with this command's `--set`s, checked before anything is sent.
+    pub fn action_with(&self, tag: &str) -> Result<Action, CliError> {
+        let tag = tag.trim();
         if tag.is_empty() || tag.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(CliError::new(
                 Exit::BadInput,
-                format!("--tag {:?} is not an image tag", self.tag),
+                format!("--tag {tag:?} is not an image tag"),
             ));
         }
         let params = parse_sets(&self.set)?;
@@ -159,6 +173,53 @@ fn parse_sets(sets: &[String]) -> Result<BTreeMap<String, Value>, CliError> {
 }
 
 /// Asks the release controller to run `action` on the group `group` names.
+/// `deploy GROUP --tag-from OTHER`: the tag OTHER runs as stable, with the source in the
+/// audit reason.
+pub async fn deploy_from(global: &Global, args: &DeployArgs, from: &str) -> Result<(), CliError> {
+    let store = global.connect_store().await?;
+    let source = resolve(store.as_ref(), from).await?;
+    let key = source.key();
+    let release = store
+        .get_release(&key)
+        .await
+        .map_err(super::context::store_error)?
+        .map(|v| v.value)
+        .ok_or_else(|| {
+            CliError::new(
+                Exit::Refused,
+                format!("{key} has never been deployed: no tag to take"),
+            )
+        })?;
+    let n = release.stable_revision;
+    let revision = store
+        .get_revision(&key, n)
+        .await
+        .map_err(super::context::store_error)?
+        .ok_or_else(|| {
+            CliError::new(
+                Exit::Refused,
+                format!("{key} has no revision r{n} in the store"),
+            )
+        })?;
+    let tag = revision
+        .params
+        .get("tag")
+        .and_then(Value::as_str)
+        .ok_or_else(|| CliError::new(Exit::Refused, format!("{key} r{n} has no tag parameter")))?
+        .to_string();
+    let action = args.action_with(&tag)?;
+    let origin = format!("tag {tag} from {key} (stable r{n})");
+    let reason = match args.opts.reason.as_deref().map(str::trim) {
+        Some(r) if !r.is_empty() => format!("{r}; {origin}"),
+        _ => origin,
+    };
+    let opts = ActOptions {
+        reason: Some(reason),
+        json: args.opts.json,
+    };
+    act(global, &args.group, action, &opts).await
+}
+
 pub async fn act(
     global: &Global,
     group: &str,
