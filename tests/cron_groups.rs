@@ -49,12 +49,7 @@ impl World {
         let mut scenario = Sim::sample_scenario();
         scenario.timings.job_run = 1000.0;
         let w = Rig::builder().scenario(scenario).controller().start().await;
-        let fd = &w.fd;
-        let p = fd.file("policy.yaml", &policy(&[&me(), "system:agent"], &[]));
-        fd.run(&["policy", "apply", "-f", &p]).await.expect(0);
-        fd.run(&["clusters", "add", "sim"]).await.expect(0);
-        let t = fd.file("template.yaml", TEMPLATE);
-        fd.run(&["templates", "apply", "-f", &t]).await.expect(0);
+        w.apply_estate(TEMPLATE, None).await;
         let client = w.sim.client().await;
         World { w, client }
     }

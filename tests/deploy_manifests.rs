@@ -5,7 +5,6 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -22,21 +21,7 @@ fn deploy_dir() -> String {
 }
 
 fn kubectl(sim: &Sim, args: &[&str]) -> (bool, String) {
-    let out = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
-        .arg("--cache-dir")
-        .arg(sim.dir.path().join("cache"))
-        .args(["--request-timeout", "20s"])
-        .args(args)
-        .output()
-        .expect("kubectl runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    sim.kubectl(args)
 }
 
 fn ok(sim: &Sim, args: &[&str]) -> String {

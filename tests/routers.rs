@@ -68,15 +68,11 @@ async fn world_with(
         .controller()
         .start()
         .await;
-    let fd = &w.fd;
-    let p = fd.file("policy.yaml", &policy(&[&me(), "system:agent"], &[]));
-    fd.run(&["policy", "apply", "-f", &p]).await.expect(0);
-    fd.run(&["clusters", "add", "sim"]).await.expect(0);
-    let t = fd.file("template.yaml", TEMPLATE);
-    fd.run(&["templates", "apply", "-f", &t]).await.expect(0);
-    let g = fd.file("group.yaml", &group_yaml(router, extra));
-    fd.run(&["groups", "apply", "-f", &g]).await.expect(0);
-    fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
+    w.apply_estate(TEMPLATE, Some(&group_yaml(router, extra)))
+        .await;
+    w.fd.run(&["deploy", "web", "--tag", "1.0.0"])
+        .await
+        .expect(0);
     let client = w.sim.client().await;
     Routed { w, client }
 }

@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use flightdeck::sim::Scenario;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::Pod;
@@ -288,21 +286,7 @@ async fn forbid_skips_a_run_while_one_is_active() {
 }
 
 fn kubectl(sim: &Sim, args: &[&str]) -> (bool, String) {
-    let out = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
-        .arg("--cache-dir")
-        .arg(sim.dir.path().join("cache"))
-        .args(["--request-timeout", "20s"])
-        .args(args)
-        .output()
-        .expect("kubectl runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    sim.kubectl(args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -45,15 +45,10 @@ impl std::ops::Deref for World {
 
 async fn world(strategy: &str) -> World {
     let w = Rig::builder().controller().start().await;
-    let fd = &w.fd;
-    let p = fd.file("policy.yaml", &policy(&[&me(), "system:agent"], &[]));
-    fd.run(&["policy", "apply", "-f", &p]).await.expect(0);
-    fd.run(&["clusters", "add", "sim"]).await.expect(0);
-    let t = fd.file("template.yaml", TEMPLATE);
-    fd.run(&["templates", "apply", "-f", &t]).await.expect(0);
-    let g = fd.file("group.yaml", &group_yaml(strategy));
-    fd.run(&["groups", "apply", "-f", &g]).await.expect(0);
-    fd.run(&["deploy", "web", "--tag", "1.0.0"]).await.expect(0);
+    w.apply_estate(TEMPLATE, Some(&group_yaml(strategy))).await;
+    w.fd.run(&["deploy", "web", "--tag", "1.0.0"])
+        .await
+        .expect(0);
     let client = w.sim.client().await;
     World { w, client }
 }

@@ -136,6 +136,25 @@ impl World {
         }
     }
 
+    /// A bare world made ready through the binary: the policy (this OS user and the
+    /// controller admin), the cluster `sim` registered, `template` and, when given,
+    /// `group` applied. Needs a controller.
+    pub async fn apply_estate(&self, template: &str, group: Option<&str>) {
+        let fd = &self.fd;
+        let p = fd.file(
+            "policy.yaml",
+            &super::cli::policy(&[&me(), "system:agent"], &[]),
+        );
+        fd.run(&["policy", "apply", "-f", &p]).await.expect(0);
+        fd.run(&["clusters", "add", "sim"]).await.expect(0);
+        let t = fd.file("template.yaml", template);
+        fd.run(&["templates", "apply", "-f", &t]).await.expect(0);
+        if let Some(group) = group {
+            let g = fd.file("group.yaml", group);
+            fd.run(&["groups", "apply", "-f", &g]).await.expect(0);
+        }
+    }
+
     /// One action through the request path as this OS user (what a console's key press
     /// sends), asserting that the controller answered exit 0; returns its message.
     pub async fn ask(&self, group: &GroupKey, action: Action) -> String {
