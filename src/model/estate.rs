@@ -87,6 +87,8 @@ struct Namespace {
     /// listed is unknown here, not absent).
     routers: HashMap<(String, String), serde_json::Value>,
     router_kinds: HashSet<String>,
+    /// The pod watch has listed this namespace at least once.
+    pods_listed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -162,6 +164,7 @@ impl Estate {
                 rows,
             } => {
                 let ns = self.ns(cluster, namespace);
+                ns.pods_listed = true;
                 ns.pods.clear();
                 ns.pods_by_group.clear();
                 for row in rows {
@@ -405,6 +408,21 @@ impl Estate {
         self.groups
             .keys()
             .all(|k| self.deployment(k, Track::Stable).is_some())
+    }
+
+    /// Some pod is known (what the startup benchmark calls the first data).
+    pub fn has_pods(&self) -> bool {
+        self.namespaces
+            .values()
+            .flat_map(|c| c.values())
+            .any(|ns| !ns.pods.is_empty())
+    }
+
+    /// Every namespace the groups live in has had its pods listed.
+    pub fn all_pods_listed(&self) -> bool {
+        self.groups
+            .keys()
+            .all(|k| self.ns_of(k).is_some_and(|ns| ns.pods_listed))
     }
 
     /// A group's pods: stable first, then canary, by name.

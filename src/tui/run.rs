@@ -104,6 +104,7 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
         tokio::select! {
             ev = input.next() => match ev {
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
+                    bench.key();
                     dirty = true;
                     match app.on_key(key) {
                         Some(Effect::Quit) => break Exit::Quit,
