@@ -15,6 +15,9 @@ use crate::store::layout;
 
 /// Events kept per namespace; the oldest go first. Enough for hours of a busy namespace.
 const EVENTS_PER_NAMESPACE: usize = 20_000;
+/// Owner index entries per namespace before those of gone objects are let go (see
+/// `Namespace::trim_owners`).
+const OWNERS_PER_NAMESPACE: usize = 20_000;
 /// A Warning event counts towards a group's warning mark for this long.
 const RECENT_WARNING: SignedDuration = SignedDuration::from_secs(600);
 
@@ -83,6 +86,8 @@ struct Namespace {
     /// Object name (pod, replicaset, deployment) → group. Kept after the object goes, so
     /// late events about it still land in the right group.
     owners: HashMap<String, String>,
+    /// Entries the owner index kept at its last trim: the next trim waits for twice that.
+    owners_kept: usize,
     /// Router objects by (kind, name), and the kinds whose watch has listed (a kind not
     /// listed is unknown here, not absent).
     routers: HashMap<(String, String), serde_json::Value>,
@@ -536,6 +541,9 @@ impl Namespace {
             return;
         }
         self.owners.insert(object.to_string(), group.to_string());
+        if self.owners.len() > OWNERS_PER_NAMESPACE.max(2 * self.owners_kept) {
+            self.trim_owners(object);
+        }
         if let Some(uids) = self.orphan_events.remove(object) {
             self.events_by_group
                 .entry(group.to_string())
@@ -578,6 +586,26 @@ impl Namespace {
                 self.orphan_events.remove(&row.object_name);
             }
         }
+    }
+
+    /// Let go of the owner entries of objects that are gone and that no kept event is
+    /// about (`adopted` is being added now): a namespace whose pods come and go for weeks
+    /// keeps an index the size of what it holds now, not of everything it ever saw.
+    fn trim_owners(&mut self, adopted: &str) {
+        let mut live: HashSet<&str> = HashSet::from([adopted]);
+        for p in self.pods.values() {
+            live.insert(&p.name);
+            if let Some(o) = &p.owner {
+                live.insert(o);
+            }
+        }
+        live.extend(self.deployments.keys().map(String::as_str));
+        live.extend(self.events.values().map(|e| e.object_name.as_str()));
+        let before = self.owners.len();
+        self.owners
+            .retain(|object, _| live.contains(object.as_str()));
+        self.owners_kept = self.owners.len();
+        tracing::debug!(before, kept = self.owners_kept, "owner index trimmed");
     }
 
     fn trim_events(&mut self) {
