@@ -37,7 +37,10 @@ pub struct BenchRecorder {
 impl BenchRecorder {
     pub fn from_env() -> Self {
         BenchRecorder {
-            path: std::env::var_os("FLIGHTDECK_BENCH_REPORT").map(PathBuf::from),
+            // Set but empty (the pty tests pass it through that way) is unset.
+            path: std::env::var_os("FLIGHTDECK_BENCH_REPORT")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
             first_frame: None,
             all_groups: None,
             first_pods: None,
