@@ -4,7 +4,8 @@
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::{ClusterConn, spawn_watchers};
+use super::ClusterConn;
+use super::watch::{RouterKinds, spawn_watchers_with};
 use crate::model::{Conn, Part, Update};
 
 /// `namespaces` holds the (cluster, namespace) pairs in use; only those of the current
@@ -17,6 +18,9 @@ pub fn spawn_supervisor(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut conn = conn;
+        // What discovery found on this connection's server, kept across restarts of the
+        // watchers (a namespace added); a new context starts afresh.
+        let mut kinds = RouterKinds::default();
         loop {
             let ns: Vec<String> = namespaces
                 .borrow_and_update()
@@ -25,7 +29,8 @@ pub fn spawn_supervisor(
                 .map(|(_, n)| n.clone())
                 .collect();
             tracing::info!(context = %conn.context, namespaces = ns.len(), "watching");
-            let _watchers = spawn_watchers(conn.client.clone(), &conn.context, &ns, tx.clone());
+            let _watchers =
+                spawn_watchers_with(conn.client.clone(), &conn.context, &ns, &kinds, tx.clone());
             // Wait for a reason to restart them; dropping `_watchers` at the end of this
             // iteration stops them.
             loop {
@@ -44,6 +49,7 @@ pub fn spawn_supervisor(
                         match conn.switch(&ctx).await {
                             Ok(new) => {
                                 conn = new;
+                                kinds = RouterKinds::default();
                                 let _ = tx.send(Update::ContextSwitched(conn.context.clone())).await;
                                 let _ = tx
                                     .send(Update::Connection { part: Part::Cluster, state: Conn::Connecting })

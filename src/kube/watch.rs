@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event, Pod};
-use kube::api::DynamicObject;
+use kube::api::{ApiResource, DynamicObject};
 use kube::core::GroupVersionKind;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event as WatchEvent};
@@ -20,8 +20,14 @@ use tokio::task::JoinHandle;
 use crate::domain::labels;
 use crate::model::{Conn, DeploymentRow, EventRow, Part, PodRow, RouterRow, Update};
 
-/// Initial lists in flight at once (see `spawn_one`).
-const CONCURRENT_LISTS: usize = 4;
+/// Initial lists in flight at once (see `spawn_one`): every namespace's deployments and
+/// pods of a dozen namespaces in one go, so a far API server costs a few round trips, not
+/// one per list; bounded, because each list holds a page while it decodes.
+const CONCURRENT_LISTS: usize = 16;
+
+/// Pods per page of a pod list: each page is a round trip; a page is held whole while it
+/// decodes (kube's default is 500).
+const POD_PAGE: u32 = 250;
 
 /// The running watchers; dropping it stops them.
 pub struct WatchSet {
@@ -43,31 +49,49 @@ pub fn spawn_watchers(
     namespaces: &[String],
     tx: mpsc::Sender<Update>,
 ) -> WatchSet {
+    spawn_watchers_with(client, cluster, namespaces, &RouterKinds::default(), tx)
+}
+
+/// [`spawn_watchers`] with what discovery already found on this server: the supervisor
+/// keeps `kinds` for its connection, so restarting the watchers asks nothing again.
+///
+/// Every list is a round trip per page, and on a far API server those add up; so the lists
+/// that make the groups list go first, all at once: deployments (one page each), then pods;
+/// events and routers after; and discovery is asked once per router kind, not once per
+/// namespace.
+pub fn spawn_watchers_with(
+    client: Client,
+    cluster: &str,
+    namespaces: &[String],
+    kinds: &RouterKinds,
+    tx: mpsc::Sender<Update>,
+) -> WatchSet {
     let health = Health::new(tx.clone());
     let mut tasks = vec![spawn_probe(client.clone(), health.clone())];
+    let group_selector = watcher::Config::default().labels(labels::GROUP);
     for ns in namespaces {
-        // Smaller pages than kube's 500: a page of pods is held whole while it decodes.
-        let group_selector = watcher::Config::default()
-            .labels(labels::GROUP)
-            .page_size(100);
-        tasks.push(spawn_one::<Pod, PodRow>(
-            Api::namespaced(client.clone(), ns),
-            group_selector.clone(),
-            "Pod",
-            cluster,
-            ns,
-            tx.clone(),
-            health.clone(),
-        ));
         tasks.push(spawn_one::<Deployment, DeploymentRow>(
             Api::namespaced(client.clone(), ns),
-            group_selector,
+            group_selector.clone().page_size(100),
             "Deployment",
             cluster,
             ns,
             tx.clone(),
             health.clone(),
         ));
+    }
+    for ns in namespaces {
+        tasks.push(spawn_one::<Pod, PodRow>(
+            Api::namespaced(client.clone(), ns),
+            group_selector.clone().page_size(POD_PAGE),
+            "Pod",
+            cluster,
+            ns,
+            tx.clone(),
+            health.clone(),
+        ));
+    }
+    for ns in namespaces {
         tasks.push(spawn_one::<Event, EventRow>(
             Api::namespaced(client.clone(), ns),
             watcher::Config::default().page_size(100),
@@ -77,18 +101,39 @@ pub fn spawn_watchers(
             tx.clone(),
             health.clone(),
         ));
-        for router in ROUTER_KINDS {
-            tasks.push(spawn_router_watch(
-                client.clone(),
-                router,
-                cluster,
-                ns,
-                tx.clone(),
-                health.clone(),
-            ));
-        }
+    }
+    for router in ROUTER_KINDS {
+        tasks.push(spawn_router_watches(
+            client.clone(),
+            router,
+            kinds.clone(),
+            cluster,
+            namespaces,
+            tx.clone(),
+            health.clone(),
+        ));
     }
     WatchSet { tasks }
+}
+
+/// Router kinds discovery found served on one API server (kinds it does not serve are
+/// asked again next time: a CRD may be installed meanwhile).
+#[derive(Clone, Default)]
+pub struct RouterKinds(Arc<Mutex<HashMap<GroupVersionKind, ApiResource>>>);
+
+impl RouterKinds {
+    async fn resolve(&self, client: &Client, gvk: &GroupVersionKind) -> Option<ApiResource> {
+        if let Some(ar) = self.lock().get(gvk) {
+            return Some(ar.clone());
+        }
+        let (ar, _) = kube::discovery::pinned_kind(client, gvk).await.ok()?;
+        self.lock().insert(gvk.clone(), ar.clone());
+        Some(ar)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<GroupVersionKind, ApiResource>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// How a watched object becomes an update. `tag` is the watcher's kind, for rows that
@@ -202,31 +247,46 @@ const ROUTER_KINDS: [(&str, &str); 3] = [
     ("networking.k8s.io/v1", "Ingress"),
 ];
 
-/// Watches one router kind in `namespace` (flightdeck's objects, by their group label),
-/// once discovery says the cluster serves it.
-fn spawn_router_watch(
+/// Watches one router kind in every namespace (flightdeck's objects, by their group
+/// label), once discovery says the cluster serves it.
+fn spawn_router_watches(
     client: Client,
     (api_version, kind): (&'static str, &'static str),
+    kinds: RouterKinds,
     cluster: &str,
-    namespace: &str,
+    namespaces: &[String],
     tx: mpsc::Sender<Update>,
     health: Health,
 ) -> JoinHandle<()> {
-    let (cluster, namespace) = (cluster.to_string(), namespace.to_string());
+    let cluster = cluster.to_string();
+    let namespaces = namespaces.to_vec();
     tokio::spawn(async move {
         let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
         let gvk = GroupVersionKind::gvk(group, version, kind);
-        let Ok((ar, _)) = kube::discovery::pinned_kind(&client, &gvk).await else {
-            tracing::debug!(%kind, %namespace, "not served here; no router watch");
+        let Some(ar) = kinds.resolve(&client, &gvk).await else {
+            tracing::debug!(%kind, "not served here; no router watch");
             return;
         };
-        let api: Api<DynamicObject> = Api::namespaced_with(client, &namespace, &ar);
         let config = watcher::Config::default().labels(labels::GROUP);
-        // Aborting this task drops the handle's guard, which stops the watch.
-        let mut watch = AbortOnDrop(spawn_one::<DynamicObject, RouterRow>(
-            api, config, kind, &cluster, &namespace, tx, health,
-        ));
-        let _ = (&mut watch.0).await;
+        // Aborting this task drops the handles' guards, which stops the watches.
+        let watches: Vec<AbortOnDrop> = namespaces
+            .iter()
+            .map(|ns| {
+                let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+                AbortOnDrop(spawn_one::<DynamicObject, RouterRow>(
+                    api,
+                    config.clone(),
+                    kind,
+                    &cluster,
+                    ns,
+                    tx.clone(),
+                    health.clone(),
+                ))
+            })
+            .collect();
+        for mut w in watches {
+            let _ = (&mut w.0).await;
+        }
     })
 }
 

@@ -15,6 +15,9 @@ use crate::store::layout;
 
 /// Events kept per namespace; the oldest go first. Enough for hours of a busy namespace.
 const EVENTS_PER_NAMESPACE: usize = 20_000;
+/// Owner index entries per namespace before those of gone objects are let go (see
+/// `Namespace::trim_owners`).
+const OWNERS_PER_NAMESPACE: usize = 20_000;
 /// A Warning event counts towards a group's warning mark for this long.
 const RECENT_WARNING: SignedDuration = SignedDuration::from_secs(600);
 
@@ -91,10 +94,14 @@ struct Namespace {
     /// Object name (pod, replicaset, deployment) → group. Kept after the object goes, so
     /// late events about it still land in the right group.
     owners: HashMap<String, String>,
+    /// Entries the owner index kept at its last trim: the next trim waits for twice that.
+    owners_kept: usize,
     /// Router objects by (kind, name), and the kinds whose watch has listed (a kind not
     /// listed is unknown here, not absent).
     routers: HashMap<(String, String), serde_json::Value>,
     router_kinds: HashSet<String>,
+    /// The pod watch has listed this namespace at least once.
+    pods_listed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -170,6 +177,7 @@ impl Estate {
                 rows,
             } => {
                 let ns = self.ns(cluster, namespace);
+                ns.pods_listed = true;
                 ns.pods.clear();
                 ns.pods_by_group.clear();
                 for row in rows {
@@ -416,6 +424,21 @@ impl Estate {
             .all(|k| self.deployment(k, Track::Stable).is_some())
     }
 
+    /// Some pod is known (what the startup benchmark calls the first data).
+    pub fn has_pods(&self) -> bool {
+        self.namespaces
+            .values()
+            .flat_map(|c| c.values())
+            .any(|ns| !ns.pods.is_empty())
+    }
+
+    /// Every namespace the groups live in has had its pods listed.
+    pub fn all_pods_listed(&self) -> bool {
+        self.groups
+            .keys()
+            .all(|k| self.ns_of(k).is_some_and(|ns| ns.pods_listed))
+    }
+
     /// A group's pods: stable first, then canary, by name.
     pub fn pods_of(&self, key: &GroupKey) -> Vec<&PodRow> {
         let mut pods: Vec<&PodRow> = self.pods_unsorted(key).collect();
@@ -549,6 +572,9 @@ impl Namespace {
             return;
         }
         self.owners.insert(object.to_string(), group.to_string());
+        if self.owners.len() > OWNERS_PER_NAMESPACE.max(2 * self.owners_kept) {
+            self.trim_owners(object);
+        }
         if let Some(uids) = self.orphan_events.remove(object) {
             self.events_by_group
                 .entry(group.to_string())
@@ -591,6 +617,26 @@ impl Namespace {
                 self.orphan_events.remove(&row.object_name);
             }
         }
+    }
+
+    /// Let go of the owner entries of objects that are gone and that no kept event is
+    /// about (`adopted` is being added now): a namespace whose pods come and go for weeks
+    /// keeps an index the size of what it holds now, not of everything it ever saw.
+    fn trim_owners(&mut self, adopted: &str) {
+        let mut live: HashSet<&str> = HashSet::from([adopted]);
+        for p in self.pods.values() {
+            live.insert(&p.name);
+            if let Some(o) = &p.owner {
+                live.insert(o);
+            }
+        }
+        live.extend(self.deployments.keys().map(String::as_str));
+        live.extend(self.events.values().map(|e| e.object_name.as_str()));
+        let before = self.owners.len();
+        self.owners
+            .retain(|object, _| live.contains(object.as_str()));
+        self.owners_kept = self.owners.len();
+        tracing::debug!(before, kept = self.owners_kept, "owner index trimmed");
     }
 
     fn trim_events(&mut self) {

@@ -19,6 +19,8 @@ const TICK: Duration = Duration::from_secs(1);
 /// Updates applied before a frame is allowed, so a burst (a relist of thousands of pods)
 /// cannot starve input and drawing.
 const UPDATES_PER_FRAME: usize = 20_000;
+/// And at most this long, so a key read meanwhile waits for no more than this and a frame.
+const UPDATES_BUDGET: Duration = Duration::from_millis(6);
 
 /// What the loop hands to the outside world.
 pub struct Wiring {
@@ -74,6 +76,7 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
     let frame_gap = Duration::from_millis(1000 / MAX_FPS);
     let mut last_frame: Option<Instant> = None;
     let mut dirty = true;
+    let mut key_waiting = false;
     // The open log viewer's streams and their events; a fresh channel per viewer, so
     // lines of a closed one never reach the next.
     let mut log_streams: Option<crate::logs::LogStreams> = None;
@@ -81,7 +84,9 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
 
     let exit = loop {
         if dirty {
+            // A key is answered in the next frame at once; only updates wait for the cap.
             let due = last_frame
+                .filter(|_| !key_waiting)
                 .map(|t| t + frame_gap)
                 .unwrap_or_else(Instant::now);
             if Instant::now() >= due {
@@ -94,6 +99,7 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
                 bench.frame(render, started.elapsed(), app.estate());
                 last_frame = Some(Instant::now());
                 dirty = false;
+                key_waiting = false;
             }
         }
         let redraw_at = if dirty {
@@ -104,9 +110,13 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
             Instant::now() + Duration::from_secs(3600)
         };
         tokio::select! {
+            // Keys first: a key waits for no burst of updates.
+            biased;
             ev = input.next() => match ev {
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
+                    bench.key();
                     dirty = true;
+                    key_waiting = true;
                     match app.on_key(key) {
                         Some(Effect::Quit) => break Exit::Quit,
                         Some(Effect::SwitchContext(ctx)) => {
@@ -158,9 +168,10 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
                 None => break Exit::InputClosed,
             },
             Some(update) = wiring.updates.recv() => {
+                let started = Instant::now();
                 app.apply(update);
                 let mut n = 1;
-                while n < UPDATES_PER_FRAME {
+                while n < UPDATES_PER_FRAME && started.elapsed() < UPDATES_BUDGET {
                     match wiring.updates.try_recv() {
                         Ok(u) => { app.apply(u); n += 1; }
                         Err(_) => break,

@@ -162,3 +162,68 @@ fn a_similar_group_name_does_not_steal_events() {
         1
     );
 }
+
+#[test]
+fn the_event_store_never_holds_more_than_its_cap_per_namespace() {
+    let (mut e, _) = estate();
+    let start = Timestamp::now();
+    for i in 0..EVENTS_PER_NAMESPACE + 5_000 {
+        let at = start + SignedDuration::from_millis(i as i64);
+        e.apply(Update::EventApplied {
+            cluster: "sim".into(),
+            row: event(
+                &format!("u{i}"),
+                &format!("web-{i}"),
+                "Pulled",
+                EventKind::Normal,
+                at,
+            ),
+        });
+        let held = e.namespaces["sim"]["shop"].events.len();
+        assert!(held <= EVENTS_PER_NAMESPACE, "{held} events held");
+    }
+    // The newest are the ones kept.
+    let ns = &e.namespaces["sim"]["shop"];
+    assert!(
+        ns.events
+            .contains_key(&format!("u{}", EVENTS_PER_NAMESPACE + 4_999))
+    );
+    assert!(!ns.events.contains_key("u0"));
+}
+
+#[test]
+fn the_owner_index_stays_bounded_while_pods_come_and_go() {
+    let (mut e, key) = estate();
+    // Ten times the cap of pods, each created and deleted, as a rollout a day for months.
+    for i in 0..OWNERS_PER_NAMESPACE * 10 {
+        let name = format!("web-{i}");
+        let mut row = pod(&name, "web", Track::Stable, "Running", true);
+        row.owner = Some(format!("web-rs{}", i / 10));
+        e.apply(Update::PodApplied {
+            cluster: "sim".into(),
+            row,
+        });
+        e.apply(Update::PodDeleted {
+            cluster: "sim".into(),
+            namespace: "shop".into(),
+            name,
+        });
+        let held = e.namespaces["sim"]["shop"].owners.len();
+        assert!(held <= OWNERS_PER_NAMESPACE + 1, "{held} owner entries");
+    }
+    // A pod that is there now still takes its events to its group, and so does a late
+    // event about a pod that went recently.
+    e.apply(Update::PodApplied {
+        cluster: "sim".into(),
+        row: pod("web-now", "web", Track::Stable, "Running", true),
+    });
+    let now = Timestamp::now();
+    let last_gone = format!("web-{}", OWNERS_PER_NAMESPACE * 10 - 1);
+    for (uid, object) in [("a", "web-now"), ("b", last_gone.as_str())] {
+        e.apply(Update::EventApplied {
+            cluster: "sim".into(),
+            row: event(uid, object, "BackOff", EventKind::Warning, now),
+        });
+    }
+    assert_eq!(e.events_of(&key).len(), 2);
+}
