@@ -13,12 +13,10 @@
 //!
 //! `FLIGHTDECK_BENCH_DELAYS_MS=0,80` picks the one-way delays.
 
-#[path = "../tests/support/delay_proxy.rs"]
-mod delay_proxy;
-#[path = "../tests/support/etcd.rs"]
-mod etcd_support;
-#[path = "../tests/tmux/mod.rs"]
-mod tmux;
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use support::{delay_proxy, etcd as etcd_support, tmux};
 
 use std::time::{Duration, Instant};
 

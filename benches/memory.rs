@@ -7,10 +7,10 @@
 //! then 5 s more,
 //! and the bench reads its peak RSS (VmHWM) before it quits.
 
-#[path = "../tests/support/etcd.rs"]
-mod etcd_support;
-#[path = "../tests/tmux/mod.rs"]
-mod tmux;
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use support::{etcd as etcd_support, tmux};
 
 use std::time::{Duration, Instant};
 

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod delay_proxy;
 pub mod etcd;
 pub mod tmux;
 pub mod world;
