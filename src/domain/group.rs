@@ -238,6 +238,18 @@ pub struct Traffic {
     pub host: Option<String>,
 }
 
+/// Istio's networking API (VirtualService, DestinationRule).
+pub const ISTIO_API: &str = "networking.istio.io/v1";
+/// The Gateway API (HTTPRoute).
+pub const GATEWAY_API: &str = "gateway.networking.k8s.io/v1";
+/// The objects routers' weights live in, as (apiVersion, kind): what the engine writes and
+/// reads back, and what every console watches for drift.
+pub const ROUTER_KINDS: [(&str, &str); 3] = [
+    (ISTIO_API, "VirtualService"),
+    (GATEWAY_API, "HTTPRoute"),
+    ("networking.k8s.io/v1", "Ingress"),
+];
+
 impl TrafficRouter {
     /// How the strategy and messages name it.
     pub fn as_str(self) -> &'static str {

@@ -239,13 +239,9 @@ impl Row for RouterRow {
     }
 }
 
-/// The kinds a router's weights live in: (apiVersion, kind). A cluster without the
-/// kind's CRD (no Istio, no Gateway API) just has no watcher for it.
-const ROUTER_KINDS: [(&str, &str); 3] = [
-    ("networking.istio.io/v1", "VirtualService"),
-    ("gateway.networking.k8s.io/v1", "HTTPRoute"),
-    ("networking.k8s.io/v1", "Ingress"),
-];
+// The kinds a router's weights live in (the engine's, from `domain`). A cluster without
+// the kind's CRD (no Istio, no Gateway API) just has no watcher for it.
+use crate::domain::group::ROUTER_KINDS;
 
 /// Watches one router kind in every namespace (flightdeck's objects, by their group
 /// label), once discovery says the cluster serves it.

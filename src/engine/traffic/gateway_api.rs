@@ -10,7 +10,7 @@ use super::{
 use crate::domain::InstanceGroup;
 use crate::domain::group::{HeaderRoute, MatchKind};
 
-pub const API_VERSION: &str = "gateway.networking.k8s.io/v1";
+pub const API_VERSION: &str = crate::domain::group::GATEWAY_API;
 
 pub fn http_route(route: &Route<'_>) -> Value {
     let g = route.group;

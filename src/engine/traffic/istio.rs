@@ -7,7 +7,7 @@ use super::{Held, PRIMARY, Route, cookie_regex, meta, percent, route_name};
 use crate::domain::group::{HeaderRoute, MatchKind};
 use crate::domain::{InstanceGroup, labels};
 
-pub const API_VERSION: &str = "networking.istio.io/v1";
+pub const API_VERSION: &str = crate::domain::group::ISTIO_API;
 
 pub fn objects(route: &Route<'_>) -> Vec<Value> {
     let g = route.group;
