@@ -189,6 +189,21 @@ async fn a_cron_group_is_deployed_triggered_suspended_and_its_job_killed() {
     w.fd.run(&["resume", "report"]).await.expect(0);
     assert_eq!(w.cronjob().await.spec.unwrap().suspend, Some(false));
 
+    // A trigger the cluster refuses (the CronJob was deleted by hand) fails on its own: the
+    // release is not Degraded and has nothing to re-apply.
+    Api::<CronJob>::namespaced(w.client.clone(), NAMESPACE)
+        .delete("report", &Default::default())
+        .await
+        .unwrap();
+    let out = w.fd.run(&["trigger", "report"]).await;
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        said(&out).contains("does not exist; deploy the group first"),
+        "{out:?}"
+    );
+    let r = w.release().await;
+    assert_eq!((r.phase, r.applied), (Phase::Promoted, r.desired), "{r:?}");
+
     // Every one of these is in the audit log, refusals too (outcome denied).
     let actions: Vec<(String, String)> = {
         let filter = flightdeck::store::AuditFilter {

@@ -449,6 +449,15 @@ impl ReleaseEngine {
             .apply_bounded(&group, &tr.effects, revision.as_ref(), deadline)
             .await;
         let mut asked = tr.effects.clone();
+        // A trigger or a kill changes no desired state: failing it is no verdict on the
+        // release, and nothing is left to re-apply.
+        let one_off = !tr.effects.is_empty()
+            && tr.effects.iter().all(|e| {
+                matches!(
+                    e,
+                    ClusterEffect::TriggerJob { .. } | ClusterEffect::KillJobs { .. }
+                )
+            });
         // Someone committed after us: their apply may have reached the cluster before ours
         // and been overwritten by it. Converge the cluster on the newest desired state.
         if applied.is_ok()
@@ -475,6 +484,7 @@ impl ReleaseEngine {
             action.name(),
             applied,
             tr.summary,
+            one_off,
         )
         .await
     }
@@ -526,6 +536,7 @@ impl ReleaseEngine {
             "reapply",
             applied,
             summary,
+            false,
         )
         .await
     }
@@ -541,9 +552,16 @@ impl ReleaseEngine {
         action: &str,
         applied: Result<Option<ReadBack>, ApplyError>,
         mut summary: String,
+        one_off: bool,
     ) -> Result<ActionReport, EngineError> {
         let before = state_json(&release);
         let (outcome, why, apply_error) = match &applied {
+            Err(e) if one_off => {
+                release.applied = release.desired;
+                let m = format!("{action} failed: {e}");
+                release.message = Some(m.clone());
+                (Outcome::Failed, m, Some(e.to_string()))
+            }
             Ok(read) => {
                 release.applied = release.desired;
                 release.message = None;
