@@ -54,7 +54,7 @@ async fn main() {
     tokio::time::sleep(IDLE_WINDOW).await;
     let idle_cpu =
         (cpu_ticks(pid) - cpu0) as f64 / ticks_per_second() / t0.elapsed().as_secs_f64() * 100.0;
-    let rss_mb = peak_rss_kb(pid) as f64 / 1024.0;
+    let rss_mb = support::peak_rss_kb(pid) as f64 / 1024.0;
     console.send(&["q"]);
     let start = Instant::now();
     while !report.exists() && start.elapsed() < Duration::from_secs(10) {
@@ -135,13 +135,4 @@ fn cpu_ticks(pid: u32) -> u64 {
 fn ticks_per_second() -> f64 {
     // SAFETY: sysconf has no preconditions.
     (unsafe { libc::sysconf(libc::_SC_CLK_TCK) }) as f64
-}
-
-fn peak_rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
 }

@@ -146,7 +146,7 @@ async fn run_console(
         console.send(&[if i.is_multiple_of(2) { "Down" } else { "Up" }]);
         tokio::time::sleep(KEY_GAP).await;
     }
-    let rss_mb = peak_rss_kb(pid) as f64 / 1024.0;
+    let rss_mb = support::peak_rss_kb(pid) as f64 / 1024.0;
     console.send(&["q"]);
     let waited = Instant::now();
     while !report.exists() && waited.elapsed() < Duration::from_secs(10) {
@@ -243,13 +243,4 @@ fn cpu_model() -> String {
         .and_then(|l| l.split(':').nth(1))
         .map(|m| m.trim().to_string())
         .unwrap_or_else(|| "unknown CPU".to_string())
-}
-
-fn peak_rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
 }

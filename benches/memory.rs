@@ -91,20 +91,11 @@ async fn measure(groups: usize, per_group: u32) -> (u64, f64, Duration) {
     let load = start.elapsed();
     tokio::time::sleep(Duration::from_secs(5)).await;
     let pid = console.program_pid().expect("console pid");
-    let rss_mb = peak_rss_kb(pid) as f64 / 1024.0;
+    let rss_mb = support::peak_rss_kb(pid) as f64 / 1024.0;
     console.send(&["q"]);
     tokio::time::sleep(Duration::from_millis(500)).await;
     drop(console);
     drop(t);
     sim.shutdown().await;
     (pods, rss_mb, load)
-}
-
-fn peak_rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
 }

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
-use crate::domain::group::{SCALE_DOWN_DELAY, StrategyKind};
+use crate::domain::group::StrategyKind;
 use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Step};
 use crate::engine::release_engine::ReleaseEngine;
 use crate::engine::strategy::{self, Stage};
@@ -254,10 +254,7 @@ impl Agent {
                 let why = if strategy::switch_ends_at(group, &release).is_some() {
                     format!(
                         "the scale-down delay ({}) after the switch is over",
-                        strategy::blue_green(group)
-                            .scale_down_delay
-                            .as_deref()
-                            .unwrap_or(SCALE_DOWN_DELAY)
+                        strategy::blue_green(group).delay_text()
                     )
                 } else {
                     format!(

@@ -8,6 +8,15 @@
 use jiff::civil::DateTime;
 use jiff::{Timestamp, ToSpan, tz::TimeZone};
 
+/// How long a run has been going, or until the next: `90s`, `5m`, `3h`.
+pub fn run_span(from: Timestamp, to: Timestamp) -> String {
+    match to.duration_since(from).as_secs().max(0) {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s => format!("{}h", s / 3600),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
     minutes: u64,

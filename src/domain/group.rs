@@ -194,9 +194,14 @@ pub struct BlueGreen {
 pub const SCALE_DOWN_DELAY: &str = "30s";
 
 impl BlueGreen {
+    /// The scale-down delay as written (the default when not).
+    pub fn delay_text(&self) -> &str {
+        self.scale_down_delay.as_deref().unwrap_or(SCALE_DOWN_DELAY)
+    }
+
     /// The scale-down delay, or why it cannot be read.
     pub fn delay(&self) -> Result<jiff::SignedDuration, String> {
-        let text = self.scale_down_delay.as_deref().unwrap_or(SCALE_DOWN_DELAY);
+        let text = self.delay_text();
         text.parse::<jiff::SignedDuration>()
             .ok()
             .filter(|d| !d.is_negative() && d.as_secs() <= 86_400)

@@ -20,17 +20,11 @@ impl RunningJob {
     /// `report-29395071 (running 3m)`.
     pub fn describe(&self, now: jiff::Timestamp) -> String {
         match self.started {
-            Some(t) => {
-                let secs = now.duration_since(t).as_secs().max(0);
-                let d = if secs < 120 {
-                    format!("{secs}s")
-                } else if secs < 7200 {
-                    format!("{}m", secs / 60)
-                } else {
-                    format!("{}h", secs / 3600)
-                };
-                format!("{} (running {d})", self.name)
-            }
+            Some(t) => format!(
+                "{} (running {})",
+                self.name,
+                crate::domain::cron::run_span(t, now)
+            ),
             None => format!("{} (starting)", self.name),
         }
     }

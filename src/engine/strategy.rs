@@ -207,9 +207,8 @@ pub fn stage_words(group: &InstanceGroup, release: &Release) -> Option<(String, 
                 format!("preview {new} waits for promote, active {old}"),
             ),
             Stage::Switched => {
-                let delay = blue_green(group)
-                    .scale_down_delay
-                    .unwrap_or_else(|| crate::domain::group::SCALE_DOWN_DELAY.into());
+                let bg = blue_green(group);
+                let delay = bg.delay_text();
                 let held = if paused { "held" } else { "kept" };
                 (
                     "switched".into(),

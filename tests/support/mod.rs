@@ -109,6 +109,16 @@ pub fn deployment(ns: &str, name: &str, image: &str, replicas: i64) -> Value {
     })
 }
 
+/// Peak resident memory (VmHWM) of process `pid`, in KiB (0 when it cannot be read).
+pub fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Polls `check` until it returns Some, failing the test after `secs` seconds.
 pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
 where

@@ -208,9 +208,7 @@ impl Machine<'_> {
     }
 
     fn delay_text(&self) -> String {
-        let bg = blue_green(self.group);
-        bg.scale_down_delay
-            .unwrap_or_else(|| crate::domain::group::SCALE_DOWN_DELAY.to_string())
+        blue_green(self.group).delay_text().to_string()
     }
 
     fn preview_pods(&self) -> u32 {

@@ -6,8 +6,8 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
 use crate::config::Theme;
-use crate::domain::cron::Schedule;
-use crate::domain::group::{SCALE_DOWN_DELAY, StrategyKind};
+use crate::domain::cron::{Schedule, run_span};
+use crate::domain::group::StrategyKind;
 use crate::domain::release::RouterState;
 use crate::domain::{InstanceGroup, Phase, Release, Step, TrafficRouter};
 use crate::engine::router::{effective_weight, replica_split};
@@ -120,7 +120,7 @@ pub fn cron_lines(
             Ok(Some(next)) => first.push(Span::raw(format!(
                 "  next {} (in {})",
                 next.strftime("%H:%M UTC"),
-                human(now, next)
+                run_span(now, next)
             ))),
             Ok(None) => first.push(Span::styled("  never runs", t.warning)),
             Err(e) => first.push(Span::styled(format!("  {}", clean(&e)), t.error)),
@@ -159,7 +159,7 @@ pub fn cron_lines(
             let names: Vec<String> = jobs
                 .iter()
                 .map(|(name, at)| match (now, at) {
-                    (Some(now), Some(at)) => format!("{} ({})", clean(name), human(*at, now)),
+                    (Some(now), Some(at)) => format!("{} ({})", clean(name), run_span(*at, now)),
                     _ => clean(name),
                 })
                 .collect();
@@ -171,7 +171,7 @@ pub fn cron_lines(
     }
     if let (Some(now), Some(at)) = (now, runs.last_start) {
         second.push(Span::styled(
-            format!("  last start {} ago", human(at, now)),
+            format!("  last start {} ago", run_span(at, now)),
             t.muted,
         ));
     }
@@ -180,16 +180,6 @@ pub fn cron_lines(
         None => Line::from(""),
     };
     vec![Line::from(first), Line::from(second), third]
-}
-
-/// `45s`, `3m`, `2h`: from `from` to `to`.
-fn human(from: Timestamp, to: Timestamp) -> String {
-    let secs = to.duration_since(from).as_secs().max(0);
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s => format!("{}h", s / 3600),
-    }
 }
 
 /// The timeline's entries: a canary's steps; a blue-green release's gates, then its
@@ -201,9 +191,8 @@ pub fn stage_labels(group: &InstanceGroup) -> Vec<String> {
         StrategyKind::Canary => gates.collect(),
         StrategyKind::Rolling => vec![format!("roll out over {}", group.stable_deployment())],
         StrategyKind::BlueGreen => {
-            let delay = strategy::blue_green(group)
-                .scale_down_delay
-                .unwrap_or_else(|| SCALE_DOWN_DELAY.to_string());
+            let bg = strategy::blue_green(group);
+            let delay = bg.delay_text();
             gates
                 .chain([
                     format!("preview on {}", strategy::preview_service(group)),
