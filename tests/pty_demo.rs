@@ -132,3 +132,39 @@ fn unsafe_kill(pid: u32, signal: &str) {
         .unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn demo_with_three_clusters_watches_test_pre_and_prod_in_one_list() {
+    let t = Tmux::start(
+        "clusters",
+        160,
+        50,
+        &format!("{} demo --clusters 3", flightdeck().display()),
+    );
+    let screen = t.wait_for("three clusters up", START, |s| {
+        s.contains("clusters test up pre up prod up")
+    });
+    assert!(screen.contains("CLUSTER"), "{screen}");
+    let rows: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("user-info-grpc"))
+        .collect();
+    // The same app in each environment, side by side, in the kubeconfig's order.
+    assert_eq!(rows.len(), 3, "{screen}");
+    for (row, cluster) in rows.iter().zip(["test", "pre", "prod"]) {
+        assert!(row.contains(cluster), "{row}");
+    }
+    t.send(&["q"]);
+    assert_terminal_restored(&t, "0");
+}
+
+#[test]
+fn demo_refuses_more_clusters_than_it_has_names_for() {
+    let out = std::process::Command::new(flightdeck())
+        .args(["demo", "--clusters", "4"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--clusters"), "{err}");
+}

@@ -41,7 +41,7 @@ fn ns_scopes_the_list_and_the_header() {
     command(&mut app, "ns money");
     let buf = screen(&mut app);
     assert!(
-        line_with(&buf, "context")
+        line_with(&buf, "namespace")
             .unwrap()
             .contains("namespace money")
     );
@@ -54,7 +54,7 @@ fn ns_scopes_the_list_and_the_header() {
     command(&mut app, "ns all");
     let buf = screen(&mut app);
     assert!(
-        line_with(&buf, "context")
+        line_with(&buf, "namespace")
             .unwrap()
             .contains("namespace all")
     );
@@ -62,20 +62,75 @@ fn ns_scopes_the_list_and_the_header() {
 }
 
 #[test]
-fn ctx_switches_only_to_known_contexts() {
+fn ctx_narrows_the_list_to_one_cluster_and_all_widens_it() {
     let mut app = app();
-    assert_eq!(
-        command(&mut app, "ctx staging"),
-        Some(Effect::SwitchContext("staging".into()))
-    );
-    assert_eq!(command(&mut app, "ctx moon"), None);
-    assert!(text(&screen(&mut app)).contains("unknown context \"moon\" (known: prod, staging)"));
-    app.set_context("staging".into());
+    shop(&mut app);
+    // The groups of another cluster, watched at the same time.
+    app.apply(flightdeck::model::Update::GroupApplied(
+        serde_norway::from_str(
+            "apiVersion: flightdeck/v1\nkind: InstanceGroup\n\
+             metadata: {name: web-eu, app: shop}\n\
+             spec: {cluster: staging, namespace: shop, template: t, params: {tag: v1}}",
+        )
+        .unwrap(),
+    ));
+    command(&mut app, "ctx all");
+    let buf = screen(&mut app);
     assert!(
-        line_with(&screen(&mut app), "context")
+        line_with(&buf, "user alice")
             .unwrap()
-            .contains("context staging")
+            .contains("cluster all")
     );
+    assert!(text(&buf).contains("web-eu") && text(&buf).contains("worker"));
+    assert!(
+        line_with(&buf, "web-eu").unwrap().contains("staging"),
+        "the cluster column names it"
+    );
+
+    assert_eq!(command(&mut app, "ctx staging"), None);
+    let buf = screen(&mut app);
+    assert!(
+        line_with(&buf, "user alice")
+            .unwrap()
+            .contains("cluster staging")
+    );
+    assert!(text(&buf).contains("web-eu"));
+    assert!(
+        !text(&buf).contains("worker"),
+        "prod's groups are narrowed away"
+    );
+
+    assert_eq!(command(&mut app, "ctx moon"), None);
+    assert!(text(&screen(&mut app)).contains("unknown cluster \"moon\" (known: prod, staging)"));
+}
+
+#[test]
+fn by_cluster_puts_a_heading_per_cluster_with_its_state() {
+    let mut app = app();
+    shop(&mut app);
+    app.apply(flightdeck::model::Update::GroupApplied(
+        serde_norway::from_str(
+            "apiVersion: flightdeck/v1\nkind: InstanceGroup\n\
+             metadata: {name: web-eu, app: shop}\n\
+             spec: {cluster: staging, namespace: shop, template: t, params: {tag: v1}}",
+        )
+        .unwrap(),
+    ));
+    app.apply(flightdeck::model::Update::Connection {
+        part: flightdeck::model::Part::Cluster("staging".into()),
+        state: flightdeck::model::Conn::Failed("connection refused".into()),
+    });
+    command(&mut app, "ctx all");
+    command(&mut app, "by cluster");
+    let buf = screen(&mut app);
+    let heading = line_with(&buf, "staging  1 group").unwrap();
+    assert!(heading.contains("down"), "{heading}");
+    assert_eq!(style_at(&buf, "down").fg, Some(Color::LightRed));
+    assert!(line_with(&buf, "prod  ").unwrap().contains("up"));
+    // Its group is marked: what it shows is not live.
+    assert!(line_with(&buf, "web-eu").unwrap().contains('?'));
+    command(&mut app, "by app");
+    assert!(line_with(&screen(&mut app), "shop").is_some());
 }
 
 #[test]

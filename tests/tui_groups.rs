@@ -14,8 +14,8 @@ use tui_support::*;
 fn the_header_says_where_you_are_and_whether_it_is_live() {
     let mut app = app();
     let buf = screen(&mut app);
-    let head = line_with(&buf, "context").unwrap();
-    assert!(head.contains("context prod"), "{head}");
+    let head = line_with(&buf, "user alice").unwrap();
+    assert!(head.contains("cluster prod"), "{head}");
     assert!(head.contains("namespace all"), "{head}");
     assert!(head.contains("user alice"), "{head}");
     let conn = line_with(&buf, "store").unwrap();
@@ -26,7 +26,7 @@ fn the_header_says_where_you_are_and_whether_it_is_live() {
         state: Conn::Connected,
     });
     app.apply(Update::Connection {
-        part: Part::Cluster,
+        part: Part::Cluster(CLUSTER.into()),
         state: Conn::Reconnecting("watch expired".into()),
     });
     let buf = screen(&mut app);
@@ -44,7 +44,7 @@ fn the_header_says_where_you_are_and_whether_it_is_live() {
     assert_eq!(style_at(&buf, "connected").fg, Some(Color::Green));
 
     app.apply(Update::Connection {
-        part: Part::Cluster,
+        part: Part::Cluster(CLUSTER.into()),
         state: Conn::Failed("403 forbidden".into()),
     });
     let buf = screen(&mut app);
@@ -338,7 +338,7 @@ fn three_hundred_groups_draw_fast_and_scroll() {
     let start = Instant::now();
     for _ in 0..20 {
         app.apply(Update::Connection {
-            part: Part::Cluster,
+            part: Part::Cluster(CLUSTER.into()),
             state: Conn::Connected,
         });
         screen(&mut app);
@@ -403,7 +403,7 @@ fn an_unproven_user_and_a_cluster_reached_elsewhere_are_said_loudly() {
         .into(),
     );
     let buf = screen(&mut app);
-    let head = line_with(&buf, "context").unwrap();
+    let head = line_with(&buf, "user alice").unwrap();
     assert!(head.contains("user alice unauthenticated"), "{head}");
     let conn = line_with(&buf, "store").unwrap();
     assert!(
@@ -484,4 +484,56 @@ fn names_too_long_for_80_columns_are_cut_in_the_middle_and_stay_apart() {
         rows.iter().all(|r| r.contains("Stable")),
         "the phase stays: {rows:?}"
     );
+}
+
+/// A group `name` of the shop app in `cluster`.
+fn elsewhere(name: &str, cluster: &str) -> flightdeck::domain::InstanceGroup {
+    serde_norway::from_str(&format!(
+        "apiVersion: flightdeck/v1\nkind: InstanceGroup\nmetadata: {{name: {name}, app: shop}}\n\
+         spec: {{cluster: {cluster}, namespace: shop, template: t, params: {{tag: v1}}}}"
+    ))
+    .unwrap()
+}
+
+#[test]
+fn several_clusters_get_a_cluster_column_and_a_down_one_marks_its_groups_at_80_columns() {
+    let mut app = app();
+    shop(&mut app);
+    app.apply(Update::GroupApplied(elsewhere("web-eu", "staging")));
+    press(&mut app, &[":"]);
+    type_text(&mut app, "ctx all");
+    press(&mut app, &["enter"]);
+    app.apply(Update::Connection {
+        part: Part::Cluster("staging".into()),
+        state: Conn::Reconnecting("connection refused".into()),
+    });
+    let buf = draw(&mut app, 80, 24);
+    let head = line_with(&buf, "store").unwrap();
+    assert!(head.contains("clusters prod up staging down"), "{head}");
+    assert_eq!(style_at(&buf, "down").fg, Some(Color::Yellow));
+    let all = text(&buf);
+    assert!(all.contains("CLUSTER"), "{all}");
+    let eu = line_with(&buf, "web-eu").unwrap();
+    assert!(eu.contains("staging") && eu.contains('?'), "{eu}");
+    let worker = line_with(&buf, "worker").unwrap();
+    assert!(worker.contains("prod") && !worker.contains('?'), "{worker}");
+
+    // Its view says why what it shows is not live.
+    press(&mut app, &[":"]);
+    type_text(&mut app, "group web-eu");
+    press(&mut app, &["enter"]);
+    let buf = draw(&mut app, 80, 24);
+    assert!(
+        text(&buf).contains("cluster staging reconnecting: connection refused"),
+        "{}",
+        text(&buf)
+    );
+
+    // One cluster again (the other's groups gone): no column.
+    app.apply(Update::GroupDeleted(flightdeck::domain::GroupKey::new(
+        "staging", "shop", "web-eu",
+    )));
+    press(&mut app, &["esc"]);
+    let buf = draw(&mut app, 80, 24);
+    assert!(!text(&buf).contains("CLUSTER"), "{}", text(&buf));
 }

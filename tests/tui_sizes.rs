@@ -621,11 +621,11 @@ fn a_long_context_name_is_cut_in_the_middle_and_the_user_stays_at_80_columns() {
     let head = lines(&narrow)[0].clone();
     assert!(head.contains("user alice"), "{head}");
     assert!(
-        head.contains("context gke_acme") && head.contains("…") && head.contains("services"),
+        head.contains("cluster gke_acme") && head.contains("…") && head.contains("services"),
         "the context is cut in the middle: {head}"
     );
     assert!(
-        lines(&wide)[0].contains("context gke_acme-production_europe-west1_user-services"),
+        lines(&wide)[0].contains("cluster gke_acme-production_europe-west1_user-services"),
         "{}",
         lines(&wide)[0]
     );

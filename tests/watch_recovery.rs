@@ -49,7 +49,7 @@ async fn pump(
         match tokio::time::timeout(left, rx.recv()).await {
             Ok(Some(u)) => {
                 if let Update::Connection {
-                    part: Part::Cluster,
+                    part: Part::Cluster(_),
                     state,
                 } = &u
                 {
@@ -91,7 +91,7 @@ async fn watchers_follow_changes_and_recover_from_restart_and_410() {
         ready_pods(e, &key) == 2
     })
     .await;
-    assert_eq!(estate.connection(Part::Cluster), Conn::Connected);
+    assert_eq!(estate.cluster_connection("sim"), Conn::Connected);
     assert!(estate.all_groups_have_status());
     pump(&mut rx, &mut estate, &mut seen, "the group's events", |e| {
         !e.events_of(&key).is_empty()
@@ -102,7 +102,7 @@ async fn watchers_follow_changes_and_recover_from_restart_and_410() {
     // with back-off, and resume.
     sim.handle.stop_api().await;
     pump(&mut rx, &mut estate, &mut seen, "reconnecting", |e| {
-        matches!(e.connection(Part::Cluster), Conn::Reconnecting(_))
+        matches!(e.cluster_connection("sim"), Conn::Reconnecting(_))
     })
     .await;
     sim.handle.start_api().expect("listen again");
@@ -123,7 +123,7 @@ async fn watchers_follow_changes_and_recover_from_restart_and_410() {
         |e| ready_pods(e, &key) == 4,
     )
     .await;
-    assert_eq!(estate.connection(Part::Cluster), Conn::Connected);
+    assert_eq!(estate.cluster_connection("sim"), Conn::Connected);
 
     // History expires (a 410 for the next watch): the watchers relist and keep going.
     sim.handle.expire_watch_history();
@@ -145,7 +145,7 @@ async fn watchers_follow_changes_and_recover_from_restart_and_410() {
     )
     .await;
     pump(&mut rx, &mut estate, &mut seen, "connected", |e| {
-        e.connection(Part::Cluster) == Conn::Connected
+        e.cluster_connection("sim") == Conn::Connected
     })
     .await;
     assert!(

@@ -72,17 +72,16 @@ pub async fn run_session(
         prometheus: global.prometheus()?,
         ..LiveConfig::default()
     };
-    let (switch_tx, switch_rx) = mpsc::unbounded_channel();
     let (act_tx, act_rx) = mpsc::unbounded_channel();
     let (pages_tx, pages_rx) = mpsc::unbounded_channel();
     let (history_tx, history_rx) = watch::channel(None);
-    let logs_client = Some(conn.client.clone());
+    let clusters = crate::kube::Clients::default();
     let mut tasks = vec![
         spawn_audit_pager(store.clone(), pages_rx, tx.clone()),
         spawn_history_loader(store.clone(), history_rx, tx.clone()),
         spawn_store_feed(store, tx.clone(), ns_tx, live_tx),
         spawn_health_sampler(conn.clone(), live, live_rx, open_rx, tx.clone()),
-        spawn_supervisor(conn, ns_rx, switch_rx, tx.clone()),
+        spawn_supervisor(conn, ns_rx, clusters.clone(), tx.clone()),
         spawn_action_worker(requester, act_rx, tx.clone()),
     ];
     if let Some(reports) = reports {
@@ -92,10 +91,9 @@ pub async fn run_session(
         app,
         Wiring {
             updates: rx,
-            switch_context: switch_tx,
             actions: act_tx,
             audit_pages: pages_tx,
-            logs_client,
+            clusters,
             open_group: open_tx,
             history: history_tx,
         },
@@ -171,7 +169,8 @@ pub fn new_app(
     let (theme, keymap) = crate::config::load(global.theme.as_deref(), global.keymap.as_deref())
         .map_err(|e| CliError::new(Exit::BadInput, e.to_string()))?;
     Ok(App::new(AppInit {
-        context: conn.context.clone(),
+        // Every cluster is watched; `--context` only narrows the list to start with.
+        context: global.context.clone().unwrap_or_default(),
         contexts: conn.contexts.clone(),
         user: user.to_string(),
         store: store.to_string(),

@@ -18,6 +18,8 @@ use crate::sim::{Scenario, SimConfig, SimHandle};
 use crate::store::{MemoryStore, Store};
 
 pub const DEMO_CONTEXT: &str = "sim";
+/// The clusters of `demo --clusters 3`: one estate from test to production.
+pub const DEMO_CLUSTERS: [&str; 3] = ["test", "pre", "prod"];
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -30,51 +32,90 @@ pub struct DemoArgs {
     /// Scenario file for the simulated cluster (default: the one in assets/).
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
+    /// Simulated clusters, each with the same apps: 1 (`sim`), or 2–3 (`test`, `pre`,
+    /// `prod`), watched side by side in one console.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub clusters: u8,
+}
+
+/// The names of the demo's clusters.
+pub fn cluster_names(n: u8) -> Vec<&'static str> {
+    if n <= 1 {
+        vec![DEMO_CONTEXT]
+    } else {
+        DEMO_CLUSTERS[..usize::from(n.min(3))].to_vec()
+    }
 }
 
 pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
-    let seed = seed(DEMO_CONTEXT, args.groups, args.pods)
-        .map_err(|e| CliError::new(Exit::BadInput, e.to_string()))?;
     let scenario = match &args.scenario {
         Some(path) => {
             Scenario::from_file(path).map_err(|e| CliError::new(Exit::BadInput, e.to_string()))?
         }
         None => crate::demo::scenario(),
     };
-    let sim = SimHandle::start(SimConfig {
-        listen: "127.0.0.1:0".parse().expect("literal address"),
-        scenario,
-        preload: seed.objects.clone(),
-        time_scale: 1.0,
-        context: DEMO_CONTEXT.to_string(),
-    })
-    .await
-    .map_err(|e| {
-        CliError::new(
-            Exit::Unreachable,
-            format!("cannot start the simulated cluster: {e}"),
-        )
-    })?;
-    tracing::info!(addr = %sim.addr(), groups = seed.groups.len(), "demo cluster up");
-
-    let kubeconfig = kube::config::Kubeconfig::from_yaml(&sim.kubeconfig_yaml()).map_err(|e| {
-        CliError::new(
-            Exit::Unreachable,
-            format!("simulated cluster kubeconfig: {e}"),
-        )
-    })?;
-    let conn = connect_kubeconfig(kubeconfig, Some(DEMO_CONTEXT.to_string()))
+    // One simulated cluster per name, each on its own port with the same apps; one
+    // kubeconfig with a context per cluster, as a bastion's would have.
+    let mut seeds = Vec::new();
+    let mut sims = Vec::new();
+    let mut kubeconfig: Option<kube::config::Kubeconfig> = None;
+    for name in cluster_names(args.clusters) {
+        let seed = seed(name, args.groups, args.pods)
+            .map_err(|e| CliError::new(Exit::BadInput, e.to_string()))?;
+        let sim = SimHandle::start(SimConfig {
+            listen: "127.0.0.1:0".parse().expect("literal address"),
+            scenario: scenario.clone(),
+            preload: seed.objects.clone(),
+            time_scale: 1.0,
+            context: name.to_string(),
+        })
+        .await
+        .map_err(|e| {
+            CliError::new(
+                Exit::Unreachable,
+                format!("cannot start the simulated cluster {name}: {e}"),
+            )
+        })?;
+        tracing::info!(cluster = name, addr = %sim.addr(), groups = seed.groups.len(), "demo cluster up");
+        let kc = kube::config::Kubeconfig::from_yaml(&sim.kubeconfig_yaml()).map_err(|e| {
+            CliError::new(
+                Exit::Unreachable,
+                format!("simulated cluster kubeconfig: {e}"),
+            )
+        })?;
+        kubeconfig = Some(match kubeconfig {
+            None => kc,
+            Some(all) => all.merge(kc).map_err(|e| {
+                CliError::new(Exit::Unreachable, format!("merging kubeconfigs: {e}"))
+            })?,
+        });
+        seeds.push(seed);
+        sims.push(sim);
+    }
+    let kubeconfig = kubeconfig.expect("at least one cluster");
+    let first = cluster_names(args.clusters)[0].to_string();
+    let conn = connect_kubeconfig(kubeconfig, Some(first))
         .await
         .map_err(|e| CliError::new(Exit::Unreachable, e.to_string()))?;
 
     let me = Identity::os();
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    seed_store(store.as_ref(), &seed, &me.name)
-        .await
-        .map_err(|e| CliError::new(Exit::Refused, format!("seeding the demo store: {e}")))?;
-    crate::demo::register_cluster(store.as_ref(), &conn)
-        .await
-        .map_err(|e| CliError::new(Exit::Refused, format!("seeding the demo store: {e}")))?;
+    let seeding = |e: String| CliError::new(Exit::Refused, format!("seeding the demo store: {e}"));
+    for seed in &seeds {
+        seed_store(store.as_ref(), seed, &me.name)
+            .await
+            .map_err(|e| seeding(e.to_string()))?;
+    }
+    for name in cluster_names(args.clusters) {
+        let each = match conn.for_context(name).await {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => return Err(seeding(e.to_string())),
+            None => return Err(seeding(format!("no context {name}"))),
+        };
+        crate::demo::register_cluster(store.as_ref(), &each)
+            .await
+            .map_err(|e| seeding(e.to_string()))?;
+    }
 
     // The release controller in this process, asked over the same request path as a
     // separate `flightdeck agent` would be. Its signing key lives only as long as the
@@ -110,6 +151,8 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
         super::console::run_session(global, requester, conn, "mem:// (demo)", &me, Some(reports))
             .await;
     controller.stop().await;
-    sim.shutdown().await;
+    for sim in sims {
+        sim.shutdown().await;
+    }
     result
 }

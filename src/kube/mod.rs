@@ -7,5 +7,5 @@ pub mod supervisor;
 pub mod watch;
 
 pub use connect::{ClusterConn, KubeError, connect, connect_kubeconfig};
-pub use supervisor::spawn_supervisor;
+pub use supervisor::{Clients, spawn_supervisor};
 pub use watch::{WatchSet, spawn_watchers};

@@ -66,7 +66,7 @@ pub fn spawn_watchers_with(
     kinds: &RouterKinds,
     tx: mpsc::Sender<Update>,
 ) -> WatchSet {
-    let health = Health::new(tx.clone());
+    let health = Health::new(tx.clone(), cluster);
     let mut tasks = vec![spawn_probe(client.clone(), health.clone())];
     let group_selector = watcher::Config::default().labels(labels::GROUP);
     for ns in namespaces {
@@ -396,9 +396,10 @@ fn one_line(s: &str) -> String {
         .collect()
 }
 
-/// Folds the state of every watcher into the one cluster state the header shows.
+/// Folds the state of every watcher of one cluster into the state the header shows for it.
 #[derive(Clone)]
 struct Health {
+    cluster: Arc<str>,
     inner: Arc<Mutex<HealthInner>>,
     tx: mpsc::Sender<Update>,
     /// Initial lists allowed at once.
@@ -418,8 +419,9 @@ struct Failure {
 }
 
 impl Health {
-    fn new(tx: mpsc::Sender<Update>) -> Self {
+    fn new(tx: mpsc::Sender<Update>, cluster: &str) -> Self {
         Health {
+            cluster: cluster.into(),
             inner: Arc::new(Mutex::new(HealthInner {
                 next: 0,
                 failing: HashMap::new(),
@@ -475,7 +477,7 @@ impl Health {
             let _ = self
                 .tx
                 .send(Update::Connection {
-                    part: Part::Cluster,
+                    part: Part::Cluster(self.cluster.to_string()),
                     state,
                 })
                 .await;

@@ -278,8 +278,7 @@ impl Estate {
                 self.unreadable.insert(key);
             }
             // Not about the estate: the console keeps these itself.
-            Update::ContextSwitched(_)
-            | Update::PolicyLoaded(_)
+            Update::PolicyLoaded(_)
             | Update::AuditLoaded(_)
             | Update::AuditAppended(_)
             | Update::AuditOlder(_)
@@ -304,8 +303,21 @@ impl Estate {
         self.namespaces.get(&key.cluster)?.get(&key.namespace)
     }
 
-    pub fn connection(&self, part: Part) -> Conn {
-        self.connections.get(&part).cloned().unwrap_or_default()
+    pub fn connection(&self, part: &Part) -> Conn {
+        self.connections.get(part).cloned().unwrap_or_default()
+    }
+
+    /// The state of one cluster's watchers.
+    pub fn cluster_connection(&self, cluster: &str) -> Conn {
+        self.connection(&Part::Cluster(cluster.to_string()))
+    }
+
+    /// Every cluster that holds a group, in name order (the header's and the list's).
+    pub fn clusters(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self.groups.keys().map(|k| k.cluster.as_str()).collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// How many store keys could not be decoded (left out of what the console shows).

@@ -8,10 +8,11 @@ use crate::health::Reports;
 
 use super::{DeploymentRow, EventRow, PodRow, RouterRow};
 
-/// Which outside part a connection state is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which outside part a connection state is about: the store, or one cluster (by its
+/// registered name, which is the kubeconfig context the console reaches it through).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Part {
-    Cluster,
+    Cluster(String),
     Store,
 }
 
@@ -112,8 +113,6 @@ pub enum Update {
         part: Part,
         state: Conn,
     },
-    /// The cluster supervisor now watches this kubeconfig context (after `:ctx`).
-    ContextSwitched(String),
     /// The store's policy (for greying out what this user may not do).
     PolicyLoaded(Policy),
     /// Recent audit entries (initial load; oldest first).

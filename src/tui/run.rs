@@ -25,14 +25,12 @@ const UPDATES_BUDGET: Duration = Duration::from_millis(6);
 /// What the loop hands to the outside world.
 pub struct Wiring {
     pub updates: mpsc::Receiver<Update>,
-    /// Context switches go to the cluster supervisor.
-    pub switch_context: mpsc::UnboundedSender<String>,
     /// Release actions go to the engine task.
     pub actions: mpsc::UnboundedSender<ActRequest>,
     /// Requests for the audit page before a seq go to the audit pager.
     pub audit_pages: mpsc::UnboundedSender<u64>,
-    /// The cluster the log viewer reads; `None` disables it.
-    pub logs_client: Option<kube::Client>,
+    /// The clients of the clusters the console reaches, for the log viewer.
+    pub clusters: crate::kube::Clients,
     /// The group open on screen, for the health sampler (it samples that one more often).
     pub open_group: watch::Sender<Option<crate::domain::GroupKey>>,
     /// What the history tab wants read, for the history loader.
@@ -119,9 +117,6 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
                     key_waiting = true;
                     match app.on_key(key) {
                         Some(Effect::Quit) => break Exit::Quit,
-                        Some(Effect::SwitchContext(ctx)) => {
-                            let _ = wiring.switch_context.send(ctx);
-                        }
                         Some(Effect::Act { key, action, reason }) => {
                             let _ = wiring.actions.send(ActRequest::Act { key, action, reason });
                         }
@@ -131,9 +126,15 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
                         Some(Effect::LoadOlderAudit { before }) => {
                             let _ = wiring.audit_pages.send(before);
                         }
-                        Some(Effect::OpenLogs(source)) => {
+                        Some(Effect::OpenLogs { cluster, source }) => {
                             let (tx, rx) = mpsc::channel(1024);
-                            log_streams = wiring.logs_client.clone().map(|c| crate::logs::spawn_log_streams(c, source, tx));
+                            log_streams = match wiring.clusters.get(&cluster) {
+                                Some(c) => Some(crate::logs::spawn_log_streams(c, source, tx)),
+                                None => {
+                                    app.show_error(format!("no logs: cluster {cluster} is not reached (no kubeconfig context of that name, or not connected yet)"));
+                                    None
+                                }
+                            };
                             log_events = Some(rx);
                         }
                         Some(Effect::CloseLogs) => {

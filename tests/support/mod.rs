@@ -39,10 +39,21 @@ impl Sim {
 
     /// [`Sim::start_with`] at another speed (the benchmarks run at 0.2).
     pub async fn start_scaled(scenario: Scenario, preload: Vec<Value>, time_scale: f64) -> Sim {
+        Sim::start_named("sim", scenario, preload, time_scale).await
+    }
+
+    /// A cluster whose kubeconfig context is `context` (one of several clusters).
+    pub async fn start_named(
+        context: &str,
+        scenario: Scenario,
+        preload: Vec<Value>,
+        time_scale: f64,
+    ) -> Sim {
         let cfg = SimConfig {
             scenario,
             preload,
             time_scale,
+            context: context.to_string(),
             ..SimConfig::default()
         };
         let handle = SimHandle::start(cfg).await.expect("sim starts");

@@ -44,6 +44,10 @@ pub struct World {
     /// The sample estate, when the builder asked for it ([`WorldBuilder::demo`]).
     pub seed: Option<Seed>,
     pub sim: Sim,
+    /// The other clusters of [`WorldBuilder::clusters`], in order (`sim` is the first).
+    pub more: Vec<Sim>,
+    /// One kubeconfig with every cluster's context (`fd` and the consoles use it).
+    pub kubeconfig: PathBuf,
     pub etcd: Etcd,
 }
 
@@ -82,6 +86,7 @@ pub struct WorldBuilder {
     controller: Option<Vec<String>>,
     secure: Option<Logins>,
     deploys: Vec<String>,
+    clusters: Vec<String>,
 }
 
 impl World {
@@ -97,6 +102,7 @@ impl World {
             controller: None,
             secure: None,
             deploys: Vec::new(),
+            clusters: vec!["sim".to_string()],
         }
     }
 
@@ -267,6 +273,14 @@ impl WorldBuilder {
         self
     }
 
+    /// Several simulated clusters, each its own API server with the same estate (the
+    /// demo's, when asked for), reached through one kubeconfig with a context per name.
+    pub fn clusters(mut self, names: &[&str]) -> Self {
+        assert!(!names.is_empty(), "at least one cluster");
+        self.clusters = names.iter().map(|n| n.to_string()).collect();
+        self
+    }
+
     /// After the shop is applied: `flightdeck deploy web --tag TAG` (twice makes a canary).
     pub fn deploy(mut self, tag: &str) -> Self {
         self.deploys.push(tag.to_string());
@@ -281,32 +295,59 @@ impl WorldBuilder {
                 Etcd::start_with(&flags).await
             }
         };
-        let seed = match &self.estate {
-            Estate::Demo { groups, pods, .. } => {
-                Some(flightdeck::demo::seed("sim", *groups, *pods).expect("sample estate"))
-            }
-            _ => None,
-        };
-        let (scenario, mut preload) = match &seed {
-            Some(s) => (flightdeck::demo::scenario(), s.objects.clone()),
-            None => (Scenario::default(), vec![namespace_object()]),
-        };
-        preload.extend(self.objects);
-        let sim =
-            Sim::start_scaled(self.scenario.unwrap_or(scenario), preload, self.time_scale).await;
-        let store = open_store(&etcd.url(), None).await;
-        if let (Some(seed), Estate::Demo { admin, .. }) = (&seed, &self.estate) {
-            flightdeck::demo::seed_store(store.as_ref(), seed, admin)
-                .await
-                .expect("seed the store");
-            let conn = flightdeck::kube::connect(Some(sim.kubeconfig.clone()), None)
-                .await
-                .expect("connect to the simulated cluster");
-            flightdeck::demo::register_cluster(store.as_ref(), &conn)
-                .await
-                .expect("register the cluster");
+        let mut seeds = Vec::new();
+        let mut sims = Vec::new();
+        for name in &self.clusters {
+            let seed = match &self.estate {
+                Estate::Demo { groups, pods, .. } => {
+                    Some(flightdeck::demo::seed(name, *groups, *pods).expect("sample estate"))
+                }
+                _ => None,
+            };
+            let (scenario, mut preload) = match &seed {
+                Some(s) => (flightdeck::demo::scenario(), s.objects.clone()),
+                None => (Scenario::default(), vec![namespace_object()]),
+            };
+            preload.extend(self.objects.iter().cloned());
+            let scenario = self.scenario.clone().unwrap_or(scenario);
+            sims.push(Sim::start_named(name, scenario, preload, self.time_scale).await);
+            seeds.extend(seed);
         }
-        let fd = Flightdeck::new(&etcd.url(), &sim.kubeconfig);
+        let kubeconfig = if sims.len() == 1 {
+            sims[0].kubeconfig.clone()
+        } else {
+            let mut all: Option<kube::config::Kubeconfig> = None;
+            for s in &sims {
+                let kc = kube::config::Kubeconfig::read_from(&s.kubeconfig).expect("kubeconfig");
+                all = Some(match all {
+                    None => kc,
+                    Some(a) => a.merge(kc).expect("kubeconfigs merge"),
+                });
+            }
+            let path = sims[0].dir.path().join("kubeconfig-all");
+            let yaml = serde_norway::to_string(&all.expect("a cluster")).expect("kubeconfig yaml");
+            std::fs::write(&path, yaml).expect("kubeconfig written");
+            path
+        };
+        let store = open_store(&etcd.url(), None).await;
+        if let Estate::Demo { admin, .. } = &self.estate {
+            for (seed, name) in seeds.iter().zip(&self.clusters) {
+                flightdeck::demo::seed_store(store.as_ref(), seed, admin)
+                    .await
+                    .expect("seed the store");
+                let conn = flightdeck::kube::connect(Some(kubeconfig.clone()), Some(name.clone()))
+                    .await
+                    .expect("connect to the simulated cluster");
+                flightdeck::demo::register_cluster(store.as_ref(), &conn)
+                    .await
+                    .expect("register the cluster");
+            }
+        }
+        let seed = seeds.into_iter().next();
+        let mut sims = sims.into_iter();
+        let sim = sims.next().expect("a cluster");
+        let more: Vec<Sim> = sims.collect();
+        let fd = Flightdeck::new(&etcd.url(), &kubeconfig);
         let controller = match &self.controller {
             Some(flags) => {
                 let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
@@ -349,6 +390,8 @@ impl WorldBuilder {
             store,
             seed,
             sim,
+            more,
+            kubeconfig,
             etcd,
         }
     }

@@ -220,7 +220,7 @@ pub fn shop(app: &mut App) {
         state: Conn::Connected,
     });
     app.apply(Update::Connection {
-        part: Part::Cluster,
+        part: Part::Cluster(CLUSTER.into()),
         state: Conn::Connected,
     });
 }

@@ -1,4 +1,5 @@
-//! The `:` command line, as in k9s: `:group NAME`, `:ns NAME|all`, `:ctx NAME`,
+//! The `:` command line, as in k9s: `:group NAME`, `:ns NAME|all`, `:ctx NAME|all` (narrows
+//! the list to one cluster; every cluster is watched at once), `:by cluster|app`,
 //! `:audit [group NAME] [user NAME] [since 10m]`, `:q`.
 
 use std::collections::BTreeSet;
@@ -6,10 +7,27 @@ use std::collections::BTreeSet;
 use super::state::{GroupState, Screen};
 use super::{App, Effect};
 
-const USAGE: &str = "try :group NAME, :ns NAME|all, :ctx NAME, :audit, :help, :q";
-const COMMANDS: &[&str] = &["group", "ns", "ctx", "audit", "help", "quit"];
+const USAGE: &str =
+    "try :group NAME, :ns NAME|all, :ctx NAME|all, :by cluster|app, :audit, :help, :q";
+const COMMANDS: &[&str] = &["group", "ns", "ctx", "by", "audit", "help", "quit"];
 
 impl App {
+    /// The clusters `:ctx` knows: those holding groups and the kubeconfig's contexts.
+    fn cluster_names(&self) -> Vec<String> {
+        let mut names: BTreeSet<String> = self.contexts.iter().cloned().collect();
+        names.extend(self.estate.clusters().into_iter().map(str::to_string));
+        names.into_iter().collect()
+    }
+
+    fn narrow_to_cluster(&mut self, cluster: Option<String>) {
+        self.show_info(format!("cluster: {}", cluster.as_deref().unwrap_or("all")));
+        self.groups.cluster = cluster;
+        self.groups.selected = 0;
+        self.groups.selected_key = None;
+        self.screen = Screen::Groups;
+        self.invalidate_rows();
+    }
+
     pub(super) fn run_command(&mut self, line: &str) -> Option<Effect> {
         let line = line.trim().trim_start_matches(':');
         let mut words = line.split_whitespace();
@@ -41,22 +59,32 @@ impl App {
                 self.invalidate_rows();
                 self.show_info(format!("namespace: {ns}"));
             }
-            ("ctx" | "context", None) => self.show_error(format!(
-                "usage: :ctx NAME (known: {})",
-                self.contexts.join(", ")
+            ("ctx" | "context" | "cluster", None) => self.show_error(format!(
+                "usage: :ctx NAME or :ctx all (known: {})",
+                self.cluster_names().join(", ")
             )),
-            ("ctx" | "context", Some(name)) => {
-                if name == self.context {
-                    self.show_info(format!("already on context {name}"));
-                } else if self.contexts.iter().any(|c| c == name) {
-                    return Some(Effect::SwitchContext(name.to_string()));
+            ("ctx" | "context" | "cluster", Some(name)) => {
+                let known = self.cluster_names();
+                if name == "all" {
+                    self.narrow_to_cluster(None);
+                } else if known.iter().any(|c| c == name) {
+                    self.narrow_to_cluster(Some(name.to_string()));
                 } else {
                     self.show_error(format!(
-                        "unknown context \"{name}\" (known: {})",
-                        self.contexts.join(", ")
+                        "unknown cluster \"{name}\" (known: {})",
+                        known.join(", ")
                     ));
                 }
             }
+            ("by", Some(what @ ("cluster" | "app"))) => {
+                self.groups.by_cluster = what == "cluster";
+                self.groups.selected = 0;
+                self.groups.selected_key = None;
+                self.screen = Screen::Groups;
+                self.invalidate_rows();
+                self.show_info(format!("grouped by {what}"));
+            }
+            ("by", _) => self.show_error("usage: :by cluster or :by app".into()),
             _ => self.show_error(format!("unknown command \":{cmd}\" ({USAGE})")),
         }
         None
@@ -89,7 +117,7 @@ impl App {
                         .map(|e| e.group.spec.namespace.clone())
                         .chain(["all".to_string()])
                         .collect(),
-                    "ctx" | "context" => self.contexts.iter().cloned().collect(),
+                    "ctx" | "context" | "cluster" => self.cluster_names().into_iter().collect(),
                     _ => BTreeSet::new(),
                 };
                 (format!("{cmd} "), arg.trim_start(), pool)

@@ -33,9 +33,9 @@ const TOAST: SignedDuration = SignedDuration::from_secs(3);
 const RESORT_EVERY: SignedDuration = SignedDuration::from_secs(1);
 
 pub struct AppInit {
-    /// Current kube context.
+    /// The cluster the groups list starts narrowed to (`--context`); empty: every cluster.
     pub context: String,
-    /// Known contexts, for `:ctx NAME`.
+    /// The kubeconfig's contexts, for `:ctx NAME` (with the clusters that hold groups).
     pub contexts: Vec<String>,
     /// Who is running it.
     pub user: String,
@@ -51,7 +51,6 @@ pub struct AppInit {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Quit,
-    SwitchContext(String),
     /// Run a release action through the engine; the answer comes back as
     /// `Update::ActionFinished`.
     Act {
@@ -70,8 +69,12 @@ pub enum Effect {
     LoadOlderAudit {
         before: u64,
     },
-    /// Start streaming logs into the (just opened) log viewer; replaces earlier streams.
-    OpenLogs(crate::logs::LogSource),
+    /// Start streaming logs of a cluster into the (just opened) log viewer; replaces
+    /// earlier streams.
+    OpenLogs {
+        cluster: String,
+        source: crate::logs::LogSource,
+    },
     /// The log viewer closed: stop its streams.
     CloseLogs,
 }
@@ -80,7 +83,6 @@ pub enum Effect {
 const FIRST_RUN_LINE_FOR: jiff::SignedDuration = jiff::SignedDuration::from_secs(30);
 
 pub struct App {
-    pub(crate) context: String,
     pub(crate) contexts: Vec<String>,
     pub(crate) user: String,
     /// The user is the OS user on a store without auth (the demo, `--local`): said so in
@@ -147,8 +149,6 @@ impl App {
 
     pub fn new(init: AppInit) -> App {
         App {
-            context: init.context,
-            contexts: init.contexts,
             user: init.user,
             unauthenticated: false,
             user_groups: Vec::new(),
@@ -161,7 +161,12 @@ impl App {
             estate: Estate::new(),
             now: Timestamp::now(),
             screen: Screen::Groups,
-            groups: GroupsState::default(),
+            groups: GroupsState {
+                cluster: (!init.context.is_empty()).then_some(init.context),
+                cluster_order: init.contexts.clone(),
+                ..GroupsState::default()
+            },
+            contexts: init.contexts,
             input: None,
             help: None,
             status: None,
@@ -209,10 +214,6 @@ impl App {
                 generation,
                 rows,
             } => return self.history_loaded(key, generation, rows),
-            U::ContextSwitched(context) => {
-                self.set_context(context);
-                return;
-            }
             U::HealthReports(reports) => {
                 self.health = reports;
                 return;
@@ -334,12 +335,6 @@ impl App {
             text: one_line(&msg),
             until: Some(self.now + TOAST),
         });
-    }
-
-    /// The event loop calls this once a `SwitchContext` went through.
-    pub fn set_context(&mut self, context: String) {
-        self.show_info(format!("context: {context}"));
-        self.context = context;
     }
 
     pub fn on_paste(&mut self, text: &str) {

@@ -1,5 +1,5 @@
-//! The rows of the groups list: scoped by `:ns`, filtered by `/`, grouped under an app
-//! heading and sorted within each app. Sorting by name needs nothing but the store's
+//! The rows of the groups list: scoped by `:ctx` and `:ns`, filtered by `/`, grouped under
+//! a heading per app (or per cluster, `:by cluster`) and sorted within each. Sorting by name needs nothing but the store's
 //! groups; other columns need summaries, computed once per rebuild rather than per row
 //! per frame.
 
@@ -46,9 +46,13 @@ impl GroupRows {
 
 pub fn build(estate: &Estate, state: &GroupsState, now: Timestamp) -> GroupRows {
     let needle = state.filter.to_lowercase();
-    let mut by_app: BTreeMap<&str, Vec<&GroupEntry>> = BTreeMap::new();
+    // Headings in order: apps by name, clusters in the kubeconfig's order.
+    let mut by_app: BTreeMap<(usize, &str), Vec<&GroupEntry>> = BTreeMap::new();
     for entry in estate.groups() {
         let key = entry.group.key();
+        if state.cluster.as_deref().is_some_and(|c| c != key.cluster) {
+            continue;
+        }
         if state
             .namespace
             .as_deref()
@@ -59,7 +63,12 @@ pub fn build(estate: &Estate, state: &GroupsState, now: Timestamp) -> GroupRows 
         if !needle.is_empty() && !matches(estate, entry, &key, &needle) {
             continue;
         }
-        by_app.entry(entry.group.app()).or_default().push(entry);
+        let heading = if state.by_cluster {
+            cluster_rank(&state.cluster_order, &entry.group.spec.cluster)
+        } else {
+            (0, entry.group.app())
+        };
+        by_app.entry(heading).or_default().push(entry);
     }
 
     let mut summaries = HashMap::new();
@@ -78,9 +87,9 @@ pub fn build(estate: &Estate, state: &GroupsState, now: Timestamp) -> GroupRows 
         total: estate.group_count(),
         ..GroupRows::default()
     };
-    for (app, mut entries) in by_app {
+    for ((_, app), mut entries) in by_app {
         entries.sort_by(|a, b| {
-            let o = compare(state.sort, a, b, &summaries);
+            let o = compare(&state.cluster_order, state.sort, a, b, &summaries);
             if state.ascending { o } else { o.reverse() }
         });
         out.rows.push(ListRow::App {
@@ -101,6 +110,7 @@ fn matches(estate: &Estate, entry: &GroupEntry, key: &GroupKey, needle: &str) ->
     hit(&key.group)
         || hit(entry.group.app())
         || hit(&key.namespace)
+        || hit(&key.cluster)
         || entry.group.tag().is_some_and(hit)
         || [Track::Stable, Track::Canary].into_iter().any(|t| {
             estate
@@ -110,14 +120,33 @@ fn matches(estate: &Estate, entry: &GroupEntry, key: &GroupKey, needle: &str) ->
         })
 }
 
+/// Where `cluster` goes among clusters: the kubeconfig's order, then the rest by name.
+pub fn cluster_rank<'a>(order: &[String], cluster: &'a str) -> (usize, &'a str) {
+    let at = order
+        .iter()
+        .position(|c| c == cluster)
+        .unwrap_or(usize::MAX);
+    (at, cluster)
+}
+
 fn compare(
+    order: &[String],
     sort: SortKey,
     a: &GroupEntry,
     b: &GroupEntry,
     summaries: &HashMap<GroupKey, GroupSummary>,
 ) -> Ordering {
+    // The same app in test, pre and prod reads as neighbours, in the kubeconfig's order.
     let by_name = || {
-        (a.group.name(), &a.group.spec.namespace).cmp(&(b.group.name(), &b.group.spec.namespace))
+        let (ra, rb) = (
+            cluster_rank(order, &a.group.spec.cluster),
+            cluster_rank(order, &b.group.spec.cluster),
+        );
+        (a.group.name(), ra, &a.group.spec.namespace).cmp(&(
+            b.group.name(),
+            rb,
+            &b.group.spec.namespace,
+        ))
     };
     if sort == SortKey::Name {
         return by_name();

@@ -44,8 +44,15 @@ impl SortKey {
 pub struct GroupsState {
     pub sort: SortKey,
     pub ascending: bool,
+    /// `:ctx NAME`; `None` is every cluster.
+    pub cluster: Option<String>,
     /// `:ns NAME`; `None` is every namespace.
     pub namespace: Option<String>,
+    /// `:by cluster`: a heading per cluster instead of per app.
+    pub by_cluster: bool,
+    /// The kubeconfig's contexts in its order (test before prod, as people write them):
+    /// clusters are listed in this order, others after by name.
+    pub cluster_order: Vec<String>,
     /// Text of `/`; empty is no filter.
     pub filter: String,
     /// Index among the group rows (app headings are not selectable).
@@ -60,7 +67,10 @@ impl Default for GroupsState {
         GroupsState {
             sort: SortKey::Name,
             ascending: true,
+            cluster: None,
             namespace: None,
+            by_cluster: false,
+            cluster_order: Vec::new(),
             filter: String::new(),
             selected: 0,
             selected_key: None,

@@ -15,21 +15,14 @@ impl App {
             return None;
         };
         let key = g.key.clone();
-        if key.cluster != self.context {
-            self.show_error(format!(
-                "{} lives in context {}: switch with :ctx {} to read its logs",
-                key.group, key.cluster, key.cluster
-            ));
-            return None;
-        }
         self.logs = Some(LogsView::new(
             format!("{}/{}", key.namespace, key.group),
             BufferLimits::default(),
         ));
-        Some(Effect::OpenLogs(LogSource::group(
-            &key.namespace,
-            &key.group,
-        )))
+        Some(Effect::OpenLogs {
+            cluster: key.cluster.clone(),
+            source: LogSource::group(&key.namespace, &key.group),
+        })
     }
 
     /// Keys while the viewer is open; `None` when the viewer did not want the key either.

@@ -322,9 +322,10 @@ fn l_on_a_group_opens_its_logs_and_esc_closes_them() {
     });
     app.screen = Screen::Group(GroupState::new(GroupKey::new("sim", "shop", "web")));
     let effect = app.on_key(KeyEvent::new(KeyCode::Char('l'), KeyModifiers::NONE));
-    let Some(Effect::OpenLogs(source)) = effect else {
+    let Some(Effect::OpenLogs { cluster, source }) = effect else {
         panic!("{effect:?}")
     };
+    assert_eq!(cluster, "sim");
     assert_eq!(source.namespace, "shop");
     assert_eq!(source.label_selector(), "flightdeck.dev/group=web");
     app.on_log_event(LogEvent::Joined {

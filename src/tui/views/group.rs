@@ -100,12 +100,14 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App, s: &GroupSummary) {
     let t = &app.theme;
     let label = |x: &'static str| Span::styled(x, t.muted);
     let name = Span::styled(format!(" {} ", s.key.group), t.accent);
-    let place = vec![
-        label(" app "),
-        Span::raw(s.app.clone()),
-        label("  namespace "),
-        Span::raw(s.key.namespace.clone()),
-    ];
+    let mut place = vec![label(" app "), Span::raw(s.app.clone())];
+    // Which cluster matters when there are several (the same app in test and prod).
+    if app.estate.clusters().len() > 1 {
+        place.push(label("  cluster "));
+        place.push(Span::raw(s.key.cluster.clone()));
+    }
+    place.push(label("  namespace "));
+    place.push(Span::raw(s.key.namespace.clone()));
     let mut release = vec![
         label("  phase "),
         Span::styled(s.phase.as_str(), phase_style(t, s.phase)),
@@ -131,6 +133,18 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App, s: &GroupSummary) {
         label("  restarts "),
         Span::raw(s.restarts.to_string()),
     ];
+    // What this view shows of pods and events is what the cluster last said.
+    match app.estate.cluster_connection(&s.key.cluster) {
+        crate::model::Conn::Failed(why) => second.push(Span::styled(
+            format!("  cluster {} down: {why}", s.key.cluster),
+            t.error,
+        )),
+        crate::model::Conn::Reconnecting(why) => second.push(Span::styled(
+            format!("  cluster {} reconnecting: {why}", s.key.cluster),
+            t.warning,
+        )),
+        crate::model::Conn::Connected | crate::model::Conn::Connecting => {}
+    }
     let mut first = vec![name.clone()];
     first.extend(place.clone());
     first.extend(release.clone());

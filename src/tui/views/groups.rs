@@ -19,9 +19,11 @@ use crate::tui::widgets::table::{heading, scroll_offset, sort_title};
 
 /// The columns after the two marks (`!` warnings, a live canary's health verdict), with what each
 /// needs at least and when it goes on a narrow terminal: AGE first, then RESTARTS,
-/// NAMESPACE and STABLE; NAME, PHASE, CANARY and READY stay (NAME shrinks last).
-const TITLES: [&str; 8] = [
+/// NAMESPACE, STABLE and CLUSTER; NAME, PHASE, CANARY and READY stay (NAME shrinks last).
+/// CLUSTER is there only when the groups live in more than one cluster.
+const TITLES: [&str; 9] = [
     "NAME",
+    "CLUSTER",
     "NAMESPACE",
     "PHASE",
     "STABLE",
@@ -30,7 +32,18 @@ const TITLES: [&str; 8] = [
     "RESTARTS",
     "AGE",
 ];
-const DROP_RANKS: [Option<u8>; 8] = [None, Some(2), None, Some(3), None, None, Some(1), Some(0)];
+const DROP_RANKS: [Option<u8>; 9] = [
+    None,
+    Some(4),
+    Some(2),
+    None,
+    Some(3),
+    None,
+    None,
+    Some(1),
+    Some(0),
+];
+const CLUSTER_COLUMN: usize = 1;
 /// The indent of a group's name under its app heading.
 const INDENT: usize = 2;
 
@@ -62,8 +75,14 @@ fn canary_line(t: &Theme, s: &GroupSummary) -> Line<'static> {
     canary
 }
 
-/// Each column's width for the rows in view (`None`: dropped on this width).
-fn widths(t: &Theme, summaries: &[&GroupSummary], total: u16) -> Vec<Option<u16>> {
+/// Each column's width for the rows in view (`None`: dropped on this width, or the
+/// cluster column of a single-cluster estate).
+fn widths(
+    t: &Theme,
+    summaries: &[&GroupSummary],
+    total: u16,
+    show_cluster: bool,
+) -> Vec<Option<u16>> {
     let widest = |f: &dyn Fn(&GroupSummary) -> u16, title: &str| {
         summaries
             .iter()
@@ -72,17 +91,18 @@ fn widths(t: &Theme, summaries: &[&GroupSummary], total: u16) -> Vec<Option<u16>
             .unwrap_or(0)
             .max(chars(title) + 2)
     };
-    let needs: [u16; 8] = [
+    let needs: [u16; 9] = [
         widest(&|s| chars(&s.key.group) + INDENT as u16, TITLES[0]),
-        widest(&|s| chars(&s.key.namespace), TITLES[1]),
+        widest(&|s| chars(&s.key.cluster), TITLES[1]),
+        widest(&|s| chars(&s.key.namespace), TITLES[2]),
         11,
-        widest(&|s| chars(s.stable_tag.as_deref().unwrap_or("")), TITLES[3]).min(24),
+        widest(&|s| chars(s.stable_tag.as_deref().unwrap_or("")), TITLES[4]).min(24),
         widest(
             &|s| u16::try_from(canary_line(t, s).width()).unwrap_or(u16::MAX),
-            TITLES[4],
+            TITLES[5],
         )
         .min(28),
-        widest(&|s| chars(&format!("{}/{}", s.ready, s.desired)), TITLES[5]),
+        widest(&|s| chars(&format!("{}/{}", s.ready, s.desired)), TITLES[6]),
         8,
         4,
     ];
@@ -96,6 +116,9 @@ fn widths(t: &Theme, summaries: &[&GroupSummary], total: u16) -> Vec<Option<u16>
         2
     ];
     for (i, need) in needs.into_iter().enumerate() {
+        if i == CLUSTER_COLUMN && !show_cluster {
+            continue;
+        }
         cols.push(Column {
             need,
             drop_rank: DROP_RANKS[i],
@@ -103,7 +126,12 @@ fn widths(t: &Theme, summaries: &[&GroupSummary], total: u16) -> Vec<Option<u16>
             min: 10,
         });
     }
-    columns::fit(&cols, total, 1)
+    let mut fitted = columns::fit(&cols, total, 1);
+    if !show_cluster {
+        // The two marks come first.
+        fitted.insert(2 + CLUSTER_COLUMN, None);
+    }
+    fitted
 }
 
 /// Returns how many rows fit, for page up/down.
@@ -157,7 +185,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
         })
         .collect();
     let in_view: Vec<&GroupSummary> = window.iter().filter_map(|(_, _, s)| s.as_ref()).collect();
-    let widths = widths(t, &in_view, inner.width);
+    // One cluster needs no column; narrowed to one by `:ctx`, neither.
+    let show_cluster = app.groups.cluster.is_none() && app.estate.clusters().len() > 1;
+    let widths = widths(t, &in_view, inner.width, show_cluster);
     let keep = |cells: Vec<Cell<'static>>| -> Vec<Cell<'static>> {
         cells
             .into_iter()
@@ -174,12 +204,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
         Line::from(""),
         sort_title(TITLES[0], sorted(SortKey::Name)),
         Line::from(TITLES[1]),
-        sort_title(TITLES[2], sorted(SortKey::Phase)),
-        Line::from(TITLES[3]),
+        Line::from(TITLES[2]),
+        sort_title(TITLES[3], sorted(SortKey::Phase)),
         Line::from(TITLES[4]),
-        sort_title(TITLES[5], sorted(SortKey::Ready)),
-        sort_title(TITLES[6], sorted(SortKey::Restarts)),
-        sort_title(TITLES[7], sorted(SortKey::Age)),
+        Line::from(TITLES[5]),
+        sort_title(TITLES[6], sorted(SortKey::Ready)),
+        sort_title(TITLES[7], sorted(SortKey::Restarts)),
+        sort_title(TITLES[8], sorted(SortKey::Age)),
     ];
     let head = heading(
         titles
@@ -228,13 +259,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
     );
     for (line, name, count) in headings {
         let y = inner.y + 1 + line as u16;
-        let text = Line::from(vec![
+        let mut text = Line::from(vec![
             Span::styled(name.to_string(), t.accent),
             Span::styled(
                 format!("  {count} group{}", if count == 1 { "" } else { "s" }),
                 t.muted,
             ),
         ]);
+        if app.groups.by_cluster {
+            // A heading per cluster says whether what is under it is live.
+            text.push_span(Span::raw("  "));
+            text.push_span(super::header::short(
+                t,
+                &app.estate.cluster_connection(name),
+            ));
+        }
         frame.render_widget(Paragraph::new(text), Rect::new(inner.x, y, inner.width, 1));
     }
     height
@@ -243,10 +282,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) -> usize {
 /// Every cell of a group's row (the caller drops the columns that do not fit); the name
 /// is cut in the middle to `name_width`.
 fn group_cells(t: &Theme, s: &GroupSummary, app: &App, name_width: usize) -> Vec<Cell<'static>> {
+    let cluster = app.estate.cluster_connection(&s.key.cluster);
+    let cluster_style = match cluster {
+        Conn::Failed(_) => t.error,
+        Conn::Reconnecting(_) => t.warning,
+        Conn::Connected | Conn::Connecting => Style::default(),
+    };
     let mark = if app.foreign_clusters.contains_key(&s.key.cluster) {
         // What this console shows of the group comes from another server than the one
         // the controller changes.
         Cell::from(Span::styled("≠", t.error))
+    } else if matches!(cluster, Conn::Failed(_) | Conn::Reconnecting(_)) {
+        // Its pods are what the cluster last said: not live.
+        Cell::from(Span::styled("?", cluster_style))
     } else if s.has_warnings() {
         Cell::from(Span::styled("!", t.warning))
     } else {
@@ -267,6 +315,7 @@ fn group_cells(t: &Theme, s: &GroupSummary, app: &App, name_width: usize) -> Vec
             "",
             columns::middle(&s.key.group, name_width)
         )),
+        Cell::from(Span::styled(s.key.cluster.clone(), cluster_style)),
         Cell::from(s.key.namespace.clone()),
         Cell::from(Span::styled(s.phase.as_str(), phase_style(t, s.phase))),
         Cell::from(s.stable_tag.clone().unwrap_or_default()),
@@ -294,7 +343,7 @@ pub fn phase_style(t: &Theme, p: Phase) -> Style {
 fn empty_message(app: &App) -> String {
     let rows = app.rows();
     if rows.total == 0 {
-        return match app.estate.connection(Part::Store) {
+        return match app.estate.connection(&Part::Store) {
             Conn::Connected => {
                 "no instance groups in the store yet: flightdeck groups apply -f FILE".into()
             }

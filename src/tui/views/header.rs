@@ -1,5 +1,5 @@
-//! Two lines at the top: where you are (context, namespace, user) and whether what you
-//! see is live (store and cluster connections), plus the list's sort and filter.
+//! Two lines at the top: where you are (cluster, namespace, user) and whether what you
+//! see is live (the store's connection and each cluster's), plus the list's sort and filter.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
@@ -18,10 +18,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let label = |s: &'static str| Span::styled(s, t.muted);
     let value = |s: &str| Span::styled(s.to_string(), t.header);
     let ns = app.groups.namespace.as_deref().unwrap_or("all");
+    let focus = app.groups.cluster.as_deref().unwrap_or("all");
     let line = |context: &str| {
         let mut first = Line::from(vec![
             Span::styled(" flightdeck ", t.accent.add_modifier(Modifier::REVERSED)),
-            label("  context "),
+            label("  cluster "),
             value(context),
             label("  namespace "),
             value(ns),
@@ -33,18 +34,17 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         }
         first
     };
-    let mut first = line(&app.context);
+    let mut first = line(focus);
     // A cloud context name (gke_project_region_cluster) is cut in the middle before the
     // namespace and the user are lost at the border.
     let over = first.width().saturating_sub(usize::from(area.width));
     if over > 0 {
-        let keep = app.context.chars().count().saturating_sub(over).max(12);
-        first = line(&columns::middle(&app.context, keep));
+        let keep = focus.chars().count().saturating_sub(over).max(12);
+        first = line(&columns::middle(focus, keep));
     }
     let mut second = vec![label(" store "), value(&app.store), Span::raw(" ")];
-    second.extend(conn(t, &app.estate.connection(Part::Store)));
-    second.push(label("  cluster "));
-    second.extend(conn(t, &app.estate.connection(Part::Cluster)));
+    second.extend(conn(t, &app.estate.connection(&Part::Store)));
+    second.extend(clusters(app));
     match app.estate.unreadable_count() {
         0 => {}
         1 => second.push(Span::styled("  1 unreadable key", t.warning)),
@@ -76,6 +76,58 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         if used + 2 + right.width() <= usize::from(line1.width) {
             frame.render_widget(Paragraph::new(right).alignment(Alignment::Right), line1);
         }
+    }
+}
+
+/// Each cluster's state: one cluster (or the one `:ctx` narrowed to) in full words with
+/// the reason; several side by side in a word each (`up`, `down`…), so that at 80 columns
+/// three clusters still fit, the reason of a down one being in its groups' view.
+fn clusters(app: &App) -> Vec<Span<'static>> {
+    let t = &app.theme;
+    let mut all = app.estate.clusters();
+    all.sort_by_key(|c| crate::tui::app::rows::cluster_rank(&app.groups.cluster_order, c));
+    let shown: Vec<&str> = match app.groups.cluster.as_deref() {
+        Some(one) => vec![one],
+        None => all,
+    };
+    let mut out = Vec::new();
+    match shown.as_slice() {
+        [] => {
+            out.push(Span::styled("  cluster ", t.muted));
+            out.push(Span::styled("no groups yet", t.muted));
+        }
+        [one] => {
+            out.push(Span::styled("  cluster ", t.muted));
+            out.extend(conn(t, &app.estate.cluster_connection(one)));
+            // Narrowed by `:ctx`: the others that are not up are still said.
+            for other in app.estate.clusters() {
+                let state = app.estate.cluster_connection(other);
+                if other != *one && matches!(state, Conn::Failed(_) | Conn::Reconnecting(_)) {
+                    out.push(Span::styled(format!("  {other} "), t.muted));
+                    out.push(short(t, &state));
+                }
+            }
+        }
+        many => {
+            out.push(Span::styled("  clusters", t.muted));
+            for c in many {
+                out.push(Span::styled(format!(" {c} "), t.header));
+                out.push(short(t, &app.estate.cluster_connection(c)));
+            }
+        }
+    }
+    out
+}
+
+/// A cluster's state in one word, in its colour: `down` in the warning colour while its
+/// watchers retry, in the error colour once they gave up (the reason is in its groups'
+/// view).
+pub fn short(t: &Theme, c: &Conn) -> Span<'static> {
+    match c {
+        Conn::Connected => Span::styled("up", t.ok),
+        Conn::Connecting => Span::styled("connecting…", t.muted),
+        Conn::Reconnecting(_) => Span::styled("down", t.warning),
+        Conn::Failed(_) => Span::styled("down", t.error),
     }
 }
 
