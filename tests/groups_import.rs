@@ -79,13 +79,15 @@ async fn running_deployments_are_adopted_without_a_restart_and_deploy_afterwards
             deployment(NAMESPACE, "web", "registry.local/shop/web:1.4.2", 3),
             deployment(NAMESPACE, "api", "registry.local/shop/api:7.0", 2),
             cronjob("sitemap"),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}}),
+            deployment("other", "api", "registry.local/shop/api:7.0", 1),
         ])
         .controller()
         .start()
         .await;
     let fd = &w.fd;
     let client = w.sim.client().await;
-    let before = eventually(30, "five running pods", || {
+    let before = eventually(30, "five pods in the shop", || {
         let client = client.clone();
         async move {
             let p = pods(&client).await;
@@ -292,6 +294,30 @@ async fn running_deployments_are_adopted_without_a_restart_and_deploy_afterwards
         .await
         .expect(1);
     assert!(out.stderr.contains("already flightdeck's"), "{out:?}");
+
+    // A group of that name exists already (applied, never deployed): nothing is adopted.
+    let t = fd.file("template.yaml", TEMPLATE);
+    fd.run(&["templates", "apply", "-f", &t]).await.expect(0);
+    let api_group = GROUP
+        .replace("name: web, app: shop", "name: api, app: shop")
+        .replace("namespace: shop", "namespace: other");
+    let g = fd.file("api.yaml", &api_group);
+    fd.run(&["groups", "apply", "-f", &g]).await.expect(0);
+    let out = fd
+        .run(&["groups", "import", "--cluster", "sim", "-n", "other"])
+        .await
+        .expect(1);
+    assert!(
+        out.stderr.contains("group sim/other/api already exists"),
+        "{out:?}"
+    );
+    assert!(
+        w.store
+            .get_template("imported-other-api")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // A canary would be a second Deployment on the same selector: refused at apply.
     let mut g = serde_json::to_value(w.store.get_group(&web).await.unwrap().unwrap()).unwrap();

@@ -452,7 +452,8 @@ pub fn plan(cluster: &str, namespace: &str, objects: &[Value]) -> Result<Adoptio
         groups: Vec::new(),
     };
     for (kind, _, members) in families {
-        let tname = format!("imported-{}", members[0].name);
+        // Named by namespace too: the same app imported from staging and from prod.
+        let tname = format!("imported-{namespace}-{}", members[0].name);
         let mut markers = Markers::new();
         let name_text = match kind {
             Workload::Service => "\"{{ name }}\"",
@@ -723,7 +724,7 @@ mod tests {
         let a = plan("sim", "shop", &objs).unwrap();
         assert_eq!(a.templates.len(), 1, "{:#?}", a.templates);
         let t = &a.templates[0];
-        assert_eq!(t.metadata.name, "imported-web");
+        assert_eq!(t.metadata.name, "imported-shop-web");
         // One parameter for the app label wherever it appears, one for the env value.
         let g = &a.groups[1].group;
         assert_eq!(g.name(), "api");
@@ -787,7 +788,7 @@ mod tests {
             .iter()
             .map(|t| t.metadata.name.as_str())
             .collect();
-        assert_eq!(names, ["imported-web", "imported-worker"]);
+        assert_eq!(names, ["imported-shop-web", "imported-shop-worker"]);
         // Alone in its template, nothing but image, tag and replicas is a parameter.
         let keys: Vec<&String> = a.groups[1].first_params.keys().collect();
         // (and a value minijinja would read as its own syntax, kept out of the text).
