@@ -8,6 +8,7 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use flightdeck::domain::GroupKey;
 use flightdeck::store::{AuditFilter, Scope};
@@ -144,6 +145,18 @@ async fn running_deployments_are_adopted_without_a_restart_and_deploy_afterwards
         .expect(1);
     assert!(out.stderr.contains("nothing to adopt"), "{out:?}");
 
+    // A deployer may deploy but not write templates and groups: refused.
+    let as_deployer = json!({"apiVersion": "flightdeck/v1", "kind": "Policy", "bindings": [
+        {"role": "deployer", "users": [me()]}, {"role": "admin", "users": ["system:agent"]}]});
+    w.store.put_policy(&as_deployer).await.unwrap();
+    let out = fd
+        .run(&["groups", "import", "--cluster", "sim", "-n", NAMESPACE])
+        .await
+        .expect(1);
+    assert!(out.stderr.contains("an import writes templates"), "{out:?}");
+    let as_admin = serde_norway::from_str::<Value>(&policy(&[&me(), "system:agent"], &[])).unwrap();
+    w.store.put_policy(&as_admin).await.unwrap();
+
     // The dry run prints files `templates apply` and `groups apply` take, and writes nothing.
     let out = fd
         .run(&[
@@ -211,7 +224,7 @@ async fn running_deployments_are_adopted_without_a_restart_and_deploy_afterwards
     })
     .await;
     // Give the simulated controllers time to act on anything the apply might have changed.
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let after = pods(&client).await;
     assert_eq!(
         uids(&after),
@@ -239,6 +252,45 @@ async fn running_deployments_are_adopted_without_a_restart_and_deploy_afterwards
             Some("stable")
         );
     }
+    // As after a crash between commit and apply: the agent re-applies revision 1 by
+    // itself (desired ≠ applied), and still no pod is replaced.
+    let mut r = w.store.get_release(&web).await.unwrap().unwrap().value;
+    r.applied = 0;
+    let key = flightdeck::store::layout::release(&web);
+    let (ok, _) = w
+        .store
+        .backend()
+        .txn(
+            vec![],
+            vec![flightdeck::store::Write::Put(
+                key,
+                serde_json::to_vec(&r).unwrap(),
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(ok);
+    eventually(30, "the agent's re-apply of revision 1", || {
+        let store = w.store.clone();
+        let web = web.clone();
+        async move {
+            let r = store.get_release(&web).await.ok()??.value;
+            (r.applied == 1).then_some(())
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        uids(&pods(&client).await),
+        uids(&before),
+        "the re-apply replaced a pod"
+    );
+    assert_eq!(
+        replicasets(&client).await,
+        sets,
+        "the re-apply made a ReplicaSet"
+    );
+
     let d = deployments.get("web").await.unwrap();
     let labels = d.metadata.labels.unwrap_or_default();
     assert_eq!(
@@ -260,9 +312,13 @@ async fn running_deployments_are_adopted_without_a_restart_and_deploy_afterwards
         .filter(|e| e.action == "groups.import")
         .collect();
     let outcomes: Vec<String> = imports.iter().map(|e| e.outcome.to_string()).collect();
-    // The two refusals first, then the import.
-    assert_eq!(outcomes, ["denied", "denied", "applied"], "{imports:#?}");
-    let import = imports[2];
+    // The three refusals first, then the import.
+    assert_eq!(
+        outcomes,
+        ["denied", "denied", "denied", "applied"],
+        "{imports:#?}"
+    );
+    let import = imports[3];
     assert_eq!(import.user.name, me());
     assert!(
         import
@@ -275,7 +331,7 @@ async fn running_deployments_are_adopted_without_a_restart_and_deploy_afterwards
         .iter()
         .filter(|e| e.action == "reapply" && e.outcome.to_string() == "applied")
         .count();
-    assert_eq!(reapplied, 3, "{audit:#?}");
+    assert_eq!(reapplied, 4, "{audit:#?}");
 
     let list = fd.run(&["groups", "list"]).await.expect(0).stdout;
     for g in ["web", "api", "sitemap"] {
@@ -287,6 +343,21 @@ async fn running_deployments_are_adopted_without_a_restart_and_deploy_afterwards
     assert_eq!(s["stable_tag"], json!("1.4.2"), "{status}");
     assert_eq!(s["in_sync"], json!(true), "{status}");
     assert_eq!(s["strategy"], json!("rolling"), "{status}");
+
+    // A console shows the adopted groups with their running pods (labelled in place).
+    let console = w.console("import").start();
+    let line_with = |screen: &str, group: &str, ready: &str| {
+        screen.lines().any(|l| {
+            l.split_whitespace().any(|c| c == group) && l.split_whitespace().any(|c| c == ready)
+        })
+    };
+    console.wait_for(
+        "web 3/3 and api 2/2 in the groups list",
+        Duration::from_secs(30),
+        |s| line_with(s, "web", "3/3") && line_with(s, "api", "2/2"),
+    );
+    console.send(&["q"]);
+    drop(console);
 
     // Adopted once: a second import refuses, naming what is flightdeck's already.
     let out = fd
