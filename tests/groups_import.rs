@@ -13,6 +13,7 @@ use std::time::Duration;
 use flightdeck::domain::GroupKey;
 use flightdeck::store::{AuditFilter, Scope};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -399,6 +400,27 @@ async fn running_deployments_are_adopted_without_a_restart_and_deploy_afterwards
         out.stderr
             .contains("does not select by flightdeck.dev/track"),
         "{out:?}"
+    );
+
+    // The CronJob: labelled for its next Jobs, its schedule as it was; a deploy changes
+    // its image from the next run on.
+    let cronjobs: Api<CronJob> = Api::namespaced(client.clone(), NAMESPACE);
+    let c = serde_json::to_value(cronjobs.get("sitemap").await.unwrap()).unwrap();
+    assert_eq!(
+        c["metadata"]["labels"]["flightdeck.dev/group"],
+        json!("sitemap")
+    );
+    let job_pod = &c["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"];
+    assert_eq!(job_pod["flightdeck.dev/group"], json!("sitemap"), "{c}");
+    assert_eq!(c["spec"]["schedule"], json!("0 0 1 1 *"));
+    fd.run(&["deploy", "sitemap", "--tag", "2.1"])
+        .await
+        .expect(0);
+    let c = serde_json::to_value(cronjobs.get("sitemap").await.unwrap()).unwrap();
+    assert_eq!(
+        c["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"],
+        json!("registry.local/shop/sitemap:2.1"),
+        "{c}"
     );
 
     // A deploy rolls out the new tag on the same selector; the new pods carry the labels.
