@@ -496,20 +496,18 @@ pub fn plan(cluster: &str, namespace: &str, objects: &[Value]) -> Result<Adoptio
         let mut skeleton = columns.merge(&erased_refs, "value", &mut markers);
         // The flightdeck labels: always on the object's metadata; on the pod template
         // behind the switch (a Deployment) or always (a CronJob).
-        let fd = |_: ()| -> Map<String, Value> {
-            [
-                (labels::GROUP.to_string(), group_marker.clone()),
-                (labels::APP.to_string(), app_marker.clone()),
-                (labels::TRACK.to_string(), track_marker.clone()),
-                (labels::MANAGED_BY.to_string(), json!(labels::MANAGER)),
-            ]
-            .into_iter()
-            .collect()
-        };
-        add_labels(&mut skeleton, "/metadata", &fd(()));
+        let fd: Map<String, Value> = [
+            (labels::GROUP.to_string(), group_marker),
+            (labels::APP.to_string(), app_marker),
+            (labels::TRACK.to_string(), track_marker),
+            (labels::MANAGED_BY.to_string(), json!(labels::MANAGER)),
+        ]
+        .into_iter()
+        .collect();
+        add_labels(&mut skeleton, "/metadata", &fd);
         let pod_meta = format!("{pod}/metadata");
         match kind {
-            Workload::Cron => add_labels(&mut skeleton, &pod_meta, &fd(())),
+            Workload::Cron => add_labels(&mut skeleton, &pod_meta, &fd),
             Workload::Service => {
                 let has_labels = skeleton
                     .pointer(&format!("{pod_meta}/labels"))
