@@ -1,4 +1,4 @@
-//! `flightdeck groups apply -f FILE` and `groups list`. Apply checks every group of the file
+//! `flightdeck groups apply -f FILE`, `groups list` and `groups import` (in `import.rs`). Apply checks every group of the file
 //! — shape, names, steps, template, a trial render of both tracks — and then asks the
 //! release controller, which checks again, writes them (admins of the group's scope, old
 //! and new) and audits each as `groups.apply`.
@@ -27,12 +27,36 @@ pub enum GroupsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Adopt the Deployments and CronJobs that already run in a namespace: templates of
+    /// their common shape and one group each, whose first revision is exactly what runs
+    /// (no pod restarts). Written by the release controller, which reads the cluster
+    /// itself; `--dry-run` prints the template and group files instead.
+    Import(ImportArgs),
+}
+
+/// `groups import`'s arguments (kept together so they can move with the parser).
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The registered cluster (its kubeconfig context).
+    #[arg(long)]
+    pub cluster: String,
+    #[arg(short = 'n', long)]
+    pub namespace: String,
+    /// Only what this label selector picks (as kubectl's `-l`, e.g. `tier=web`).
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    /// Print the template and group files (as `templates apply -f` and `groups apply -f`
+    /// take them), read with your own cluster credentials; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 pub async fn run(global: &Global, cmd: GroupsCommand) -> Result<(), CliError> {
     match cmd {
         GroupsCommand::Apply { file } => apply(global, &SourceFile::read(&file)?).await,
         GroupsCommand::List { json } => list(global, json).await,
+        GroupsCommand::Import(args) if args.dry_run => super::import::dry_run(global, &args).await,
+        GroupsCommand::Import(args) => super::import::import(global, &args).await,
     }
 }
 

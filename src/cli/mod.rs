@@ -13,6 +13,7 @@ mod docs;
 pub mod files;
 pub mod groups;
 pub mod history;
+pub mod import;
 pub mod logs;
 pub mod output;
 pub mod policy;

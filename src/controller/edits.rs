@@ -28,6 +28,9 @@ pub const MAX_TEMPLATE_BODY_BYTES: usize = 64 * 1024;
 /// transaction, and etcd allows 128 operations in one (`--max-txn-ops`), a few of which
 /// are the audit entry, its head and the controller's answer.
 pub const MAX_DOCUMENTS: usize = 100;
+/// The most groups one import adopts: each is a group, a revision and a release in the
+/// import's one transaction (with its templates, under etcd's 128 operations).
+pub const MAX_IMPORT: usize = 30;
 /// Above this size an edit's audit entry names what changed without the parameters.
 const AUDIT_DETAIL_BYTES: usize = 64 * 1024;
 
@@ -90,14 +93,14 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn denied(message: impl Into<String>) -> Refusal {
+    pub(super) fn denied(message: impl Into<String>) -> Refusal {
         Refusal {
             exit: 1,
             message: message.into(),
         }
     }
 
-    fn bad(message: impl Into<String>) -> Refusal {
+    pub(super) fn bad(message: impl Into<String>) -> Refusal {
         Refusal {
             exit: 2,
             message: message.into(),
@@ -137,7 +140,7 @@ pub struct Editor<'a> {
 }
 
 impl Editor<'_> {
-    fn subject(&self) -> Subject<'_> {
+    pub(super) fn subject(&self) -> Subject<'_> {
         Subject {
             user: &self.actor.user.name,
             groups: &self.actor.groups,
@@ -172,7 +175,7 @@ impl Editor<'_> {
     }
 
     /// Writes `writes` if `when` holds, with an `applied` audit entry, in one transaction.
-    async fn commit(
+    pub(super) async fn commit(
         &mut self,
         action: &str,
         target: AuditTarget,
@@ -189,7 +192,7 @@ impl Editor<'_> {
         Ok(())
     }
 
-    async fn policy(&self) -> Result<Option<Policy>, Refusal> {
+    pub(super) async fn policy(&self) -> Result<Option<Policy>, Refusal> {
         match self.store.get_policy().await? {
             Some(v) => serde_json::from_value::<Policy>(v.value).map(Some).map_err(|e| {
                 Refusal::denied(format!(
@@ -206,7 +209,7 @@ impl Editor<'_> {
         )
     }
 
-    fn allow_global(&self, policy: &Option<Policy>, verb: Verb) -> Result<(), Refusal> {
+    pub(super) fn allow_global(&self, policy: &Option<Policy>, verb: Verb) -> Result<(), Refusal> {
         match policy {
             Some(p) => match p.decide_global(&self.subject(), verb) {
                 Decision::Allow { .. } => Ok(()),
@@ -216,7 +219,11 @@ impl Editor<'_> {
         }
     }
 
-    fn allow_group(&self, policy: &Option<Policy>, g: &InstanceGroup) -> Result<(), Refusal> {
+    pub(super) fn allow_group(
+        &self,
+        policy: &Option<Policy>,
+        g: &InstanceGroup,
+    ) -> Result<(), Refusal> {
         match policy {
             Some(p) => match p.decide(&self.subject(), Verb::EditGroups, &g.key(), g.app()) {
                 Decision::Allow { .. } => Ok(()),
@@ -673,6 +680,27 @@ pub fn check_group_renders(g: &InstanceGroup, template: &Template) -> Result<(),
                 })?;
             }
             continue;
+        }
+        // A canary or a preview is a second Deployment beside `<g>`: with a selector that
+        // does not tell the tracks apart (an adopted Deployment keeps the one it ran
+        // with, as a selector cannot change), each would take the other's pods.
+        if track == Track::Stable
+            && g.spec.strategy.kind() != crate::domain::group::StrategyKind::Rolling
+            && let Some(d) = objects
+                .iter()
+                .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == g.name())
+            && d.pointer("/spec/selector/matchLabels")
+                .and_then(serde_json::Value::as_object)
+                .is_some_and(|m| !m.contains_key(crate::domain::labels::TRACK))
+        {
+            return Err(format!(
+                "group {}: strategy {} runs a second Deployment beside {}, but its selector {} does not select by {} (an adopted Deployment keeps the selector it ran with); use strategy rolling: {{}}",
+                g.name(),
+                g.spec.strategy.kind().as_str(),
+                g.name(),
+                d.pointer("/spec/selector").cloned().unwrap_or_default(),
+                crate::domain::labels::TRACK
+            ));
         }
         // Blue-green switches the template's Service `<g>`: without one it has no traffic
         // to switch, which is better said now than by a Degraded release later.

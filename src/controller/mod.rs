@@ -19,6 +19,7 @@
 pub mod checkpoint;
 pub mod client;
 pub mod edits;
+pub mod import;
 pub mod request;
 mod serve;
 

@@ -119,6 +119,15 @@ pub enum Ask {
     AddCluster {
         cluster: ClusterRecord,
     },
+    /// Adopt the Deployments and CronJobs that run in a namespace (those a label
+    /// selector picks): the controller reads them itself, so what a first revision
+    /// records is the cluster's word, not the asker's.
+    Import {
+        cluster: String,
+        namespace: String,
+        #[serde(default)]
+        selector: Option<String>,
+    },
     /// An action the console refused before asking (a dimmed key): recorded as refused.
     Refused {
         group: GroupKey,
@@ -136,6 +145,7 @@ impl Ask {
             Ask::ApplyTemplates { .. } => "templates.apply",
             Ask::ApplyPolicy { .. } => "policy.apply",
             Ask::AddCluster { .. } => "clusters.add",
+            Ask::Import { .. } => "groups.import",
             Ask::Refused { verb, .. } => verb.as_str(),
         }
     }

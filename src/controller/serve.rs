@@ -299,6 +299,15 @@ async fn answer(
             edited(editor.apply_policy(&policy, file.as_deref()).await)
         }
         Ask::AddCluster { cluster } => edited(editor.add_cluster(&cluster).await),
+        Ask::Import {
+            cluster,
+            namespace,
+            selector,
+        } => edited(
+            editor
+                .import(&server.engine, &cluster, &namespace, selector.as_deref())
+                .await,
+        ),
         Ask::Refused {
             group,
             verb,

@@ -3,6 +3,7 @@
 //! (authorise → store transaction + audit → apply) builds on it.
 
 pub mod action;
+pub mod adopt;
 pub mod cron;
 pub mod objects;
 pub mod phases;

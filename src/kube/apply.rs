@@ -353,10 +353,27 @@ impl Applier {
         namespace: &str,
         deadline: Deadline,
     ) -> Result<Vec<serde_json::Value>, ApplyError> {
+        self.list_selected(api_version, kind, namespace, None, deadline)
+            .await
+    }
+
+    /// The objects of a kind in a namespace that a label selector (as kubectl's `-l`)
+    /// picks, or all of them.
+    pub async fn list_selected(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        selector: Option<&str>,
+        deadline: Deadline,
+    ) -> Result<Vec<serde_json::Value>, ApplyError> {
         let ar = self.resource(api_version, kind, deadline).await?;
         let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), namespace, &ar);
         let what = format!("list {kind} in {namespace}");
-        let params = kube::api::ListParams::default();
+        let mut params = kube::api::ListParams::default();
+        if let Some(s) = selector {
+            params = params.labels(s);
+        }
         let list = with_retry(deadline, &what, || api.list(&params))
             .await
             .map_err(|e| e.into_apply(kind, namespace, "", "list"))?;

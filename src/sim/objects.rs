@@ -111,6 +111,17 @@ pub fn check_update(kind: Kind, stored: &Value, edited: &Value) -> Result<(), St
     if kind == Kind::CustomResourceDefinition {
         custom::check_crd_update(stored, edited)?;
     }
+    // As a real API server: a Deployment's selector decides which ReplicaSets and pods it
+    // owns, so it is fixed at creation (apps/v1 refuses a change with 422).
+    if kind == Kind::Deployment
+        && stored.pointer("/spec/selector") != edited.pointer("/spec/selector")
+    {
+        return Err(StoreError::Invalid(format!(
+            "Deployment.apps {:?} is invalid: spec.selector: Invalid value: {}: field is immutable",
+            str_at(edited, "/metadata/name"),
+            edited.pointer("/spec/selector").unwrap_or(&Value::Null)
+        )));
+    }
     Ok(())
 }
 

@@ -157,6 +157,81 @@ impl ReleaseEngine {
         })
     }
 
+    /// What runs in `namespace` of `cluster` that an import may adopt: its Deployments
+    /// and CronJobs (those `selector` picks), read with the controller's own credentials
+    /// (so what a revision records is the cluster's word, not the asker's).
+    pub async fn read_workloads(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        selector: Option<&str>,
+    ) -> Result<Vec<serde_json::Value>, ApplyError> {
+        let applier = self.applier(cluster).await?;
+        let deadline = Deadline::action();
+        let (d, c) = tokio::join!(
+            applier.list_selected("apps/v1", "Deployment", namespace, selector, deadline),
+            applier.list_selected("batch/v1", "CronJob", namespace, selector, deadline),
+        );
+        let mut out = d?;
+        out.extend(c?);
+        Ok(out)
+    }
+
+    /// Labels the pods of an adopted Deployment (a metadata patch: no restart), so the
+    /// consoles, logs and health see them before the first deploy gives new pods the
+    /// labels. The Deployment's pods are those of its ReplicaSets (`<deployment>-<hash>`);
+    /// returns how many were labelled.
+    pub async fn label_adopted_pods(
+        &self,
+        group: &InstanceGroup,
+        selector: &serde_json::Value,
+    ) -> Result<usize, ApplyError> {
+        let applier = self.applier(&group.spec.cluster).await?;
+        let deadline = Deadline::action();
+        let ns = &group.spec.namespace;
+        let picked = selector
+            .get("matchLabels")
+            .and_then(serde_json::Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some(format!("{k}={}", v.as_str()?)))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .filter(|s| !s.is_empty());
+        let pods = applier
+            .list_selected("v1", "Pod", ns, picked.as_deref(), deadline)
+            .await?;
+        let prefix = format!("{}-", group.stable_deployment());
+        let patch = serde_json::json!({ "metadata": { "labels": {
+            labels::GROUP: group.name(),
+            labels::APP: group.app(),
+            labels::TRACK: Track::Stable.as_str(),
+        } } });
+        let mut n = 0;
+        for pod in &pods {
+            let owned = pod
+                .pointer("/metadata/ownerReferences")
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|o| {
+                    o.iter().any(|r| {
+                        r["kind"] == "ReplicaSet"
+                            && r["name"].as_str().is_some_and(|n| n.starts_with(&prefix))
+                    })
+                });
+            let Some(name) = pod.pointer("/metadata/name").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            if owned {
+                applier
+                    .merge_patch("v1", "Pod", ns, name, &patch, deadline)
+                    .await?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// The running Jobs of cron group `group`.
     pub async fn running_jobs(
         &self,
