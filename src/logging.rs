@@ -9,6 +9,9 @@ use tracing_appender::non_blocking::WorkerGuard;
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::EnvFilter;
 
+/// Log lines queued for the writer thread.
+const LOG_QUEUE_LINES: usize = 4_096;
+
 /// `$XDG_STATE_HOME/flightdeck`, else `~/.local/state/flightdeck`.
 pub fn state_dir() -> PathBuf {
     xdg_dir("XDG_STATE_HOME", ".local/state")
@@ -50,7 +53,11 @@ pub fn init(level: &str) -> anyhow::Result<WorkerGuard> {
         .max_log_files(7)
         .build(&dir)
         .with_context(|| format!("cannot open a log file in {}", dir.display()))?;
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    // The default queue is 128,000 lines, allocated up front (4 MB of a console's memory);
+    // a few thousand carry any burst we log, and past them lines are dropped, not waited on.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .finish(appender);
     let filter = EnvFilter::try_new(level).with_context(|| format!("bad --log-level {level:?}"))?;
     tracing_subscriber::fmt()
         .with_env_filter(filter)

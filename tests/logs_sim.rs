@@ -389,6 +389,37 @@ async fn group_streams_join_new_pods_restart_after_a_cut_and_strip_escapes() {
     let evil = lines.iter().find(|(_, t)| t.contains("EVIL")).unwrap();
     assert_eq!(evil.1, "EVIL \u{fffd} done");
 
+    // A 100,000-byte line keeps its first 16 KiB and says how much was cut.
+    let mut huge = vec![b'y'; 100_000];
+    huge[0] = b'<';
+    sim.handle.inject_log_line("shop", &first, None, &huge);
+    let seen = next_event(&mut rx, "the huge line", |e| match e {
+        LogEvent::Lines { lines, .. } => lines.iter().any(|(_, t)| t.starts_with("<yyy")),
+        _ => false,
+    })
+    .await;
+    let LogEvent::Lines { lines, .. } = seen.last().unwrap() else {
+        unreachable!()
+    };
+    let cut = &lines.iter().find(|(_, t)| t.starts_with("<yyy")).unwrap().1;
+    let (text, marker) = cut.split_once(" … [").expect("the cut is marked");
+    let n: usize = marker
+        .strip_suffix(" more bytes cut]")
+        .and_then(|n| n.parse().ok())
+        .expect("the marker says how many bytes");
+    // The cap counts the API server's timestamp prefix too.
+    let cap = flightdeck::logs::stream::MAX_LINE_BYTES;
+    assert!(
+        text.len() <= cap && text.len() > cap - 64,
+        "{} bytes kept",
+        text.len()
+    );
+    assert_eq!(
+        text.len() + n,
+        100_000,
+        "what is kept and what is cut make the line"
+    );
+
     // Scaling the stable track down marks the pod gone.
     deployments
         .patch(

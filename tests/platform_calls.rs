@@ -30,6 +30,10 @@ const GATED: &[(&str, &str)] = &[
         "M_ARENA_MAX",
         r#"#[cfg(all(target_os = "linux", target_env = "gnu"))]"#,
     ),
+    (
+        "M_MMAP_THRESHOLD",
+        r#"#[cfg(all(target_os = "linux", target_env = "gnu"))]"#,
+    ),
 ];
 
 fn sources(dir: &Path, out: &mut Vec<(String, String)>) {

@@ -6,8 +6,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{ApiResource, DynamicObject};
 use kube::core::GroupVersionKind;
 use kube::runtime::WatchStreamExt;
@@ -18,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::domain::labels;
+use crate::model::slim::{SlimDeployment, SlimEvent, SlimPod};
 use crate::model::{Conn, DeploymentRow, EventRow, Part, PodRow, RouterRow, Update};
 
 /// Initial lists in flight at once (see `spawn_one`): every namespace's deployments and
@@ -70,7 +69,7 @@ pub fn spawn_watchers_with(
     let mut tasks = vec![spawn_probe(client.clone(), health.clone())];
     let group_selector = watcher::Config::default().labels(labels::GROUP);
     for ns in namespaces {
-        tasks.push(spawn_one::<Deployment, DeploymentRow>(
+        tasks.push(spawn_one::<SlimDeployment, DeploymentRow>(
             Api::namespaced(client.clone(), ns),
             group_selector.clone().page_size(100),
             "Deployment",
@@ -81,7 +80,7 @@ pub fn spawn_watchers_with(
         ));
     }
     for ns in namespaces {
-        tasks.push(spawn_one::<Pod, PodRow>(
+        tasks.push(spawn_one::<SlimPod, PodRow>(
             Api::namespaced(client.clone(), ns),
             group_selector.clone().page_size(POD_PAGE),
             "Pod",
@@ -92,7 +91,7 @@ pub fn spawn_watchers_with(
         ));
     }
     for ns in namespaces {
-        tasks.push(spawn_one::<Event, EventRow>(
+        tasks.push(spawn_one::<SlimEvent, EventRow>(
             Api::namespaced(client.clone(), ns),
             watcher::Config::default().page_size(100),
             "Event",
@@ -147,8 +146,8 @@ trait Row: Sized + Send + 'static {
 }
 
 impl Row for PodRow {
-    type Object = Pod;
-    fn of(_: &'static str, obj: &Pod) -> Self {
+    type Object = SlimPod;
+    fn of(_: &'static str, obj: &SlimPod) -> Self {
         Self::from(obj)
     }
     fn listed(cluster: String, namespace: String, _: &'static str, rows: Vec<Self>) -> Update {
@@ -171,8 +170,8 @@ impl Row for PodRow {
 }
 
 impl Row for DeploymentRow {
-    type Object = Deployment;
-    fn of(_: &'static str, obj: &Deployment) -> Self {
+    type Object = SlimDeployment;
+    fn of(_: &'static str, obj: &SlimDeployment) -> Self {
         Self::from(obj)
     }
     fn listed(cluster: String, namespace: String, _: &'static str, rows: Vec<Self>) -> Update {
@@ -195,8 +194,8 @@ impl Row for DeploymentRow {
 }
 
 impl Row for EventRow {
-    type Object = Event;
-    fn of(_: &'static str, obj: &Event) -> Self {
+    type Object = SlimEvent;
+    fn of(_: &'static str, obj: &SlimEvent) -> Self {
         Self::from(obj)
     }
     fn listed(cluster: String, namespace: String, _: &'static str, rows: Vec<Self>) -> Update {

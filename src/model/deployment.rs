@@ -1,8 +1,8 @@
 use jiff::Timestamp;
-use k8s_openapi::api::apps::v1::Deployment;
 
 use super::pod::image_tag;
 use super::sanitize::clean;
+use super::slim::SlimDeployment;
 use crate::domain::{Track, labels};
 
 /// One track's Deployment, as the groups list needs it.
@@ -20,8 +20,8 @@ pub struct DeploymentRow {
     pub created: Option<Timestamp>,
 }
 
-impl From<&Deployment> for DeploymentRow {
-    fn from(d: &Deployment) -> Self {
+impl From<&SlimDeployment> for DeploymentRow {
+    fn from(d: &SlimDeployment) -> Self {
         let meta = &d.metadata;
         let label = |k: &str| {
             meta.labels
@@ -39,7 +39,7 @@ impl From<&Deployment> for DeploymentRow {
             tag: d
                 .spec
                 .as_ref()
-                .and_then(|s| s.template.spec.as_ref())
+                .and_then(|s| s.template.as_ref()?.spec.as_ref())
                 .and_then(|s| s.containers.first())
                 .and_then(|c| c.image.as_deref())
                 .and_then(image_tag)

@@ -3,10 +3,12 @@
 //! that a frame over hundreds of groups and thousands of pods stays cheap.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 
 use super::{Conn, DeploymentRow, EventKind, EventRow, Part, PodRow, Update};
+use crate::domain::group::Workload;
 use crate::domain::release::RouterState;
 use crate::domain::{GroupKey, InstanceGroup, Phase, Release, Track};
 use crate::engine::objects::router_state;
@@ -15,9 +17,14 @@ use crate::store::layout;
 
 /// Events kept per namespace; the oldest go first. Enough for hours of a busy namespace.
 const EVENTS_PER_NAMESPACE: usize = 20_000;
+/// Events kept per group, the oldest going first: several screens of the group view's
+/// events pane, and a noisy group cannot push a quiet one's events out of its namespace.
+const EVENTS_PER_GROUP: usize = 500;
 /// Owner index entries per namespace before those of gone objects are let go (see
 /// `Namespace::trim_owners`).
 const OWNERS_PER_NAMESPACE: usize = 20_000;
+/// Distinct event reasons and object kinds shared per namespace; past this, copies.
+const WORDS_PER_NAMESPACE: usize = 512;
 /// A Warning event counts towards a group's warning mark for this long.
 const RECENT_WARNING: SignedDuration = SignedDuration::from_secs(600);
 
@@ -82,15 +89,33 @@ pub struct FoldedEvent {
     pub last_seen: Option<Timestamp>,
 }
 
+/// An event as a namespace keeps it: only what the events pane shows. Events are most of
+/// what the console holds (a pod's life is half a dozen of them), so no namespace or
+/// uid again, reasons and kinds shared, text without spare capacity.
+#[derive(Debug)]
+struct StoredEvent {
+    kind: EventKind,
+    object_kind: Arc<str>,
+    object_name: Box<str>,
+    reason: Arc<str>,
+    message: Box<str>,
+    count: u32,
+    first_seen: Option<Timestamp>,
+    last_seen: Option<Timestamp>,
+}
+
 #[derive(Debug, Default)]
 struct Namespace {
     pods: HashMap<String, PodRow>,
     pods_by_group: HashMap<String, HashSet<String>>,
     deployments: HashMap<String, DeploymentRow>,
-    events: HashMap<String, EventRow>,
-    events_by_group: HashMap<String, HashSet<String>>,
+    /// By uid; the uid's one allocation is shared with the group and orphan sets.
+    events: HashMap<Arc<str>, StoredEvent>,
+    events_by_group: HashMap<String, HashSet<Arc<str>>>,
     /// Events about objects not (yet) known to belong to a group, by object name.
-    orphan_events: HashMap<String, HashSet<String>>,
+    orphan_events: HashMap<String, HashSet<Arc<str>>>,
+    /// Reasons and object kinds, shared by the events that carry them.
+    words: HashSet<Arc<str>>,
     /// Object name (pod, replicaset, deployment) → group. Kept after the object goes, so
     /// late events about it still land in the right group.
     owners: HashMap<String, String>,
@@ -428,12 +453,14 @@ impl Estate {
             .collect()
     }
 
-    /// Every group's stable Deployment has been seen: the groups list shows real status
-    /// for all of them (what the startup benchmark waits for).
+    /// Every group's stable Deployment has been seen (a cron group's, which has none: its
+    /// namespace's pods, which tell its runs): the groups list shows real status for all
+    /// of them (what the startup benchmark waits for).
     pub fn all_groups_have_status(&self) -> bool {
-        self.groups
-            .keys()
-            .all(|k| self.deployment(k, Track::Stable).is_some())
+        self.groups.iter().all(|(k, e)| match e.group.spec.kind {
+            Workload::Service => self.deployment(k, Track::Stable).is_some(),
+            Workload::Cron => self.ns_of(k).is_some_and(|ns| ns.pods_listed),
+        })
     }
 
     /// Some pod is known (what the startup benchmark calls the first data).
@@ -512,12 +539,7 @@ impl Estate {
         };
         let mut folded: HashMap<(&str, &str, &str, &str), FoldedEvent> = HashMap::new();
         for e in uids.iter().filter_map(|u| ns.events.get(u)) {
-            let k = (
-                e.object_kind.as_str(),
-                e.object_name.as_str(),
-                e.reason.as_str(),
-                e.message.as_str(),
-            );
+            let k = (&*e.object_kind, &*e.object_name, &*e.reason, &*e.message);
             folded
                 .entry(k)
                 .and_modify(|f| {
@@ -530,10 +552,10 @@ impl Estate {
                 })
                 .or_insert_with(|| FoldedEvent {
                     kind: e.kind,
-                    object_kind: e.object_kind.clone(),
-                    object_name: e.object_name.clone(),
-                    reason: e.reason.clone(),
-                    message: e.message.clone(),
+                    object_kind: e.object_kind.to_string(),
+                    object_name: e.object_name.to_string(),
+                    reason: e.reason.to_string(),
+                    message: e.message.to_string(),
                     count: e.count,
                     first_seen: e.first_seen,
                     last_seen: e.last_seen,
@@ -588,16 +610,21 @@ impl Namespace {
             self.trim_owners(object);
         }
         if let Some(uids) = self.orphan_events.remove(object) {
-            self.events_by_group
-                .entry(group.to_string())
-                .or_default()
-                .extend(uids);
+            let set = self.events_by_group.entry(group.to_string()).or_default();
+            set.extend(uids);
+            if set.len() > EVENTS_PER_GROUP {
+                self.trim_group_events(group);
+            }
         }
     }
 
     fn put_event(&mut self, row: EventRow) {
-        let uid = row.uid.clone();
-        match self.owners.get(&row.object_name) {
+        let uid: Arc<str> = match self.events.get_key_value(row.uid.as_str()) {
+            Some((known, _)) => known.clone(),
+            None => row.uid.as_str().into(),
+        };
+        let group = self.owners.get(&row.object_name).cloned();
+        match &group {
             Some(g) => {
                 self.events_by_group
                     .entry(g.clone())
@@ -611,22 +638,64 @@ impl Namespace {
                     .insert(uid.clone());
             }
         }
-        self.events.insert(uid, row);
+        let stored = StoredEvent {
+            kind: row.kind,
+            object_kind: self.word(&row.object_kind),
+            reason: self.word(&row.reason),
+            object_name: row.object_name.into_boxed_str(),
+            message: row.message.into_boxed_str(),
+            count: row.count,
+            first_seen: row.first_seen,
+            last_seen: row.last_seen,
+        };
+        self.events.insert(uid, stored);
+        if let Some(g) = group
+            && self.events_by_group.get(&g).map_or(0, HashSet::len) > EVENTS_PER_GROUP
+        {
+            self.trim_group_events(&g);
+        }
+    }
+
+    /// Let a group's oldest events go, down to nine tenths of its cap (so the sort is not
+    /// paid on every new event).
+    fn trim_group_events(&mut self, group: &str) {
+        let Some(uids) = self.events_by_group.get(group) else {
+            return;
+        };
+        let mut by_age: Vec<(Option<Timestamp>, &Arc<str>)> = uids
+            .iter()
+            .filter_map(|u| Some((self.events.get(u)?.last_seen, u)))
+            .collect();
+        by_age.sort();
+        let excess = uids.len().saturating_sub(EVENTS_PER_GROUP * 9 / 10);
+        let gone: Vec<Arc<str>> = by_age
+            .into_iter()
+            .take(excess)
+            .map(|(_, u)| u.clone())
+            .collect();
+        for uid in gone {
+            self.remove_event(&uid);
+        }
+        // Uids left behind by an object that changed group count for nothing.
+        let events = &self.events;
+        if let Some(set) = self.events_by_group.get_mut(group) {
+            set.retain(|u| events.contains_key(u));
+        }
     }
 
     fn remove_event(&mut self, uid: &str) {
         let Some(row) = self.events.remove(uid) else {
             return;
         };
-        if let Some(g) = self.owners.get(&row.object_name)
+        if let Some(g) = self.owners.get(&*row.object_name)
             && let Some(set) = self.events_by_group.get_mut(g)
         {
             set.remove(uid);
         }
-        if let Some(set) = self.orphan_events.get_mut(&row.object_name) {
+        if let Some(set) = self.orphan_events.get_mut(&*row.object_name) {
             set.remove(uid);
             if set.is_empty() {
-                self.orphan_events.remove(&row.object_name);
+                self.orphan_events.remove(&*row.object_name);
             }
         }
     }
@@ -643,7 +712,7 @@ impl Namespace {
             }
         }
         live.extend(self.deployments.keys().map(String::as_str));
-        live.extend(self.events.values().map(|e| e.object_name.as_str()));
+        live.extend(self.events.values().map(|e| &*e.object_name));
         let before = self.owners.len();
         self.owners
             .retain(|object, _| live.contains(object.as_str()));
@@ -651,14 +720,26 @@ impl Namespace {
         tracing::debug!(before, kept = self.owners_kept, "owner index trimmed");
     }
 
+    /// The shared copy of a reason or an object kind.
+    fn word(&mut self, text: &str) -> Arc<str> {
+        if let Some(w) = self.words.get(text) {
+            return w.clone();
+        }
+        let w: Arc<str> = text.into();
+        if self.words.len() < WORDS_PER_NAMESPACE {
+            self.words.insert(w.clone());
+        }
+        w
+    }
+
     fn trim_events(&mut self) {
         if self.events.len() <= EVENTS_PER_NAMESPACE {
             return;
         }
-        let mut by_age: Vec<(Option<Timestamp>, String)> = self
+        let mut by_age: Vec<(Option<Timestamp>, Arc<str>)> = self
             .events
-            .values()
-            .map(|e| (e.last_seen, e.uid.clone()))
+            .iter()
+            .map(|(uid, e)| (e.last_seen, uid.clone()))
             .collect();
         by_age.sort();
         let excess = self.events.len() - EVENTS_PER_NAMESPACE * 9 / 10;

@@ -1,7 +1,7 @@
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::Event;
 
 use super::sanitize::clean;
+use super::slim::SlimEvent;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventKind {
@@ -26,8 +26,8 @@ pub struct EventRow {
     pub source: String,
 }
 
-impl From<&Event> for EventRow {
-    fn from(e: &Event) -> Self {
+impl From<&SlimEvent> for EventRow {
+    fn from(e: &SlimEvent) -> Self {
         let last_seen = e
             .last_timestamp
             .as_ref()

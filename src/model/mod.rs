@@ -10,6 +10,7 @@ pub mod history;
 pub mod pod;
 pub mod router;
 pub use crate::domain::sanitize;
+pub mod slim;
 pub mod update;
 
 pub use deployment::DeploymentRow;

@@ -1,7 +1,7 @@
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::Pod;
 
 use super::sanitize::clean;
+use super::slim::SlimPod;
 use crate::domain::{Track, labels};
 
 /// One pod as the group view shows it.
@@ -49,8 +49,8 @@ impl PodRow {
     }
 }
 
-impl From<&Pod> for PodRow {
-    fn from(pod: &Pod) -> Self {
+impl From<&SlimPod> for PodRow {
+    fn from(pod: &SlimPod) -> Self {
         let meta = &pod.metadata;
         let label = |k: &str| {
             meta.labels
@@ -109,7 +109,7 @@ pub fn image_tag(image: &str) -> Option<&str> {
 
 /// The STATUS column of `kubectl get pods`, following kubectl's own order of precedence:
 /// terminating, then a container's waiting/terminated reason, then the pod phase.
-fn display_status(pod: &Pod) -> String {
+fn display_status(pod: &SlimPod) -> String {
     if pod.metadata.deletion_timestamp.is_some() {
         return "Terminating".into();
     }
@@ -157,7 +157,7 @@ fn display_status(pod: &Pod) -> String {
 mod tests {
     use super::*;
 
-    fn pod(yaml: &str) -> Pod {
+    fn pod(yaml: &str) -> SlimPod {
         serde_norway::from_str(yaml).unwrap()
     }
 

@@ -186,7 +186,7 @@ fn the_event_store_never_holds_more_than_its_cap_per_namespace() {
     let ns = &e.namespaces["sim"]["shop"];
     assert!(
         ns.events
-            .contains_key(&format!("u{}", EVENTS_PER_NAMESPACE + 4_999))
+            .contains_key(format!("u{}", EVENTS_PER_NAMESPACE + 4_999).as_str())
     );
     assert!(!ns.events.contains_key("u0"));
 }
@@ -226,4 +226,105 @@ fn the_owner_index_stays_bounded_while_pods_come_and_go() {
         });
     }
     assert_eq!(e.events_of(&key).len(), 2);
+}
+
+#[test]
+fn a_noisy_group_keeps_its_newest_events_and_leaves_a_quiet_ones_alone() {
+    let (mut e, key) = estate();
+    let quiet = GroupKey::new("sim", "shop", "web-worker");
+    for (name, group) in [("web-1", "web"), ("worker-1", "web-worker")] {
+        e.apply(Update::PodApplied {
+            cluster: "sim".into(),
+            row: pod(name, group, Track::Stable, "Running", true),
+        });
+    }
+    let start = Timestamp::now();
+    e.apply(Update::EventApplied {
+        cluster: "sim".into(),
+        row: event("q", "worker-1", "Started", EventKind::Normal, start),
+    });
+    // Each with its own message, so none fold together.
+    for i in 0..EVENTS_PER_GROUP * 3 {
+        let mut row = event(
+            &format!("u{i}"),
+            "web-1",
+            "BackOff",
+            EventKind::Warning,
+            start + SignedDuration::from_millis(i as i64 + 1),
+        );
+        row.message = format!("restart {i}");
+        e.apply(Update::EventApplied {
+            cluster: "sim".into(),
+            row,
+        });
+        let held = e.namespaces["sim"]["shop"].events_by_group["web"].len();
+        assert!(held <= EVENTS_PER_GROUP, "{held} events held for one group");
+    }
+    let noisy = e.events_of(&key);
+    assert!(noisy.len() >= EVENTS_PER_GROUP * 9 / 10);
+    assert_eq!(
+        noisy[0].message,
+        format!("restart {}", EVENTS_PER_GROUP * 3 - 1),
+        "the newest is kept"
+    );
+    assert_eq!(
+        e.events_of(&quiet).len(),
+        1,
+        "the quiet group keeps its event"
+    );
+    // What goes from the group goes from the store.
+    assert!(e.namespaces["sim"]["shop"].events.len() <= EVENTS_PER_GROUP + 1);
+}
+
+#[test]
+fn events_waiting_for_their_pod_are_capped_when_it_joins() {
+    let (mut e, key) = estate();
+    let start = Timestamp::now();
+    for i in 0..EVENTS_PER_GROUP * 2 {
+        let mut row = event(
+            &format!("u{i}"),
+            "web-late",
+            "Pulled",
+            EventKind::Normal,
+            start + SignedDuration::from_millis(i as i64),
+        );
+        row.message = format!("pull {i}");
+        e.apply(Update::EventApplied {
+            cluster: "sim".into(),
+            row,
+        });
+    }
+    e.apply(Update::PodApplied {
+        cluster: "sim".into(),
+        row: pod("web-late", "web", Track::Stable, "Running", true),
+    });
+    let events = e.events_of(&key);
+    assert!(events.len() <= EVENTS_PER_GROUP && !events.is_empty());
+    assert_eq!(
+        events[0].message,
+        format!("pull {}", EVENTS_PER_GROUP * 2 - 1)
+    );
+}
+
+#[test]
+fn a_cron_group_has_its_status_once_its_namespaces_pods_are_listed() {
+    let mut e = Estate::new();
+    let cron: InstanceGroup = serde_norway::from_str(
+        "apiVersion: flightdeck/v1\nkind: InstanceGroup\nmetadata: {name: report, app: shop}\n\
+         spec: {cluster: sim, namespace: shop, template: cron, kind: cron, \
+         params: {schedule: '0 0 1 1 *'}}",
+    )
+    .unwrap();
+    e.apply(Update::StoreReloaded {
+        groups: vec![cron],
+        releases: vec![],
+    });
+    // It has no Deployment to wait for: what it shows comes from its pods.
+    assert!(!e.all_groups_have_status());
+    e.apply(Update::PodsListed {
+        cluster: "sim".into(),
+        namespace: "shop".into(),
+        rows: vec![],
+    });
+    assert!(e.all_groups_have_status());
 }
