@@ -8,6 +8,7 @@ mod bootstrap;
 pub mod clusters;
 pub mod console;
 pub mod context;
+#[cfg(feature = "sim")]
 pub mod demo;
 mod docs;
 pub mod files;
@@ -17,7 +18,14 @@ pub mod logs;
 pub mod output;
 pub mod policy;
 pub mod release;
+#[cfg(feature = "sim")]
 pub mod sim;
+#[cfg(not(feature = "sim"))]
+mod without_sim;
+#[cfg(not(feature = "sim"))]
+use without_sim as demo;
+#[cfg(not(feature = "sim"))]
+use without_sim as sim;
 pub mod status;
 pub mod target;
 pub mod templates;
