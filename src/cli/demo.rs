@@ -3,7 +3,6 @@
 //! through kube-rs over HTTP exactly as a real one would be, the controller through the
 //! same request path as a separate `flightdeck agent`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::context::Me;
@@ -19,18 +18,7 @@ use crate::store::{MemoryStore, Store};
 
 pub const DEMO_CONTEXT: &str = "sim";
 
-#[derive(Debug, clap::Args)]
-pub struct DemoArgs {
-    /// Instance groups in the estate (the samples, plus generated ones up to this many).
-    #[arg(long, default_value_t = 7)]
-    pub groups: usize,
-    /// Pods per generated group.
-    #[arg(long, default_value_t = 20)]
-    pub pods: u32,
-    /// Scenario file for the simulated cluster (default: the one in assets/).
-    #[arg(long, value_name = "FILE")]
-    pub scenario: Option<PathBuf>,
-}
+pub use super::args::demo::DemoArgs;
 
 pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
     let seed = seed(DEMO_CONTEXT, args.groups, args.pods)

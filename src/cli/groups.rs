@@ -4,7 +4,6 @@
 //! and new) and audits each as `groups.apply`.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use super::context::{ask_error, finish, store_error};
 use super::files::SourceFile;
@@ -15,19 +14,7 @@ use crate::controller::edits::{check_document_count, check_group_renders, check_
 use crate::domain::InstanceGroup;
 use crate::store::Scope;
 
-#[derive(Debug, clap::Subcommand)]
-pub enum GroupsCommand {
-    /// Write the instance groups of a YAML file (several documents allowed) into the store.
-    Apply {
-        #[arg(short = 'f', long = "file", value_name = "FILE")]
-        file: PathBuf,
-    },
-    /// The instance groups in the store.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-}
+pub use super::args::groups::GroupsCommand;
 
 pub async fn run(global: &Global, cmd: GroupsCommand) -> Result<(), CliError> {
     match cmd {
