@@ -1,22 +1,20 @@
 //! flightdeck: a terminal release console for Kubernetes.
 //!
-//! The library holds every part; `main.rs` only parses arguments and picks a front end.
-//! The parts below `tui` never import ratatui or crossterm, so the command line, the agent
-//! and the tests use them without a terminal.
+//! This crate holds the front ends (console, command line, controller, agent, demo);
+//! `main.rs` only parses arguments and picks one. The parts without a terminal live in
+//! `flightdeck-core` and the simulated cluster in `flightdeck-sim`; both are re-exported
+//! here under their old paths, so `crate::engine` and `flightdeck::sim` mean what they did
+//! before the split.
+
+pub use flightdeck_core::{authz, domain, engine, health, kube, logs, model, store};
+#[cfg(feature = "sim")]
+pub use flightdeck_sim as sim;
 
 pub mod agent;
-pub mod authz;
 pub mod cli;
 pub mod config;
 pub mod controller;
+#[cfg(feature = "sim")]
 pub mod demo;
-pub mod domain;
-pub mod engine;
-pub mod health;
-pub mod kube;
 pub mod logging;
-pub mod logs;
-pub mod model;
-pub mod sim;
-pub mod store;
 pub mod tui;

@@ -1,9 +1,13 @@
 //! What a newcomer installs with the binary: `--version` naming the commit, shell
 //! completions that the shells accept, and a man page, all from the parser's definitions.
+//! build.rs generates them at build time from `src/cli/args`; the binary prints its copies.
 
 mod support;
 
 use std::process::Command;
+
+use clap::CommandFactory;
+use flightdeck::cli::Cli;
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(support::cli::bin())
@@ -67,4 +71,66 @@ fn the_man_page_describes_the_commands() {
     for command in ["deploy", "weight", "rollback", "audit"] {
         assert!(page.contains(command), "the man page lacks {command}");
     }
+}
+
+/// The embedded copies are what the parser the binary runs with generates: build.rs compiled
+/// the same definitions, not an older or different set.
+#[test]
+fn the_built_completions_and_man_page_match_the_parser() {
+    for shell in [
+        clap_complete::Shell::Bash,
+        clap_complete::Shell::Zsh,
+        clap_complete::Shell::Fish,
+    ] {
+        let mut expected = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "flightdeck", &mut expected);
+        let (code, out, err) = run(&["completions", &shell.to_string()]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.as_bytes() == expected.as_slice(),
+            "{shell} completions differ from the parser's"
+        );
+    }
+    let mut expected = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut expected)
+        .unwrap();
+    let (code, page, err) = run(&["man"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        page.as_bytes() == expected.as_slice(),
+        "the man page differs from the parser's"
+    );
+    // The page names the version --version prints, commit included.
+    let (_, version, _) = run(&["--version"]);
+    let version = version.trim().trim_start_matches("flightdeck ");
+    assert!(page.contains(version), "the man page lacks {version:?}");
+}
+
+/// A build without the simulated cluster keeps `demo` and `sim` in its parser, and says
+/// in one line why they cannot run (checked only when such a binary was built, as
+/// tools/test does: `cargo build --no-default-features`).
+#[test]
+fn demo_without_the_simulated_cluster_says_so() {
+    let Some(bin) = std::env::var_os("FLIGHTDECK_NO_SIM_BIN") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    for args in [
+        &["demo", "--groups", "3"][..],
+        &["sim", "--kubeconfig-out", kubeconfig],
+    ] {
+        let command = args[0];
+        let out = Command::new(&bin).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {err}");
+        assert_eq!(err.lines().count(), 1, "{command}: {err}");
+        assert!(err.contains("without the simulated cluster"), "{err}");
+    }
+    assert!(
+        !dir.path().join("kubeconfig").exists(),
+        "sim wrote a kubeconfig"
+    );
 }

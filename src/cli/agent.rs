@@ -4,7 +4,6 @@
 //! the others stand by to take over. It runs only as the controller's own etcd identity.
 //! What it does goes to the log file and, one line per action, to standard error.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,33 +20,7 @@ use crate::health::analysis::parse_duration;
 use crate::kube::ClusterConn;
 use crate::store::Store;
 
-#[derive(Debug, clap::Args)]
-pub struct AgentArgs {
-    /// Rate window of the Prometheus queries.
-    #[arg(long, default_value = "1m", value_name = "DURATION")]
-    pub prometheus_window: String,
-    /// How often releases are read.
-    #[arg(long, default_value = "1s", value_name = "DURATION")]
-    pub poll: String,
-    /// Lease time: how long a dead controller blocks the next one.
-    #[arg(long, default_value = "15s", value_name = "DURATION")]
-    pub lease_ttl: String,
-    /// Serve /livez and /readyz here (for a Deployment's probes), e.g. 0.0.0.0:8080.
-    #[arg(long, value_name = "ADDR")]
-    pub health_listen: Option<String>,
-    /// The controller's ed25519 private key (PKCS#8 DER) for signing audit checkpoints;
-    /// never stored in etcd. Its public key must be the one the store records (`admin init
-    /// --signing-key-file`); on a store without auth a missing FILE is made (0600) and its
-    /// key recorded. Without it no checkpoints are written.
-    #[arg(long, env = "FLIGHTDECK_SIGNING_KEY_FILE", value_name = "FILE")]
-    pub signing_key_file: Option<PathBuf>,
-    /// Sign a checkpoint at least every N audit entries.
-    #[arg(long, hide = true, default_value_t = controller::checkpoint::EVERY, value_name = "N")]
-    pub checkpoint_every: u64,
-    /// …and once the oldest entry without one is this old.
-    #[arg(long, hide = true, default_value = "60s", value_name = "DURATION")]
-    pub checkpoint_after: String,
-}
+pub use super::args::agent::AgentArgs;
 
 fn duration(flag: &str, s: &str) -> Result<Duration, CliError> {
     parse_duration(s).ok_or_else(|| {

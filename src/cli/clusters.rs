@@ -11,20 +11,7 @@ use super::{CliError, Exit, Global};
 use crate::controller::edits::{CLUSTERS, check_cluster};
 use crate::controller::{Ask, ClusterRecord};
 
-#[derive(Debug, clap::Subcommand)]
-pub enum ClustersCommand {
-    /// Register a cluster by the server its kubeconfig context reaches (`--kubeconfig F`,
-    /// `--context C`; the context defaults to NAME).
-    Add {
-        /// The name groups use in `spec.cluster`.
-        name: String,
-    },
-    /// The registered clusters.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-}
+pub use super::args::clusters::ClustersCommand;
 
 pub async fn run(global: &Global, cmd: ClustersCommand) -> Result<(), CliError> {
     match cmd {

@@ -3,7 +3,6 @@
 //! through kube-rs over HTTP exactly as a real one would be, the controller through the
 //! same request path as a separate `flightdeck agent`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::context::Me;
@@ -21,22 +20,7 @@ pub const DEMO_CONTEXT: &str = "sim";
 /// The clusters of `demo --clusters 3`: one estate from test to production.
 pub const DEMO_CLUSTERS: [&str; 3] = ["test", "pre", "prod"];
 
-#[derive(Debug, clap::Args)]
-pub struct DemoArgs {
-    /// Instance groups in the estate (the samples, plus generated ones up to this many).
-    #[arg(long, default_value_t = 7)]
-    pub groups: usize,
-    /// Pods per generated group.
-    #[arg(long, default_value_t = 20)]
-    pub pods: u32,
-    /// Scenario file for the simulated cluster (default: the one in assets/).
-    #[arg(long, value_name = "FILE")]
-    pub scenario: Option<PathBuf>,
-    /// Simulated clusters, each with the same apps: 1 (`sim`), or 2–3 (`test`, `pre`,
-    /// `prod`), watched side by side in one console.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3))]
-    pub clusters: u8,
-}
+pub use super::args::demo::DemoArgs;
 
 /// The names of the demo's clusters.
 pub fn cluster_names(n: u8) -> Vec<&'static str> {

@@ -4,7 +4,6 @@
 //! and new) and audits each as `groups.apply`.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use super::context::{ask_error, finish, store_error};
 use super::files::SourceFile;
@@ -15,41 +14,7 @@ use crate::controller::edits::{check_document_count, check_group_renders, check_
 use crate::domain::InstanceGroup;
 use crate::store::Scope;
 
-#[derive(Debug, clap::Subcommand)]
-pub enum GroupsCommand {
-    /// Write the instance groups of a YAML file (several documents allowed) into the store.
-    Apply {
-        #[arg(short = 'f', long = "file", value_name = "FILE")]
-        file: PathBuf,
-    },
-    /// The instance groups in the store.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Adopt the Deployments and CronJobs that already run in a namespace: templates of
-    /// their common shape and one group each, whose first revision is exactly what runs
-    /// (no pod restarts). Written by the release controller, which reads the cluster
-    /// itself; `--dry-run` prints the template and group files instead.
-    Import(ImportArgs),
-}
-
-/// `groups import`'s arguments (kept together so they can move with the parser).
-#[derive(Debug, clap::Args)]
-pub struct ImportArgs {
-    /// The registered cluster (its kubeconfig context).
-    #[arg(long)]
-    pub cluster: String,
-    #[arg(short = 'n', long)]
-    pub namespace: String,
-    /// Only what this label selector picks (as kubectl's `-l`, e.g. `tier=web`).
-    #[arg(short = 'l', long)]
-    pub selector: Option<String>,
-    /// Print the template and group files (as `templates apply -f` and `groups apply -f`
-    /// take them), read with your own cluster credentials; write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-}
+pub use super::args::groups::{GroupsCommand, ImportArgs};
 
 pub async fn run(global: &Global, cmd: GroupsCommand) -> Result<(), CliError> {
     match cmd {

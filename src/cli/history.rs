@@ -8,22 +8,7 @@ use super::{CliError, Exit, Global};
 use crate::domain::Revision;
 use crate::model::history::{GroupHistory, RevisionHistory, diff};
 
-#[derive(Debug, clap::Args)]
-pub struct HistoryArgs {
-    /// Name (unique across the store) or cluster/namespace/name.
-    pub group: String,
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct DiffArgs {
-    pub group: String,
-    /// The revision to look at.
-    pub revision: u64,
-    /// The one to compare it with (default: the stable revision running now).
-    pub against: Option<u64>,
-}
+pub use super::args::history::{DiffArgs, HistoryArgs};
 
 pub async fn history_run(global: &Global, args: HistoryArgs) -> Result<(), CliError> {
     let store = global.connect_store().await?;

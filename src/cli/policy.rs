@@ -3,27 +3,13 @@
 //! as `policy.apply`. On an etcd with auth `flightdeck admin init --admin NAME` writes the
 //! first policy; on a store without auth (the demo, `--local`) the first apply may.
 
-use std::path::PathBuf;
-
 use super::context::{ask_error, finish, store_error};
 use super::output::{out, print_json, table};
 use super::{CliError, Exit, Global};
 use crate::authz::policy::Policy;
 use crate::controller::Ask;
 
-#[derive(Debug, clap::Subcommand)]
-pub enum PolicyCommand {
-    /// The policy in the store.
-    Show {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Validate a policy file and write it into the store.
-    Apply {
-        #[arg(short = 'f', long = "file", value_name = "FILE")]
-        file: PathBuf,
-    },
-}
+pub use super::args::policy::PolicyCommand;
 
 pub async fn run(global: &Global, cmd: PolicyCommand) -> Result<(), CliError> {
     match cmd {

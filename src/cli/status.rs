@@ -17,13 +17,7 @@ use crate::engine::{strategy, traffic};
 use crate::kube::apply::{Applier, Deadline};
 use crate::store::{Scope, Store};
 
-#[derive(Debug, clap::Args)]
-pub struct StatusArgs {
-    /// One group in detail (name or cluster/namespace/name).
-    pub group: Option<String>,
-    #[arg(long)]
-    pub json: bool,
-}
+pub use super::args::status::StatusArgs;
 
 /// One group's status, as printed and as `--json` writes it.
 #[derive(Debug, Serialize)]

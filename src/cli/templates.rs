@@ -2,8 +2,6 @@
 //! checked — shape, name, syntax, and a trial render for each group in the store that uses
 //! it — then written by the release controller (admin-only, audited as `templates.apply`).
 
-use std::path::PathBuf;
-
 use super::context::{ask_error, finish, store_error};
 use super::files::SourceFile;
 use super::output::{out, print_json, report_unreadable, table};
@@ -14,19 +12,7 @@ use crate::domain::{Template, Track};
 use crate::engine::render::render;
 use crate::store::Scope;
 
-#[derive(Debug, clap::Subcommand)]
-pub enum TemplatesCommand {
-    /// Write the templates of a YAML file (several documents allowed) into the store.
-    Apply {
-        #[arg(short = 'f', long = "file", value_name = "FILE")]
-        file: PathBuf,
-    },
-    /// The templates in the store.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-}
+pub use super::args::templates::TemplatesCommand;
 
 pub async fn run(global: &Global, cmd: TemplatesCommand) -> Result<(), CliError> {
     match cmd {

@@ -14,6 +14,10 @@ use crate::store::{Store, StoreError};
 /// How long to wait for an answer before saying no controller answered.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(15);
 
+// The controller must give up applying before the asker gives up waiting, so the answer is
+// "recorded, not applied" rather than "no answer".
+const _: () = assert!(crate::kube::apply::ACTION_TIMEOUT.as_secs() < DEFAULT_WAIT.as_secs());
+
 #[derive(Debug, Error)]
 pub enum AskError {
     #[error("{0}")]

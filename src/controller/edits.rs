@@ -18,7 +18,7 @@ use crate::engine::render::render;
 use crate::store::{Cond, Store, StoreError, Write, layout};
 
 /// Where registered clusters live (DESIGN.md §3).
-pub const CLUSTERS: &str = "clusters/";
+pub use crate::store::layout::CLUSTERS;
 
 /// The most a `--reason` may hold: it is copied into the audit log, which everyone reads.
 pub const MAX_REASON_BYTES: usize = 1024;
@@ -81,9 +81,7 @@ pub fn check_reason(reason: Option<&str>) -> Result<(), String> {
     }
 }
 
-pub fn cluster_key(name: &str) -> String {
-    format!("{CLUSTERS}{name}")
-}
+pub use crate::store::layout::cluster_key;
 
 /// An edit that was not made: exit code and one line.
 #[derive(Debug, Clone, PartialEq)]

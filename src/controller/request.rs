@@ -57,37 +57,9 @@ impl ClientInfo {
     }
 }
 
-/// A registered cluster: public facts only, never credentials (DESIGN.md §3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ClusterRecord {
-    pub name: String,
-    pub server: String,
-    /// sha256 of the CA bundle's bytes, hex; empty for a server without a CA (plain HTTP).
-    pub ca_sha256: String,
-}
-
-/// How a connection differs from a registered cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mismatch {
-    /// It reaches another API server.
-    Server,
-    /// Same server, but it trusts another CA.
-    Ca,
-}
-
-impl ClusterRecord {
-    /// Whether `conn` reaches this registered cluster, and how not if it does not.
-    pub fn mismatch(&self, conn: &crate::kube::ClusterConn) -> Option<Mismatch> {
-        if conn.server != self.server {
-            Some(Mismatch::Server)
-        } else if conn.ca_sha256 != self.ca_sha256 {
-            Some(Mismatch::Ca)
-        } else {
-            None
-        }
-    }
-}
+// The record lives beside the connection facts it is compared with, so the release
+// engine (in flightdeck-core) reads it without knowing about requests.
+pub use crate::kube::connect::{ClusterRecord, Mismatch};
 
 /// What is asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
