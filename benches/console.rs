@@ -266,10 +266,13 @@ impl Estate {
         let idle_cpu = if idle.is_zero() {
             f64::NAN
         } else {
-            let cpu0 = cpu_ticks(pid);
+            let cpu0 = support::cpu_ticks(pid);
             let t0 = Instant::now();
             tokio::time::sleep(idle).await;
-            (cpu_ticks(pid) - cpu0) as f64 / ticks_per_second() / t0.elapsed().as_secs_f64() * 100.0
+            (support::cpu_ticks(pid) - cpu0) as f64
+                / support::ticks_per_second()
+                / t0.elapsed().as_secs_f64()
+                * 100.0
         };
         let rss_mb = support::peak_rss_kb(pid) as f64 / 1024.0;
         console.send(&["q"]);
@@ -329,21 +332,6 @@ fn pct(v: &[u64], p: f64) -> f64 {
     v.get(((v.len() as f64 - 1.0) * p).round() as usize)
         .copied()
         .map_or(f64::NAN, |us| us as f64 / 1000.0)
-}
-
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    let rest = stat.rsplit(')').next().unwrap_or_default();
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
-    let stime: u64 = f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
-    utime + stime
-}
-
-fn ticks_per_second() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    (unsafe { libc::sysconf(libc::_SC_CLK_TCK) }) as f64
 }
 
 fn cpu_model() -> String {
