@@ -21,9 +21,7 @@ use support::{delay_proxy, etcd as etcd_support, tmux};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use flightdeck::demo::{seed, seed_store};
-use flightdeck::sim::{SimConfig, SimHandle};
-use flightdeck::store::{StoreConfig, StoreOptions};
+use flightdeck::sim::SimHandle;
 
 const PODS_PER_GROUP: u32 = 20;
 const IDLE_WINDOW: Duration = Duration::from_secs(10);
@@ -165,44 +163,13 @@ struct Run {
 
 impl Estate {
     async fn start(groups: usize) -> Estate {
-        let etcd = etcd_support::Etcd::start().await;
-        let seed = seed("sim", groups, PODS_PER_GROUP).expect("estate");
-        let pods = seed
-            .objects
-            .iter()
-            .filter(|o| o["kind"] == "Deployment")
-            .filter_map(|o| o["spec"]["replicas"].as_u64())
-            .sum();
-        let namespaces = seed
-            .objects
-            .iter()
-            .filter(|o| o["kind"] == "Namespace")
-            .count();
-        let sim = SimHandle::start(SimConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            scenario: flightdeck::demo::scenario(),
-            preload: seed.objects.clone(),
-            time_scale: 0.2,
-            context: "sim".into(),
-        })
-        .await
-        .expect("simulated cluster");
-        let store = flightdeck::store::connect(
-            &StoreConfig::parse(&etcd.url(), StoreOptions::default()).unwrap(),
-        )
-        .await
-        .unwrap();
-        seed_store(store.as_ref(), &seed, "bench")
-            .await
-            .expect("seed etcd");
-        // Let the kubelet bring every pod up, so "idle" means idle.
-        tokio::time::sleep(Duration::from_secs(8)).await;
+        let e = support::seeded::SeededEstate::start(groups, PODS_PER_GROUP).await;
         Estate {
-            etcd,
-            sim,
-            groups: seed.groups.len(),
-            pods,
-            namespaces,
+            etcd: e.etcd,
+            sim: e.sim,
+            groups: e.groups,
+            pods: e.pods,
+            namespaces: e.namespaces,
         }
     }
 

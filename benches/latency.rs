@@ -20,9 +20,7 @@ use support::{delay_proxy, etcd as etcd_support, tmux};
 
 use std::time::{Duration, Instant};
 
-use flightdeck::demo::{seed, seed_store};
-use flightdeck::sim::{SimConfig, SimHandle};
-use flightdeck::store::{StoreConfig, StoreOptions};
+use flightdeck::sim::SimHandle;
 
 const GROUPS: usize = 300;
 const PODS: u32 = 20;
@@ -50,38 +48,13 @@ async fn main() {
         .map(|d| d.trim().parse().expect("delay in ms"))
         .collect();
 
-    let etcd = etcd_support::Etcd::start().await;
-    let seed = seed("sim", GROUPS, PODS).expect("estate");
-    let pods: u64 = seed
-        .objects
-        .iter()
-        .filter(|o| o["kind"] == "Deployment")
-        .filter_map(|o| o["spec"]["replicas"].as_u64())
-        .sum();
-    let namespaces = seed
-        .objects
-        .iter()
-        .filter(|o| o["kind"] == "Namespace")
-        .count();
-    let sim = SimHandle::start(SimConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        scenario: flightdeck::demo::scenario(),
-        preload: seed.objects.clone(),
-        time_scale: 0.2,
-        context: "sim".into(),
-    })
-    .await
-    .expect("simulated cluster");
-    let store = flightdeck::store::connect(
-        &StoreConfig::parse(&etcd.url(), StoreOptions::default()).unwrap(),
-    )
-    .await
-    .unwrap();
-    seed_store(store.as_ref(), &seed, "bench")
-        .await
-        .expect("seed etcd");
-    // Let the kubelet bring every pod up.
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    let support::seeded::SeededEstate {
+        etcd,
+        sim,
+        pods,
+        namespaces,
+        ..
+    } = support::seeded::SeededEstate::start(GROUPS, PODS).await;
 
     println!(
         "console with a far API server: {GROUPS} groups / {pods} pods in {namespaces} namespaces \

@@ -10,13 +10,9 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use support::{etcd as etcd_support, tmux};
+use support::tmux;
 
 use std::time::{Duration, Instant};
-
-use flightdeck::demo::{seed, seed_store};
-use flightdeck::sim::{SimConfig, SimHandle};
-use flightdeck::store::{StoreConfig, StoreOptions};
 
 /// (groups, pods per group)
 const ESTATES: [(usize, u32); 2] = [(300, 20), (1_000, 20)];
@@ -38,33 +34,9 @@ async fn main() {
 }
 
 async fn measure(groups: usize, per_group: u32) -> (u64, f64, Duration) {
-    let etcd = etcd_support::Etcd::start().await;
-    let seed = seed("sim", groups, per_group).expect("estate");
-    let pods: u64 = seed
-        .objects
-        .iter()
-        .filter(|o| o["kind"] == "Deployment")
-        .filter_map(|o| o["spec"]["replicas"].as_u64())
-        .sum();
-    let sim = SimHandle::start(SimConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        scenario: flightdeck::demo::scenario(),
-        preload: seed.objects.clone(),
-        time_scale: 0.2,
-        context: "sim".into(),
-    })
-    .await
-    .expect("simulated cluster");
-    let store = flightdeck::store::connect(
-        &StoreConfig::parse(&etcd.url(), StoreOptions::default()).unwrap(),
-    )
-    .await
-    .unwrap();
-    seed_store(store.as_ref(), &seed, "bench")
-        .await
-        .expect("seed etcd");
-    // Let the kubelet bring every pod up.
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    let support::seeded::SeededEstate {
+        etcd, sim, pods, ..
+    } = support::seeded::SeededEstate::start(groups, per_group).await;
 
     let t = tmux::Tmux::start("memory", 200, 60, "true");
     let kubeconfig = t.home().join("kubeconfig");
