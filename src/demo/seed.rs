@@ -252,6 +252,7 @@ fn generated_group(cluster: &str, i: usize, pods: u32) -> (InstanceGroup, Option
             health: None,
             protected: false,
             image_policy: None,
+            registration: None,
         },
     };
     let canary = if (i + 1).is_multiple_of(37) {

@@ -47,6 +47,7 @@ pub fn group(cluster: &str, namespace: &str, name: &str) -> InstanceGroup {
             health: None,
             protected: false,
             image_policy: None,
+            registration: None,
         },
     }
 }

@@ -57,6 +57,7 @@ impl App {
             previous_stable: release.stable_history.last().copied(),
             tracks: None,
             jobs: None,
+            instances: None,
         };
         engine::transition(&entry.group, release, &probe, &ctx)
             .map(|_| ())
@@ -86,7 +87,12 @@ fn probe(verb: Verb, release: &Release) -> Option<engine::Action> {
         Verb::Suspend => A::Suspend,
         Verb::Trigger => A::Trigger,
         Verb::Kill => A::Kill { job: None },
-        Verb::Rollback | Verb::View | Verb::EditGroups | Verb::EditTemplates | Verb::EditPolicy => {
+        Verb::Rollback
+        | Verb::Drain
+        | Verb::View
+        | Verb::EditGroups
+        | Verb::EditTemplates
+        | Verb::EditPolicy => {
             return None;
         }
     })

@@ -57,7 +57,8 @@ impl Role {
             | Verb::Restart
             | Verb::Suspend
             | Verb::Trigger
-            | Verb::Kill => Role::Deployer,
+            | Verb::Kill
+            | Verb::Drain => Role::Deployer,
             Verb::Promote | Verb::Rollback => Role::Releaser,
             Verb::EditGroups | Verb::EditTemplates | Verb::EditPolicy => Role::Admin,
         }
@@ -94,10 +95,11 @@ pub enum Verb {
     Suspend,
     Trigger,
     Kill,
+    Drain,
 }
 
 impl Verb {
-    pub const ALL: [Verb; 16] = [
+    pub const ALL: [Verb; 17] = [
         Verb::View,
         Verb::Deploy,
         Verb::Step,
@@ -114,6 +116,7 @@ impl Verb {
         Verb::Suspend,
         Verb::Trigger,
         Verb::Kill,
+        Verb::Drain,
     ];
 
     /// The verb's name, as the audit log's action.
@@ -135,6 +138,7 @@ impl Verb {
             Verb::Suspend => "suspend",
             Verb::Trigger => "trigger",
             Verb::Kill => "kill",
+            Verb::Drain => "drain",
         }
     }
 
@@ -157,6 +161,7 @@ impl Verb {
             Verb::Suspend => "suspend",
             Verb::Trigger => "trigger",
             Verb::Kill => "kill",
+            Verb::Drain => "drain",
         }
     }
 }

@@ -74,6 +74,9 @@ pub struct GroupSpec {
     /// Who may deploy another image than the group's own, and which.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_policy: Option<ImagePolicy>,
+    /// Where a registrator records the group's instances (service discovery in etcd).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<super::registration::Registration>,
 }
 
 /// What a group runs.

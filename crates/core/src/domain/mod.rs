@@ -5,6 +5,7 @@ pub mod audit;
 pub mod cron;
 pub mod group;
 pub mod labels;
+pub mod registration;
 pub mod release;
 pub mod replicas;
 pub mod sanitize;

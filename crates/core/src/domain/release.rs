@@ -194,8 +194,26 @@ pub struct Release {
     /// A cron group's CronJob is suspended (by `suspend`, until `resume`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub suspended: bool,
+    /// Pods being drained: out of rotation, deleted (or let go by a rollout) when their
+    /// time is up.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drains: Vec<Drain>,
     pub updated_by: String,
     pub updated_at: jiff::Timestamp,
+}
+
+/// One pod's drain: its instance at `address` is out of rotation since the drain began;
+/// at `until` the controller deletes the pod — or, in a rollout (`for_pod`), lets the new
+/// pod `for_pod` count as available so the Deployment removes this one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Drain {
+    pub pod: String,
+    pub address: String,
+    pub until: jiff::Timestamp,
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_pod: Option<String>,
 }
 
 impl Release {
@@ -216,6 +234,7 @@ impl Release {
             router: None,
             analysis: None,
             suspended: false,
+            drains: Vec::new(),
             updated_by: by.to_string(),
             updated_at: jiff::Timestamp::now(),
         }

@@ -43,6 +43,19 @@ pub enum Action {
     Kill {
         job: Option<String>,
     },
+    /// A group with a registration: take the pod's instance out of rotation (weight 0 or
+    /// removed, by the group's `registration.drain`), wait `drainFor`, delete the pod.
+    Drain {
+        pod: String,
+        /// The controller's own, in a rollout: the new pod that waits for this drain.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        for_pod: Option<String>,
+    },
+    /// The controller's own: a drain's time is up — delete the pod (or, in a rollout, let
+    /// the new pod waiting on it count as available) and forget the drain.
+    FinishDrain {
+        pod: String,
+    },
 }
 
 impl Action {
@@ -61,6 +74,8 @@ impl Action {
             Action::Suspend => "suspend",
             Action::Trigger => "trigger",
             Action::Kill { .. } => "kill",
+            Action::Drain { .. } => "drain",
+            Action::FinishDrain { .. } => "drain-done",
         }
     }
 
@@ -79,6 +94,7 @@ impl Action {
             Action::Suspend => Verb::Suspend,
             Action::Trigger => Verb::Trigger,
             Action::Kill { .. } => Verb::Kill,
+            Action::Drain { .. } | Action::FinishDrain { .. } => Verb::Drain,
         }
     }
 
@@ -93,6 +109,13 @@ impl Action {
             } => json!({ "toRevision": n }),
             Action::Restart { track } => json!({ "track": track.as_str() }),
             Action::Kill { job: Some(j) } => json!({ "job": j }),
+            Action::Drain {
+                pod,
+                for_pod: Some(new),
+            } => json!({ "pod": pod, "forPod": new }),
+            Action::Drain { pod, for_pod: None } | Action::FinishDrain { pod } => {
+                json!({ "pod": pod })
+            }
             Action::Kill { job: None }
             | Action::Suspend
             | Action::Trigger

@@ -594,6 +594,7 @@ pub fn plan(cluster: &str, namespace: &str, objects: &[Value]) -> Result<Adoptio
                     health: None,
                     protected: false,
                     image_policy: None,
+                    registration: None,
                 },
             };
             let expected = first_objects(&m.running, m.kind, &m.name, &m.app);

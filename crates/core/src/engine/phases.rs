@@ -49,9 +49,11 @@ use crate::domain::group::{StrategyKind, Workload};
 use crate::domain::{InstanceGroup, Phase, Release, Step, Track, TrafficRouter};
 
 mod cron;
+mod drain;
 mod effects;
 mod switch;
 
+pub use drain::Instances;
 use effects::shift;
 pub use effects::{ClusterEffect, desired_effects};
 
@@ -72,6 +74,9 @@ pub struct Context<'a> {
     pub tracks: Option<&'a Tracks>,
     /// A cron group's running Jobs as read just before the action (`None`: not read).
     pub jobs: Option<&'a [crate::engine::cron::RunningJob]>,
+    /// The group's pods and its service's registrations as read just before a drain
+    /// (`None`: not read).
+    pub instances: Option<&'a drain::Instances>,
 }
 
 impl Context<'_> {
@@ -153,6 +158,9 @@ pub fn transition(
     if group.spec.kind == Workload::Cron {
         return m.cron(action);
     }
+    if matches!(action, Action::Drain { .. } | Action::FinishDrain { .. }) {
+        return m.drain(action);
+    }
     if matches!(
         action,
         Action::Suspend | Action::Trigger | Action::Kill { .. }
@@ -182,6 +190,7 @@ pub fn transition(
             "cannot {}: {name} is not a cron group",
             action.verb().phrase()
         )),
+        Action::Drain { .. } | Action::FinishDrain { .. } => m.drain(action),
     }
 }
 

@@ -34,6 +34,9 @@ use crate::kube::apply::{Applier, ApplyError, Deadline};
 use crate::store::{ReleaseChange, Store, StoreError, Versioned, Write};
 
 mod cluster;
+mod drain;
+
+pub use drain::GroupPod;
 
 /// How many earlier stable revisions a release remembers for rollback.
 const STABLE_HISTORY: usize = 20;
@@ -137,6 +140,8 @@ pub struct ReleaseEngine {
     actor: Actor,
     /// The controller instance this engine runs in, for every audit entry's `via`.
     via: Option<String>,
+    /// Where groups with a `registration` register their instances (drains write there).
+    registry: Option<Arc<dyn crate::store::Registry>>,
 }
 
 impl ReleaseEngine {
@@ -147,7 +152,14 @@ impl ReleaseEngine {
             appliers: Mutex::new(HashMap::new()),
             actor,
             via: None,
+            registry: None,
         }
+    }
+
+    /// The service registry drains take instances out of rotation in.
+    pub fn with_registry(mut self, registry: Arc<dyn crate::store::Registry>) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     /// Names the controller instance in every audit entry this engine writes.
@@ -317,6 +329,21 @@ impl ReleaseEngine {
         } else {
             None
         };
+        // A drain needs the group's pods and its service's registrations.
+        let instances =
+            if matches!(action, Action::Drain { .. }) && group.spec.registration.is_some() {
+                match self.instances(&group, Deadline::after(TRACKS_READ)).await {
+                    Ok(i) => Some(i),
+                    Err(e) => {
+                        return Err(EngineError::Cluster(format!(
+                            "cannot drain in {}: {e}",
+                            group.name()
+                        )));
+                    }
+                }
+            } else {
+                None
+            };
         let ctx = Context {
             now: jiff::Timestamp::now(),
             by: &actor.user.name,
@@ -324,6 +351,7 @@ impl ReleaseEngine {
             previous_stable: release.stable_history.last().copied(),
             tracks: tracks.as_ref(),
             jobs: jobs.as_deref(),
+            instances: instances.as_ref(),
         };
         let mut tr = if let Err(why) = check_group(&group) {
             Err(why)

@@ -343,6 +343,31 @@ impl Applier {
             .map_err(|e| e.into_apply(kind, namespace, name, "patch"))
     }
 
+    /// Sets one condition in a pod's `status.conditions` (the status subresource), leaving
+    /// the others as the kubelet wrote them: a readiness gate's answer.
+    pub async fn set_pod_condition(
+        &self,
+        namespace: &str,
+        pod: &str,
+        condition: &str,
+        deadline: Deadline,
+    ) -> Result<(), ApplyError> {
+        let api: Api<k8s_openapi::api::core::v1::Pod> =
+            Api::namespaced(self.client.clone(), namespace);
+        let patch = serde_json::json!({ "status": { "conditions": [{
+            "type": condition,
+            "status": "True",
+            "lastTransitionTime": jiff::Timestamp::now().to_string(),
+        }]}});
+        let patch = Patch::Strategic(patch);
+        let params = PatchParams::default();
+        let what = format!("set {condition} on pod {namespace}/{pod}");
+        with_retry(deadline, &what, || api.patch_status(pod, &params, &patch))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.into_apply("Pod", namespace, pod, "patch"))
+    }
+
     /// Every object of a kind in a namespace.
     pub async fn list(
         &self,

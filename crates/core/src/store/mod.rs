@@ -16,6 +16,7 @@ pub mod layout;
 pub mod lease;
 mod memory;
 mod platform;
+pub mod registry;
 mod types;
 
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub use etcd::{
 };
 pub use layout::Scope;
 pub use memory::MemoryStore;
+pub use registry::{MemoryRegistry, Registry, connect_registry};
 pub use types::{
     ActionView, AuditFilter, Change, Committed, Listed, ReleaseChange, Snapshot, StoreEvent,
     Unreadable, Versioned,

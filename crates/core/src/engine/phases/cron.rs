@@ -119,6 +119,7 @@ impl Machine<'_> {
             Action::Weight(_) => not_here("set a weight"),
             Action::Promote => not_here("promote"),
             Action::Restart { .. } => not_here("restart"),
+            Action::Drain { .. } | Action::FinishDrain { .. } => not_here("drain"),
         }
     }
 

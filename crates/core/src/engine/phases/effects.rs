@@ -42,12 +42,38 @@ pub enum ClusterEffect {
     TriggerJob { at: Timestamp },
     /// Cron group: delete the named running Job, or every running one, with its pods.
     KillJobs { job: Option<String> },
+    /// Registration: take the instance at `address` (`ip:port`) out of rotation — weight 0
+    /// or removed, by the group's `registration.drain`.
+    Deregister { address: String },
+    /// A rollout's drain: the ReplicaSet removes this pod first on its next scale-down
+    /// (lowest `pod-deletion-cost`).
+    MarkForRemoval { pod: String },
+    /// A drain's end: delete the pod, then whatever registration is left at `address`.
+    DeletePod { pod: String, address: String },
+    /// A rollout's drain's end: the new pod's readiness gate opens, so the Deployment counts
+    /// it available and removes the drained one.
+    AdmitPod { pod: String },
 }
 
 /// The effects that bring the cluster to `release` from whatever state it is in: what the
 /// agent or a console applies when `desired ≠ applied`, and how a `Degraded` group is
 /// retried. Every effect is idempotent.
 pub fn desired_effects(group: &InstanceGroup, release: &Release) -> Vec<ClusterEffect> {
+    let mut effects = release_effects(group, release);
+    // A registrator that wrote the weight back, or a crash before the first write: drained
+    // instances are taken out of rotation again.
+    for d in &release.drains {
+        effects.push(ClusterEffect::Deregister {
+            address: d.address.clone(),
+        });
+        if d.for_pod.is_some() {
+            effects.push(ClusterEffect::MarkForRemoval { pod: d.pod.clone() });
+        }
+    }
+    effects
+}
+
+fn release_effects(group: &InstanceGroup, release: &Release) -> Vec<ClusterEffect> {
     if group.spec.kind == crate::domain::group::Workload::Cron {
         // A waiting deploy is not applied yet: the stable revision is what runs.
         return vec![

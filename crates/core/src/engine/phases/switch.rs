@@ -98,6 +98,8 @@ impl Machine<'_> {
             Action::Suspend | Action::Trigger | Action::Kill { .. } => {
                 refuse(format!("cannot {}: {name} is not a cron group", action.verb().phrase()))
             }
+            // Answered before the strategies are asked.
+            Action::Drain { .. } | Action::FinishDrain { .. } => self.drain(action),
         }
     }
 
@@ -196,6 +198,8 @@ impl Machine<'_> {
                 "cannot {}: {name} is not a cron group",
                 action.verb().phrase()
             )),
+            // Answered before the strategies are asked.
+            Action::Drain { .. } | Action::FinishDrain { .. } => self.drain(action),
         }
     }
 
@@ -421,6 +425,7 @@ mod tests {
             previous_stable: Some(1),
             tracks,
             jobs: None,
+            instances: None,
         };
         transition(g, r, &a, &ctx).map_err(|e| e.reason)
     }

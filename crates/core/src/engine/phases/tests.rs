@@ -47,6 +47,7 @@ fn ctx() -> Context<'static> {
         previous_stable: Some(1),
         tracks: None,
         jobs: None,
+        instances: None,
     }
 }
 

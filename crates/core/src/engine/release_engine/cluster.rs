@@ -477,6 +477,27 @@ impl ReleaseEngine {
                         }
                     }
                 }
+                ClusterEffect::Deregister { address } => {
+                    self.deregister(group, address).await?;
+                }
+                ClusterEffect::MarkForRemoval { pod } => {
+                    self.mark_for_removal(&applier, group, pod, deadline)
+                        .await?;
+                }
+                ClusterEffect::DeletePod { pod, address } => {
+                    self.delete_drained(&applier, group, pod, address, deadline)
+                        .await?;
+                }
+                ClusterEffect::AdmitPod { pod } => {
+                    applier
+                        .set_pod_condition(
+                            ns,
+                            pod,
+                            crate::domain::registration::DRAIN_GATE,
+                            deadline,
+                        )
+                        .await?;
+                }
                 ClusterEffect::RestartTrack { track, at } => {
                     let name = match track {
                         Track::Stable => group.stable_deployment(),

@@ -4,6 +4,7 @@
 mod admin;
 mod lease;
 mod paged;
+mod registry;
 mod watch;
 
 pub use admin::{Access, EtcdAdmin, ROOT, cert_common_name, group_of_role, group_role, user_role};

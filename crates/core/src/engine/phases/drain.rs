@@ -1,0 +1,182 @@
+//! Draining a pod of a group with a registration (issue 12, point 3), for every strategy:
+//!
+//! * **drain POD** — the pod must be one of the group's (read from the cluster just before)
+//!   and not draining already. Its instance (`ip:port` under the group's service) goes out
+//!   of rotation at once; the pod is deleted when `drainFor` has passed. Refused when the
+//!   instance is the last ready one taking traffic: a drain never leaves the service with
+//!   nobody to answer. In a rollout (`for_pod`, the controller's own), the pod is marked
+//!   to be the ReplicaSet's next removal instead of being deleted.
+//! * **drain-done POD** — only once the drain's time is up (so nobody can cut the wait
+//!   short by asking for it): deletes the pod, or admits the new pod that waited on it.
+//!
+//! A drain changes no generation of the release's own state, but it is a change all the
+//! same: it is stored in the release (so a restarted controller finishes it) and audited.
+
+use super::{ClusterEffect, Machine, Refusal, Transition, refuse};
+use crate::domain::registration::{Instance, PodAddress};
+use crate::domain::release::Drain;
+use crate::engine::action::Action;
+
+/// What a drain reads first: the group's pods and its service's registrations.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Instances {
+    pub pods: Vec<PodAddress>,
+    pub registered: Vec<Instance>,
+    /// The port the group's instances register with.
+    pub port: u16,
+}
+
+impl Instances {
+    fn address_of(&self, pod: &PodAddress) -> Option<String> {
+        pod.ip.as_ref().map(|ip| format!("{ip}:{}", self.port))
+    }
+
+    /// Ready pods whose instance takes traffic.
+    fn serving(&self) -> Vec<&PodAddress> {
+        self.pods
+            .iter()
+            .filter(|p| p.ready)
+            .filter(|p| {
+                let a = self.address_of(p);
+                self.registered
+                    .iter()
+                    .any(|i| Some(&i.address) == a.as_ref() && i.in_rotation())
+            })
+            .collect()
+    }
+}
+
+impl Machine<'_> {
+    pub(super) fn drain(&self, action: &Action) -> Result<Transition, Refusal> {
+        let name = self.name();
+        let Some(reg) = &self.group.spec.registration else {
+            return refuse(format!(
+                "cannot drain: {name} has no registration (spec.registration names where its instances register)"
+            ));
+        };
+        match action {
+            Action::Drain { pod, for_pod } => {
+                if let Some(d) = self.current.drains.iter().find(|d| &d.pod == pod) {
+                    return refuse(format!(
+                        "cannot drain {pod}: it is draining already (since {}, deleted at {})",
+                        d.by, d.until
+                    ));
+                }
+                let Some(seen) = self.ctx.instances else {
+                    return refuse(format!(
+                        "cannot drain {pod}: the pods of {name} were not read"
+                    ));
+                };
+                let Some(target) = seen.pods.iter().find(|p| &p.name == pod) else {
+                    let mut names: Vec<&str> = seen.pods.iter().map(|p| p.name.as_str()).collect();
+                    names.sort_unstable();
+                    let more = names.len().saturating_sub(5);
+                    names.truncate(5);
+                    let tail = if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    };
+                    return refuse(format!(
+                        "cannot drain {pod}: it is not a pod of {name} (its pods: {}{tail})",
+                        if names.is_empty() {
+                            "none".to_string()
+                        } else {
+                            names.join(", ")
+                        }
+                    ));
+                };
+                let Some(address) = seen.address_of(target) else {
+                    return refuse(format!(
+                        "cannot drain {pod}: it has no IP yet, so it cannot be registered; delete it instead"
+                    ));
+                };
+                let serving = seen.serving();
+                if serving.len() == 1 && serving[0].name == *pod {
+                    return refuse(format!(
+                        "cannot drain {pod}: it is the last ready instance of {} taking traffic; scale up or wait for another to register",
+                        reg.service(name)
+                    ));
+                }
+                let wait = reg.drain_for().map_err(|reason| Refusal { reason })?;
+                let until = self
+                    .ctx
+                    .now
+                    .checked_add(jiff::SignedDuration::try_from(wait).unwrap_or_default())
+                    .unwrap_or(self.ctx.now);
+                let registered = seen.registered.iter().any(|i| i.address == address);
+                let mut r = self.next(format!("{pod} drained by {}", self.ctx.by));
+                r.drains.push(Drain {
+                    pod: pod.clone(),
+                    address: address.clone(),
+                    until,
+                    by: self.ctx.by.to_string(),
+                    for_pod: for_pod.clone(),
+                });
+                let mut effects = vec![ClusterEffect::Deregister {
+                    address: address.clone(),
+                }];
+                if for_pod.is_some() {
+                    effects.push(ClusterEffect::MarkForRemoval { pod: pod.clone() });
+                }
+                let how = match (registered, reg.drain) {
+                    (false, _) => {
+                        format!("{address} is not registered, nothing to take out of rotation")
+                    }
+                    (true, crate::domain::registration::DrainMode::Zero) => {
+                        format!("weight 0 for {address}")
+                    }
+                    (true, crate::domain::registration::DrainMode::Remove) => {
+                        format!("{address} unregistered")
+                    }
+                };
+                let then = match for_pod {
+                    Some(new) => format!("replaced by {new} in {}", reg.drain_for_text()),
+                    None => format!("deleted in {}", reg.drain_for_text()),
+                };
+                Ok(Transition {
+                    release: r,
+                    new_revision: None,
+                    effects,
+                    summary: format!("draining {pod}: {how}; {then}"),
+                })
+            }
+            Action::FinishDrain { pod } => {
+                let Some(d) = self.current.drains.iter().find(|d| &d.pod == pod) else {
+                    return refuse(format!("cannot finish draining {pod}: it is not draining"));
+                };
+                if self.ctx.now < d.until {
+                    return refuse(format!(
+                        "cannot finish draining {pod} yet: its drain ends at {}",
+                        d.until
+                    ));
+                }
+                let mut r = self.next(format!("{pod} drained"));
+                r.drains.retain(|x| &x.pod != pod);
+                let (effects, summary) = match &d.for_pod {
+                    Some(new) => (
+                        vec![ClusterEffect::AdmitPod { pod: new.clone() }],
+                        format!(
+                            "{pod} drained for {}: {new} takes its place",
+                            reg.drain_for_text()
+                        ),
+                    ),
+                    None => (
+                        vec![ClusterEffect::DeletePod {
+                            pod: pod.clone(),
+                            address: d.address.clone(),
+                        }],
+                        format!("{pod} drained for {}: deleted", reg.drain_for_text()),
+                    ),
+                };
+                Ok(Transition {
+                    release: r,
+                    new_revision: None,
+                    effects,
+                    summary,
+                })
+            }
+            _ => refuse(format!("{} is not a drain", action.name())),
+        }
+    }
+}
