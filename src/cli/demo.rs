@@ -123,6 +123,7 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
             agent,
             trust: Trust::Local,
             checkpoints: Some(Checkpointing::new(key)),
+            registry: None,
         },
     );
     let reports = controller.agent.reports.clone();
