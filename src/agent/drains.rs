@@ -30,6 +30,11 @@ impl Agent {
         let reg = group.spec.registration.as_ref()?;
         let now = jiff::Timestamp::now();
         if let Some(d) = release.drains.iter().find(|d| d.until <= now) {
+            // Still in rotation (the registry refused the write, or a registrator wrote
+            // the weight back): the re-apply of the release takes it out again first.
+            if self.address_serves(group, &d.address).await {
+                return None;
+            }
             return Some((
                 Action::FinishDrain { pod: d.pod.clone() },
                 format!(
@@ -96,9 +101,18 @@ impl Agent {
             return false;
         };
         let address = format!("{ip}:{}", reg.port(&group.spec.params));
+        self.address_serves(group, &address).await
+    }
+
+    /// Whether the instance at `address` is registered with a weight (a registry that
+    /// cannot be read counts as yes: nothing is deleted on a guess).
+    async fn address_serves(&self, group: &InstanceGroup, address: &str) -> bool {
+        let Some(reg) = &group.spec.registration else {
+            return false;
+        };
         match self.engine.registered(group, reg).await {
             Ok(list) => list.iter().any(|i| i.address == address && i.in_rotation()),
-            Err(_) => false,
+            Err(_) => true,
         }
     }
 }

@@ -158,6 +158,19 @@ impl Machine<'_> {
                         d.until
                     ));
                 }
+                // The promise of a drain: a pod never goes while its instance takes traffic
+                // (the registry refused the write, or a registrator put the weight back).
+                if let Some(seen) = self.ctx.instances
+                    && seen
+                        .registered
+                        .iter()
+                        .any(|i| i.address == d.address && i.in_rotation())
+                {
+                    return refuse(format!(
+                        "cannot finish draining {pod}: {} still takes traffic (its registration could not be changed yet)",
+                        d.address
+                    ));
+                }
                 let mut r = self.next(format!("{pod} drained"));
                 r.drains.retain(|x| &x.pod != pod);
                 let (effects, summary) = match &d.for_pod {
@@ -305,6 +318,13 @@ spec:
             None,
         );
         assert!(early.unwrap_err().contains("ends at"));
+        // Still in rotation when the time is up (the write did not land): not deleted.
+        let late: Timestamp = "2026-11-30T10:00:21Z".parse().unwrap();
+        let finish = Action::FinishDrain {
+            pod: "web-a".into(),
+        };
+        let e = run(&draining, finish, late, Some(&pods)).unwrap_err();
+        assert!(e.contains("still takes traffic"), "{e}");
         let done = run(
             &draining,
             Action::FinishDrain {
