@@ -52,6 +52,7 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
             preload: seed.objects.clone(),
             time_scale: 1.0,
             context: name.to_string(),
+            registry: None,
         })
         .await
         .map_err(|e| {
