@@ -547,3 +547,57 @@ async fn a_rollout_with_max_unavailable_0_waits_for_the_new_pods_gate() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flightdeck_sim_registers_into_the_etcd_it_is_given() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let etcd = support::etcd::Etcd::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let fd = support::cli::Flightdeck::new(&etcd.url(), &kubeconfig);
+    let (url, kc) = (etcd.url(), kubeconfig.display().to_string());
+    let mut sim = fd
+        .command(&[
+            "sim",
+            "--kubeconfig-out",
+            &kc,
+            "--groups",
+            "1",
+            "--pods",
+            "1",
+            "--time-scale",
+            "0.05",
+            "--registry",
+            &url,
+        ])
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(sim.stdout.take().unwrap()).lines();
+    let said = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut said = Vec::new();
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let done = line.starts_with("registering ready pods at");
+            said.push(line);
+            if done {
+                return said;
+            }
+        }
+        panic!("sim ended early: {said:?}");
+    })
+    .await
+    .expect("the sim comes up within 30s");
+    assert!(
+        said[1].contains(&format!("/services/<group>/<ip:port> in {url}")),
+        "{said:?}"
+    );
+    let cfg = flightdeck::store::StoreConfig::parse(&url, Default::default()).unwrap();
+    let registry = flightdeck::store::connect_registry(&cfg).await.unwrap();
+    let keys = eventually(30, "the demo's ready pods registered", || async {
+        let (kvs, _) = registry.list("/services/").await.ok()?;
+        (!kvs.is_empty()).then_some(kvs)
+    })
+    .await;
+    let v: Value = serde_json::from_slice(&keys[0].value).unwrap();
+    assert_eq!(v["weight"], 100, "{v}");
+    sim.kill().await.unwrap();
+}

@@ -46,10 +46,13 @@ pub async fn run(global: &Global, args: SimArgs) -> Result<(), CliError> {
                 e
             })?;
             // A registry without a registration to make would be a flag that does nothing.
-            scenario
+            let r = scenario
                 .registration
                 .get_or_insert_with(RegistrationSim::default);
-            Some(registry)
+            Some((
+                registry,
+                format!("{}/<group>/<ip:port> in {url}", r.prefix()),
+            ))
         }
         None => None,
     };
@@ -59,7 +62,7 @@ pub async fn run(global: &Global, args: SimArgs) -> Result<(), CliError> {
         preload: seed.objects.clone(),
         time_scale: args.time_scale,
         context: args.sim_context.clone(),
-        registry,
+        registry: registry.as_ref().map(|(r, _)| r.clone()),
     })
     .await
     .map_err(|e| {
@@ -93,6 +96,9 @@ pub async fn run(global: &Global, args: SimArgs) -> Result<(), CliError> {
         args.kubeconfig_out.display(),
         args.sim_context
     );
+    if let Some((_, place)) = &registry {
+        println!("registering ready pods at {place}");
+    }
     let mut term =
         signal(SignalKind::terminate()).map_err(|e| CliError::new(Exit::Refused, e.to_string()))?;
     tokio::select! {

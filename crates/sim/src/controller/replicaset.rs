@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn the_cheapest_ready_pod_goes_first_and_unready_before_any() {
-        let mut pods = vec![
+        let mut pods = [
             pod("old-default", "2024-01-01T00:00:00Z", None, true),
             pod("new-default", "2024-01-02T00:00:00Z", Some("junk"), true),
             pod("marked", "2024-01-01T00:00:00Z", Some("-100"), true),
