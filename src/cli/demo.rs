@@ -38,6 +38,10 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
         }
         None => crate::demo::scenario(),
     };
+    // The service registry of the demo's estate: one in-memory registry for everything
+    // the demo runs (the console's instances tab reads it; a simulated registrator or
+    // the controller's drains are handed the same `Arc`).
+    let registry = crate::demo::registry();
     // One simulated cluster per name, each on its own port with the same apps; one
     // kubeconfig with a context per cluster, as a bastion's would have.
     let mut seeds = Vec::new();
@@ -131,9 +135,16 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
         authenticated: false,
     };
     let requester = Requester::new(store, me.name.clone()).with_wait(global.wait()?);
-    let result =
-        super::console::run_session(global, requester, conn, "mem:// (demo)", &me, Some(reports))
-            .await;
+    let result = super::console::run_session(
+        global,
+        requester,
+        conn,
+        "mem:// (demo)",
+        &me,
+        Some(reports),
+        crate::tui::registry_feed::RegistrySource::Shared(registry),
+    )
+    .await;
     controller.stop().await;
     for sim in sims {
         sim.shutdown().await;
