@@ -101,7 +101,8 @@ pub struct GroupState {
     pub pod_offset: Cell<usize>,
     pub event_offset: Cell<usize>,
     pub history: super::history::HistoryTab,
-    pub instances: super::instances::InstancesTab,
+    /// Boxed: the tab is open on few screens, and the screen enum stays small.
+    pub instances: Box<super::instances::InstancesTab>,
 }
 
 impl GroupState {

@@ -22,8 +22,8 @@ const TITLES: [&str; 6] = ["POD", "ADDRESS", "READY", "REGISTERED", "WEIGHT", "S
 /// On a narrow terminal REGISTERED goes first (STATE says it), then WEIGHT, then READY;
 /// POD, ADDRESS and STATE stay.
 const DROP_RANKS: [Option<u8>; 6] = [None, None, Some(2), Some(0), Some(1), None];
-/// The narrowest STATE gets before other columns go.
-const STATE_MIN: u16 = 24;
+/// The room STATE keeps before other columns go (a drain's end fits whole).
+const STATE_MIN: u16 = 34;
 /// `255.255.255.255:65535` and a little more; a longer key is cut in the middle.
 const ADDRESS_MAX: u16 = 24;
 
