@@ -9,10 +9,6 @@ use flightdeck::store::AuditFilter;
 use support::cli::*;
 use support::world::World;
 
-fn said(out: &Out) -> String {
-    format!("{}{}", out.stdout, out.stderr)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deploy_takes_the_tag_that_runs_in_another_group() {
     let w = World::builder()

@@ -35,10 +35,6 @@ async fn release(store: &dyn Store) -> Release {
     store.get_release(&web()).await.unwrap().unwrap().value
 }
 
-fn said(out: &Out) -> String {
-    format!("{}{}", out.stdout, out.stderr)
-}
-
 /// Waits for the controller's re-apply to bring applied up to desired.
 async fn reapplied(store: &dyn Store) -> Release {
     // The controller re-applies 10 s after a lag, and backs off 10 s, 20 s … after a

@@ -113,10 +113,6 @@ impl World {
     }
 }
 
-fn said(out: &Out) -> String {
-    format!("{}{}", out.stdout, out.stderr)
-}
-
 const IMAGE: &str = "registry.local/shop/report";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -104,10 +104,6 @@ impl Routed {
     }
 }
 
-fn said(out: &Out) -> String {
-    format!("{}{}", out.stdout, out.stderr)
-}
-
 /// The canary's share of the VirtualService's default route.
 fn istio_weight(vs: &Value) -> (i64, i64) {
     let http = vs["spec"]["http"].as_array().unwrap();

@@ -101,10 +101,6 @@ impl World {
     }
 }
 
-fn said(out: &Out) -> String {
-    format!("{}{}", out.stdout, out.stderr)
-}
-
 const V1: &str = "registry.local/shop/web:1.0.0";
 const V2: &str = "registry.local/shop/web:1.1.0";
 

@@ -21,6 +21,7 @@
 //! moves its releases on by itself when no agent runs, and never as a second driver.
 
 mod analysis;
+mod drains;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -264,6 +265,10 @@ impl Agent {
                     )
                 };
                 self.act(&key, Action::Step, why).await;
+                continue;
+            }
+            if let Some((action, why)) = self.drain_move(group, &release).await {
+                self.act(&key, action, why).await;
                 continue;
             }
             if let Some((action, why)) = self.rollout_move(group, &release).await {

@@ -56,6 +56,15 @@ pub async fn run(global: &Global, args: AgentArgs) -> Result<(), CliError> {
         Some(addr) => Some(serve_health(addr, store.clone()).await?),
         None => None,
     };
+    // Drains write the registrations next to the store; a registry that cannot be reached
+    // now is reached on the first drain (the connection is lazy without a login).
+    let registry = match crate::store::connect_registry(&global.store_config()?).await {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("service registry not reachable ({e}): drains are refused until it is");
+            None
+        }
+    };
     let mut handle = controller::spawn(
         store,
         conn,
@@ -63,6 +72,7 @@ pub async fn run(global: &Global, args: AgentArgs) -> Result<(), CliError> {
             agent: cfg,
             trust,
             checkpoints,
+            registry,
         },
     );
     // The receiver made with the agent has every event since it started (a resubscribed

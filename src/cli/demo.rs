@@ -56,6 +56,7 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
             preload: seed.objects.clone(),
             time_scale: 1.0,
             context: name.to_string(),
+            registry: None,
         })
         .await
         .map_err(|e| {
@@ -127,6 +128,7 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
             agent,
             trust: Trust::Local,
             checkpoints: Some(Checkpointing::new(key)),
+            registry: None,
         },
     );
     let reports = controller.agent.reports.clone();

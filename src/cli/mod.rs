@@ -16,6 +16,7 @@ pub mod files;
 pub mod groups;
 pub mod history;
 pub mod import;
+mod instances;
 pub mod logs;
 pub mod output;
 pub mod policy;
@@ -135,6 +136,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let action = Action::Kill { job: a.job.clone() };
             release::act(g, &a.group, action, &a.opts).await
         }
+        Command::Drain(a) => {
+            let action = Action::Drain {
+                pod: a.pod.clone(),
+                for_pod: None,
+            };
+            release::act(g, &a.group, action, &a.opts).await
+        }
+        Command::Instances(args) => instances::run(g, args).await,
         Command::Audit(args) => audit::run(g, args).await,
         Command::History(args) => history::history_run(g, args).await,
         Command::Diff(args) => history::diff_run(g, args).await,

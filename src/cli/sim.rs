@@ -7,15 +7,15 @@ use super::context::store_error;
 use super::{CliError, Exit, Global};
 use crate::authz::Identity;
 use crate::demo::seed;
-use crate::sim::{Scenario, SimConfig, SimHandle};
-use crate::store::{Scope, StoreConfig};
+use crate::sim::{RegistrationSim, Scenario, SimConfig, SimHandle};
+use crate::store::{Scope, StoreConfig, connect_registry};
 
 pub use super::args::sim::SimArgs;
 
 pub async fn run(global: &Global, args: SimArgs) -> Result<(), CliError> {
     let seed = seed(&args.sim_context, args.groups, args.pods)
         .map_err(|e| CliError::new(Exit::BadInput, e.to_string()))?;
-    let scenario = match &args.scenario {
+    let mut scenario = match &args.scenario {
         Some(path) => {
             Scenario::from_file(path).map_err(|e| CliError::new(Exit::BadInput, e.to_string()))?
         }
@@ -32,12 +32,34 @@ pub async fn run(global: &Global, args: SimArgs) -> Result<(), CliError> {
         Some(url) => Some(seed_into(global, url, &seed).await?),
         None => None,
     };
+    let registry = match &args.registry {
+        Some(url) => {
+            let options = global.store_config()?.options;
+            let cfg = StoreConfig::parse(url, options).map_err(|e| {
+                let mut e = store_error(e);
+                e.message = format!("--registry {url}: {}", e.message);
+                e
+            })?;
+            let registry = connect_registry(&cfg).await.map_err(|e| {
+                let mut e = store_error(e);
+                e.message = format!("connecting to the registry {url}: {}", e.message);
+                e
+            })?;
+            // A registry without a registration to make would be a flag that does nothing.
+            scenario
+                .registration
+                .get_or_insert_with(RegistrationSim::default);
+            Some(registry)
+        }
+        None => None,
+    };
     let sim = SimHandle::start(SimConfig {
         listen: args.listen,
         scenario,
         preload: seed.objects.clone(),
         time_scale: args.time_scale,
         context: args.sim_context.clone(),
+        registry,
     })
     .await
     .map_err(|e| {

@@ -624,6 +624,18 @@ pub fn check_group_shape(g: &InstanceGroup) -> Result<(), String> {
     }
     crate::engine::traffic::check_traffic(g).map_err(|e| format!("group {}: {e}", g.name()))?;
     crate::engine::strategy::check_strategy(g).map_err(|e| format!("group {}: {e}", g.name()))?;
+    if let Some(reg) = &g.spec.registration {
+        reg.check(g.name(), crate::store::DEFAULT_PREFIX)
+            .map_err(|e| format!("group {}: {e}", g.name()))?;
+        if reg.drain_on_rollout
+            && g.spec.strategy.kind() != crate::domain::group::StrategyKind::Rolling
+        {
+            return Err(format!(
+                "group {}: registration.drainOnRollout needs the rolling strategy (a canary or blue-green release replaces pods by tracks)",
+                g.name()
+            ));
+        }
+    }
     for (i, step) in g.spec.strategy.steps.iter().enumerate() {
         let bad = |what: &str, v: &str| {
             format!(

@@ -54,6 +54,8 @@ pub struct ControllerConfig {
     pub trust: Trust,
     /// Signed audit checkpoints while leading; `None` writes none.
     pub checkpoints: Option<Checkpointing>,
+    /// Where groups with a `registration` register their instances: drains write there.
+    pub registry: Option<Arc<dyn crate::store::Registry>>,
 }
 
 impl ControllerConfig {
@@ -84,14 +86,16 @@ impl ControllerHandle {
 
 /// Starts the controller on `store`, changing clusters through `conn`.
 pub fn spawn(store: Arc<dyn Store>, conn: ClusterConn, cfg: ControllerConfig) -> ControllerHandle {
-    let engine = Arc::new(
-        ReleaseEngine::new(
-            store.clone(),
-            conn.clone(),
-            Actor::system(agent::AGENT_USER),
-        )
-        .with_via(cfg.instance()),
-    );
+    let mut engine = ReleaseEngine::new(
+        store.clone(),
+        conn.clone(),
+        Actor::system(agent::AGENT_USER),
+    )
+    .with_via(cfg.instance());
+    if let Some(r) = &cfg.registry {
+        engine = engine.with_registry(r.clone());
+    }
+    let engine = Arc::new(engine);
     let agent = agent::spawn(engine.clone(), conn, cfg.agent.clone());
     let checkpoints = cfg
         .checkpoints

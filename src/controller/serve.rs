@@ -349,6 +349,22 @@ async fn act(
         return refuse(server, d, also, 2, m).await.map(Some);
     }
     let request = action.request_json();
+    // Ending a drain and a rollout's drains are the controller's own moves: asked for by
+    // someone, they would open a gate or cut a wait short on their word.
+    if matches!(
+        action,
+        crate::engine::Action::FinishDrain { .. }
+            | crate::engine::Action::Drain {
+                for_pod: Some(_),
+                ..
+            }
+    ) {
+        let mut d = AuditDraft::new(actor.user.clone(), &name, AuditTarget::from(&key));
+        d.request = request;
+        d.request_id = request_id;
+        let m = "a drain's end and a rollout's drains are the release controller's own; ask for `drain POD`".to_string();
+        return refuse(server, d, also, 1, m).await.map(Some);
+    }
     // A group in a cluster nobody registered: the controller does not know which server
     // that name means, so it changes nothing there.
     let (group_key, cluster_key) = (layout::group(&key), super::edits::cluster_key(&key.cluster));

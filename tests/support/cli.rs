@@ -115,6 +115,11 @@ impl Out {
     }
 }
 
+/// Everything a command said, stdout then stderr.
+pub fn said(out: &Out) -> String {
+    format!("{}{}", out.stdout, out.stderr)
+}
+
 /// How to run the binary: the store, the kubeconfig, and an isolated home for its log.
 pub struct Flightdeck {
     pub store: String,

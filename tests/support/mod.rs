@@ -50,13 +50,18 @@ impl Sim {
         preload: Vec<Value>,
         time_scale: f64,
     ) -> Sim {
-        let cfg = SimConfig {
+        Sim::start_config(SimConfig {
             scenario,
             preload,
             time_scale,
             context: context.to_string(),
             ..SimConfig::default()
-        };
+        })
+        .await
+    }
+
+    /// A cluster started from a whole [`SimConfig`] (a registry, a listening address).
+    pub async fn start_config(cfg: SimConfig) -> Sim {
         let handle = SimHandle::start(cfg).await.expect("sim starts");
         let dir = tempfile::tempdir().expect("tempdir");
         let kubeconfig = dir.path().join("kubeconfig");

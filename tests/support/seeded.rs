@@ -40,6 +40,7 @@ impl SeededEstate {
             preload: seed.objects.clone(),
             time_scale: 0.2,
             context: "sim".into(),
+            registry: None,
         })
         .await
         .expect("simulated cluster");

@@ -20,8 +20,8 @@ use flightdeck::controller::{Ask, Requester};
 use flightdeck::demo::Seed;
 use flightdeck::domain::GroupKey;
 use flightdeck::engine::Action;
-use flightdeck::sim::Scenario;
-use flightdeck::store::Store;
+use flightdeck::sim::{RegistrationSim, Scenario, SimConfig};
+use flightdeck::store::{Registry, Store};
 use serde_json::Value;
 
 use super::Sim;
@@ -48,6 +48,9 @@ pub struct World {
     pub more: Vec<Sim>,
     /// One kubeconfig with every cluster's context (`fd` and the consoles use it).
     pub kubeconfig: PathBuf,
+    /// The service registry in this etcd (no prefix) the clusters register their pods in,
+    /// when the builder asked for [`WorldBuilder::registration`].
+    pub registry: Option<Arc<dyn Registry>>,
     pub etcd: Etcd,
 }
 
@@ -87,6 +90,7 @@ pub struct WorldBuilder {
     secure: Option<Logins>,
     deploys: Vec<String>,
     clusters: Vec<String>,
+    registration: Option<RegistrationSim>,
 }
 
 impl World {
@@ -103,7 +107,16 @@ impl World {
             secure: None,
             deploys: Vec::new(),
             clusters: vec!["sim".to_string()],
+            registration: None,
         }
+    }
+
+    /// The service registry the clusters register their pods in; panics if the builder
+    /// did not ask for [`WorldBuilder::registration`].
+    pub fn registry(&self) -> Arc<dyn Registry> {
+        self.registry
+            .clone()
+            .expect("World::builder().registration(…) connects the registry")
     }
 
     /// The controller process; panics if the builder did not ask for one.
@@ -281,6 +294,13 @@ impl WorldBuilder {
         self
     }
 
+    /// Every cluster registers its ready pods in the test etcd (keys outside flightdeck's
+    /// prefix, [`World::registry`]) as `registration` says; it replaces the scenario's own.
+    pub fn registration(mut self, registration: RegistrationSim) -> Self {
+        self.registration = Some(registration);
+        self
+    }
+
     /// After the shop is applied: `flightdeck deploy web --tag TAG` (twice makes a canary).
     pub fn deploy(mut self, tag: &str) -> Self {
         self.deploys.push(tag.to_string());
@@ -294,6 +314,21 @@ impl WorldBuilder {
                 let flags: Vec<&str> = self.etcd_flags.iter().map(String::as_str).collect();
                 Etcd::start_with(&flags).await
             }
+        };
+        let registry = match &self.registration {
+            Some(_) => {
+                let cfg = flightdeck::store::StoreConfig::parse(
+                    &etcd.url(),
+                    flightdeck::store::StoreOptions::default(),
+                )
+                .expect("store url");
+                Some(
+                    flightdeck::store::connect_registry(&cfg)
+                        .await
+                        .expect("the registry in the test etcd"),
+                )
+            }
+            None => None,
         };
         let mut seeds = Vec::new();
         let mut sims = Vec::new();
@@ -309,8 +344,21 @@ impl WorldBuilder {
                 None => (Scenario::default(), vec![namespace_object()]),
             };
             preload.extend(self.objects.iter().cloned());
-            let scenario = self.scenario.clone().unwrap_or(scenario);
-            sims.push(Sim::start_named(name, scenario, preload, self.time_scale).await);
+            let mut scenario = self.scenario.clone().unwrap_or(scenario);
+            if let Some(r) = &self.registration {
+                scenario.registration = Some(r.clone());
+            }
+            sims.push(
+                Sim::start_config(SimConfig {
+                    scenario,
+                    preload,
+                    time_scale: self.time_scale,
+                    context: name.clone(),
+                    registry: registry.clone(),
+                    ..SimConfig::default()
+                })
+                .await,
+            );
             seeds.extend(seed);
         }
         let kubeconfig = if sims.len() == 1 {
@@ -392,6 +440,7 @@ impl WorldBuilder {
             sim,
             more,
             kubeconfig,
+            registry,
             etcd,
         }
     }

@@ -14,6 +14,7 @@ pub mod logs;
 pub mod metrics;
 mod objects;
 mod patch;
+mod registrator;
 pub mod resource;
 pub mod routers;
 pub mod scenario;
@@ -33,7 +34,7 @@ use tokio::task::JoinHandle;
 
 pub use faults::Fault;
 pub use resource::Kind;
-pub use scenario::{Behaviour, HeaderShare, Rule, Scenario, Timings, TrafficSpec};
+pub use scenario::{Behaviour, HeaderShare, RegistrationSim, Rule, Scenario, Timings, TrafficSpec};
 use store::Store;
 
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +62,7 @@ pub enum SimError {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SimConfig {
     /// Port 0 picks a free port.
     pub listen: SocketAddr,
@@ -73,6 +74,22 @@ pub struct SimConfig {
     pub time_scale: f64,
     /// kubeconfig context and cluster name.
     pub context: String,
+    /// Where the scenario's `registration:` registers pods (an etcd without prefix, or an
+    /// in-memory registry); without one the scenario's registration does nothing.
+    pub registry: Option<Arc<dyn flightdeck_core::store::Registry>>,
+}
+
+impl std::fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimConfig")
+            .field("listen", &self.listen)
+            .field("scenario", &self.scenario)
+            .field("preload", &self.preload.len())
+            .field("time_scale", &self.time_scale)
+            .field("context", &self.context)
+            .field("registry", &self.registry.as_ref().map(|r| r.location()))
+            .finish()
+    }
 }
 
 impl Default for SimConfig {
@@ -83,6 +100,7 @@ impl Default for SimConfig {
             preload: Vec::new(),
             time_scale: 1.0,
             context: "sim".into(),
+            registry: None,
         }
     }
 }
@@ -140,10 +158,15 @@ impl SimHandle {
         let controllers = controller::Controllers::new(store.clone(), recorder.clone(), time_scale);
         let kubelet =
             kubelet::Kubelet::new(store.clone(), recorder, scenario_rx.clone(), time_scale);
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(controllers.run(store.subscribe())),
             tokio::spawn(kubelet.run(store.subscribe())),
         ];
+        if let Some(registry) = cfg.registry {
+            let registrator =
+                registrator::Registrator::new(store.clone(), registry, scenario_rx.clone());
+            tasks.push(tokio::spawn(registrator.run(store.subscribe())));
+        }
         let faults = Arc::new(faults::Faults::default());
         let handle = SimHandle {
             addr,

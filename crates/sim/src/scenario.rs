@@ -20,6 +20,79 @@ pub struct Scenario {
     /// match on.
     #[serde(default)]
     pub traffic: TrafficSpec,
+    /// A registrator beside the kubelet that writes each ready pod into a service registry
+    /// (the registry itself comes with `SimConfig::registry`); off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<RegistrationSim>,
+}
+
+/// `registration: { prefix: /services, ttl: 10, ghosts: false, groups: [] }`: each pod
+/// whose containers are ready is registered at `<prefix>/<flightdeck.dev/group label>/<podIP>:<port>`
+/// (port: the first container's first `containerPort`, else 8080) with the value
+/// `{"weight":100,"metadata":{"pod","node","version"}}` on a lease of `ttl`, kept alive
+/// while the pod lives and revoked when it terminates. The value is written once: what a
+/// drain changes afterwards (weight 0, or the key removed) stays so.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegistrationSim {
+    /// Absolute registry prefix, e.g. `/services`.
+    pub prefix: String,
+    /// Lease TTL in whole seconds of real time — not scaled by the time scale: the lease is
+    /// kept by etcd's clock, which counts whole seconds and has a floor of its own.
+    #[serde(default = "default_ttl")]
+    pub ttl: u64,
+    /// A registrator that lost track: a terminated pod's registration is not revoked but
+    /// kept alive, so every replaced pod leaves a ghost.
+    #[serde(default)]
+    pub ghosts: bool,
+    /// Only pods of these groups (`flightdeck.dev/group` label); empty: every pod that has
+    /// the label.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+fn default_ttl() -> u64 {
+    10
+}
+
+impl Default for RegistrationSim {
+    fn default() -> Self {
+        RegistrationSim {
+            prefix: "/services".into(),
+            ttl: default_ttl(),
+            ghosts: false,
+            groups: Vec::new(),
+        }
+    }
+}
+
+impl RegistrationSim {
+    fn validate(&self) -> Result<(), String> {
+        let p = self.prefix.trim_end_matches('/');
+        if !p.starts_with('/') || p.len() < 2 {
+            return Err(format!(
+                "registration.prefix '{}' is not an absolute prefix (e.g. /services)",
+                self.prefix
+            ));
+        }
+        if !(1..=3600).contains(&self.ttl) {
+            return Err(format!(
+                "registration.ttl {} is not between 1 and 3600 seconds",
+                self.ttl
+            ));
+        }
+        Ok(())
+    }
+
+    /// The prefix without trailing slashes.
+    pub fn prefix(&self) -> &str {
+        self.prefix.trim_end_matches('/')
+    }
+
+    /// Whether pods of `group` register.
+    pub fn covers(&self, group: &str) -> bool {
+        !group.is_empty() && (self.groups.is_empty() || self.groups.iter().any(|g| g == group))
+    }
 }
 
 /// `traffic: { rps: 200, headers: [{ name: x-canary, value: always, share: 0.1 }] }`.
@@ -172,6 +245,9 @@ impl Scenario {
 
     fn validate(&self) -> Result<(), String> {
         self.traffic.validate()?;
+        if let Some(r) = &self.registration {
+            r.validate()?;
+        }
         for r in &self.rules {
             if r.tag.is_empty() {
                 return Err("rule with an empty tag glob".into());
@@ -278,6 +354,19 @@ mod tests {
         )
         .unwrap_err();
         assert!(msg.contains("more than 1"), "{msg}");
+    }
+
+    #[test]
+    fn registration_reads_with_defaults_and_checks_its_prefix() {
+        let s =
+            Scenario::from_yaml("registration:\n  prefix: /services/\n  ghosts: true\n").unwrap();
+        let r = s.registration.unwrap();
+        assert_eq!((r.prefix(), r.ttl, r.ghosts), ("/services", 10, true));
+        assert!(r.covers("web") && !r.covers(""));
+        let (_, msg) = Scenario::from_yaml("registration: { prefix: services }\n").unwrap_err();
+        assert!(msg.contains("absolute"), "{msg}");
+        let (_, msg) = Scenario::from_yaml("registration: { prefix: /s, ttl: 0 }\n").unwrap_err();
+        assert!(msg.contains("ttl"), "{msg}");
     }
 
     #[test]

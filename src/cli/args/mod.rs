@@ -157,6 +157,12 @@ pub enum Command {
     Trigger(release::GroupArgs),
     /// A cron group: stop its running Job (or the one named), deleting its pods.
     Kill(release::KillArgs),
+    /// A group with a registration: take a pod's instance out of rotation (weight 0 or
+    /// removed), wait the group's drainFor, then delete the pod.
+    Drain(release::DrainArgs),
+    /// A group with a registration: its pods and registered instances side by side
+    /// (serving, drained, ghosts, strays).
+    Instances(release::InstancesArgs),
     /// Every revision of a group: what it changed, who deployed it, how long it ran as
     /// stable, how its release ended.
     History(history::HistoryArgs),

@@ -78,6 +78,23 @@ pub struct KillArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct DrainArgs {
+    pub group: String,
+    /// The pod to take out of rotation and then delete.
+    pub pod: String,
+    #[command(flatten)]
+    pub opts: ActOptions,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InstancesArgs {
+    pub group: String,
+    /// One JSON object per instance row, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct RollbackArgs {
     pub group: String,
     /// Make this revision stable (default: the previous stable one).

@@ -31,4 +31,10 @@ pub struct SimArgs {
     /// benchmark to watch. Uses the --etcd-* flags; the store must hold no groups yet.
     #[arg(long, value_name = "URL")]
     pub seed_store: Option<String>,
+    /// Register each ready pod in this service registry (an etcd, e.g. etcd://127.0.0.1:2379,
+    /// keys outside any prefix; the --etcd-* credentials apply), as a registrator sidecar
+    /// would: where and how comes from the scenario's `registration:` (default: prefix
+    /// /services, ttl 10s, every pod with a flightdeck.dev/group label).
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
 }

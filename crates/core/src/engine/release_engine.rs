@@ -330,20 +330,21 @@ impl ReleaseEngine {
             None
         };
         // A drain needs the group's pods and its service's registrations.
-        let instances =
-            if matches!(action, Action::Drain { .. }) && group.spec.registration.is_some() {
-                match self.instances(&group, Deadline::after(TRACKS_READ)).await {
-                    Ok(i) => Some(i),
-                    Err(e) => {
-                        return Err(EngineError::Cluster(format!(
-                            "cannot drain in {}: {e}",
-                            group.name()
-                        )));
-                    }
+        let instances = if matches!(action, Action::Drain { .. } | Action::FinishDrain { .. })
+            && group.spec.registration.is_some()
+        {
+            match self.instances(&group, Deadline::after(TRACKS_READ)).await {
+                Ok(i) => Some(i),
+                Err(e) => {
+                    return Err(EngineError::Cluster(format!(
+                        "cannot drain in {}: {e}",
+                        group.name()
+                    )));
                 }
-            } else {
-                None
-            };
+            }
+        } else {
+            None
+        };
         let ctx = Context {
             now: jiff::Timestamp::now(),
             by: &actor.user.name,

@@ -205,9 +205,60 @@ pub fn render(
                 reason,
             }
         })?;
+        gate_for_drains(&mut value, group);
         out.push(value);
     }
     Ok(out)
+}
+
+/// A group whose rollouts drain each old pod (`registration.drainOnRollout`): its
+/// Deployment's pods carry the drain gate, and the rollout never takes a pod away before a
+/// new one is available (`maxUnavailable: 0`), so the controller decides — by opening the
+/// gate only once an old pod is drained — when each old pod goes.
+fn gate_for_drains(object: &mut Value, group: &InstanceGroup) {
+    let drains = group
+        .spec
+        .registration
+        .as_ref()
+        .is_some_and(|r| r.drain_on_rollout);
+    if !drains || object.get("kind").and_then(Value::as_str) != Some("Deployment") {
+        return;
+    }
+    let surge = object
+        .pointer("/spec/strategy/rollingUpdate/maxSurge")
+        .cloned()
+        .filter(|v| {
+            v.as_u64().is_some_and(|n| n > 0) || v.as_str().is_some_and(|s| s != "0" && s != "0%")
+        })
+        .unwrap_or(serde_json::json!(1));
+    let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    spec.insert(
+        "strategy".into(),
+        serde_json::json!({ "type": "RollingUpdate", "rollingUpdate": { "maxUnavailable": 0, "maxSurge": surge } }),
+    );
+    let Some(pod) = spec
+        .get_mut("template")
+        .and_then(|t| t.get_mut("spec"))
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let gates = pod
+        .entry("readinessGates")
+        .or_insert_with(|| serde_json::json!([]));
+    if !gates.is_array() {
+        *gates = serde_json::json!([]);
+    }
+    if let Some(list) = gates.as_array_mut()
+        && !list.iter().any(|g| {
+            g.get("conditionType").and_then(Value::as_str)
+                == Some(crate::domain::registration::DRAIN_GATE)
+        })
+    {
+        list.push(serde_json::json!({ "conditionType": crate::domain::registration::DRAIN_GATE }));
+    }
 }
 
 /// Checks a template before it is stored: its `kinds` are well-formed and namespaced, and
@@ -712,6 +763,31 @@ mod tests {
             objs[0]["spec"]["template"]["spec"]["containers"][0]["image"],
             "img:v1"
         );
+    }
+
+    #[test]
+    fn a_group_that_drains_on_rollout_gates_its_pods_and_never_loses_one_first() {
+        let body = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ name }}\n  labels: {{ labels | tojson }}\nspec:\n  replicas: {{ replicas }}\n  strategy: {rollingUpdate: {maxUnavailable: 2, maxSurge: 3}}\n  template:\n    spec:\n      containers: [{name: app, image: x}]\n";
+        let t = template(body);
+        let mut g = group();
+        let plain = render(&t, &g, Track::Stable, &g.spec.params, 3).unwrap();
+        assert!(
+            plain[0]
+                .pointer("/spec/template/spec/readinessGates")
+                .is_none()
+        );
+        g.spec.registration =
+            Some(serde_norway::from_str("{prefix: /services, drainOnRollout: true}").unwrap());
+        let gated = render(&t, &g, Track::Stable, &g.spec.params, 3).unwrap();
+        assert_eq!(
+            gated[0]["spec"]["template"]["spec"]["readinessGates"],
+            json!([{ "conditionType": crate::domain::registration::DRAIN_GATE }])
+        );
+        assert_eq!(
+            gated[0]["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"],
+            0
+        );
+        assert_eq!(gated[0]["spec"]["strategy"]["rollingUpdate"]["maxSurge"], 3);
     }
 
     #[test]

@@ -48,6 +48,12 @@ pub trait Registry: Send + Sync + 'static {
     async fn revoke(&self, lease: i64) -> Result<(), StoreError>;
 }
 
+impl std::fmt::Debug for dyn Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Registry({})", self.location())
+    }
+}
+
 /// The registry next to the store `cfg` names: for etcd a connection without the prefix;
 /// for `mem://`, a fresh in-memory one (one process: the demo wires its own).
 pub async fn connect_registry(cfg: &StoreConfig) -> Result<Arc<dyn Registry>, StoreError> {

@@ -44,14 +44,7 @@ pub fn sync(store: &Store, events: &EventRecorder, key: &ObjectKey) {
             }
         }
     } else if pods.len() > want {
-        // Least useful first: unscheduled, then not ready, then the youngest.
-        pods.sort_by_key(|p| {
-            (
-                !str_at(p, "/spec/nodeName").is_empty(),
-                is_ready(p),
-                std::cmp::Reverse(str_at(p, "/metadata/creationTimestamp").to_string()),
-            )
-        });
+        pods.sort_by_key(|p| deletion_rank(p));
         let excess = pods.len() - want;
         for pod in pods.drain(..excess) {
             if objects::delete(store, Kind::Pod, &ObjectKey::of(&pod), None, None).is_ok() {
@@ -85,6 +78,30 @@ pub fn sync(store: &Store, events: &EventRecorder, key: &ObjectKey) {
     });
 }
 
+/// Which pods a scale-down removes first, in Kubernetes' order (`ActivePodsWithRanks`):
+/// unscheduled, then pending, then not ready, then the lowest `pod-deletion-cost`, then
+/// the youngest. Readiness ranks above the cost, as in Kubernetes: a cost never keeps a
+/// pod that cannot serve over one that can.
+fn deletion_rank(pod: &Value) -> impl Ord + use<> {
+    (
+        !str_at(pod, "/spec/nodeName").is_empty(),
+        str_at(pod, "/status/phase") == "Running",
+        is_ready(pod),
+        deletion_cost(pod),
+        std::cmp::Reverse(str_at(pod, "/metadata/creationTimestamp").to_string()),
+    )
+}
+
+/// The pod's `controller.kubernetes.io/pod-deletion-cost`: an int32, 0 when absent or
+/// unreadable (as the ReplicaSet controller reads it).
+fn deletion_cost(pod: &Value) -> i32 {
+    pod.pointer("/metadata/annotations")
+        .and_then(|a| a.get(flightdeck_core::domain::registration::DELETION_COST))
+        .and_then(Value::as_str)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 pub fn is_ready(pod: &Value) -> bool {
     pod.pointer("/status/conditions")
         .and_then(Value::as_array)
@@ -109,4 +126,39 @@ fn create_pod(store: &Store, rs: &Value) -> Option<Obj> {
         "spec": template.get("spec").cloned().unwrap_or_else(|| json!({})),
     });
     objects::create(store, Kind::Pod, pod).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(name: &str, created: &str, cost: Option<&str>, ready: bool) -> Value {
+        let mut p = json!({"metadata": {"name": name, "creationTimestamp": created},
+            "spec": {"nodeName": "n"},
+            "status": {"phase": "Running", "conditions": [
+                {"type": "Ready", "status": if ready { "True" } else { "False" }}]}});
+        if let Some(c) = cost {
+            p["metadata"]["annotations"] = json!({DELETION: c});
+        }
+        p
+    }
+
+    const DELETION: &str = flightdeck_core::domain::registration::DELETION_COST;
+
+    #[test]
+    fn the_cheapest_ready_pod_goes_first_and_unready_before_any() {
+        let mut pods = vec![
+            pod("old-default", "2024-01-01T00:00:00Z", None, true),
+            pod("new-default", "2024-01-02T00:00:00Z", Some("junk"), true),
+            pod("marked", "2024-01-01T00:00:00Z", Some("-100"), true),
+            pod("costly", "2024-01-03T00:00:00Z", Some("50"), true),
+            pod("unready", "2024-01-01T00:00:00Z", Some("1000"), false),
+        ];
+        pods.sort_by_key(deletion_rank);
+        let names: Vec<&str> = pods.iter().map(|p| str_at(p, "/metadata/name")).collect();
+        assert_eq!(
+            names,
+            ["unready", "marked", "new-default", "old-default", "costly"]
+        );
+    }
 }

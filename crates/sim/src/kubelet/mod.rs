@@ -4,7 +4,7 @@
 
 mod status;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +18,10 @@ use super::scenario::{Behaviour, Scenario};
 use super::store::{Change, Obj, Op, Store, StoreError};
 use super::time;
 use super::timer::{TimerQueue, sleep_until};
-use status::{backoff, crc, for_containers, go_duration, pull_error, set_condition};
+use status::{
+    backoff, condition_is_true, crc, for_containers, go_duration, has_readiness_gates, pull_error,
+    ready_is_current, set_condition, set_ready,
+};
 
 pub const NODES: [&str; 4] = ["sim-node-1", "sim-node-2", "sim-node-3", "sim-node-4"];
 
@@ -83,6 +86,8 @@ struct PodRun {
     terminating: bool,
     /// `spec.restartPolicy`: a pod that is not `Always` runs to completion.
     restart_policy: String,
+    /// The pod's IP once its containers first started; a restart keeps it.
+    ip: Option<String>,
 }
 
 pub struct Kubelet {
@@ -93,6 +98,9 @@ pub struct Kubelet {
     pods: HashMap<String, PodRun>,
     timers: TimerQueue<(String, Step)>,
     scheduled: usize,
+    /// IPs held by live pods: a new pod gets one nobody holds, as from a real CNI (a
+    /// registration keyed by `ip:port` must not collide with another pod's).
+    ips: HashSet<String>,
 }
 
 impl Kubelet {
@@ -110,6 +118,7 @@ impl Kubelet {
             pods: HashMap::new(),
             timers: TimerQueue::default(),
             scheduled: 0,
+            ips: HashSet::new(),
         }
     }
 
@@ -146,7 +155,15 @@ impl Kubelet {
     fn resync(&mut self) {
         let pods = self.store.list(Kind::Pod, None).0;
         let live: std::collections::HashSet<&str> = pods.iter().map(|p| uid_of(p)).collect();
-        self.pods.retain(|uid, _| live.contains(uid.as_str()));
+        let gone: Vec<String> = self
+            .pods
+            .keys()
+            .filter(|uid| !live.contains(uid.as_str()))
+            .cloned()
+            .collect();
+        for uid in gone {
+            self.forget(&uid);
+        }
         for pod in &pods {
             self.observe(pod);
         }
@@ -157,9 +174,7 @@ impl Kubelet {
             return;
         }
         match c.op {
-            Op::Deleted => {
-                self.pods.remove(uid_of(&c.object));
-            }
+            Op::Deleted => self.forget(uid_of(&c.object)),
             Op::Added | Op::Modified => self.observe(&c.object),
         }
     }
@@ -176,7 +191,32 @@ impl Kubelet {
         }
         if is_terminating(pod) {
             self.begin_termination(&uid, pod);
+        } else if has_readiness_gates(pod)
+            && condition_is_true(pod, "ContainersReady")
+            && !ready_is_current(pod)
+        {
+            // A client set a gate's condition: Ready follows it.
+            self.update(&uid, set_ready);
         }
+    }
+
+    fn forget(&mut self, uid: &str) {
+        if let Some(ip) = self.pods.remove(uid).and_then(|r| r.ip) {
+            self.ips.remove(&ip);
+        }
+    }
+
+    /// A free IP in the node's range, the one the pod's uid hashes to when free; a full
+    /// node (250 pods) hands out a taken one rather than none.
+    fn allocate_ip(&mut self, uid: &str, node_ix: usize) -> String {
+        let base = crc(uid) % 250;
+        let ip_at = |i: u64| format!("10.244.{node_ix}.{}", 2 + (base + i) % 250);
+        let ip = (0..250)
+            .map(ip_at)
+            .find(|ip| !self.ips.contains(ip))
+            .unwrap_or_else(|| ip_at(0));
+        self.ips.insert(ip.clone());
+        ip
     }
 
     fn new_run(&self, pod: &Value) -> PodRun {
@@ -208,6 +248,7 @@ impl Kubelet {
                 "" => "Always".to_string(),
                 p => p.to_string(),
             },
+            ip: None,
         };
         self.choose_behaviour(&mut run);
         run
@@ -305,7 +346,7 @@ impl Kubelet {
                 self.update(uid, |p| {
                     for_containers(p, |cs, _| cs["ready"] = json!(true));
                     set_condition(p, "ContainersReady", true);
-                    set_condition(p, "Ready", true);
+                    set_ready(p);
                 });
             }
             Step::Probe => {
@@ -326,7 +367,7 @@ impl Kubelet {
                 let key = run.key.clone();
                 // Already gone (namespace deleted, force delete) is the same outcome.
                 let _ = self.store.delete(Kind::Pod, &key, Some(uid));
-                self.pods.remove(uid);
+                self.forget(uid);
             }
         }
     }
@@ -448,7 +489,11 @@ impl Kubelet {
             (run.behaviour, run.start_delay, run.crash_after);
         let runs_to_completion = run.restart_policy != "Always";
         let node_ix = NODES.iter().position(|n| *n == run.node).unwrap_or(0);
-        let ip = format!("10.244.{}.{}", node_ix, 2 + (crc(uid) % 250));
+        let ip = match run.ip.clone() {
+            Some(ip) => ip,
+            None => self.allocate_ip(uid, node_ix),
+        };
+        run.ip = Some(ip.clone());
         self.pods.insert(uid.to_string(), run);
         for (name, image) in &images {
             if restart {

@@ -49,19 +49,89 @@ pub fn for_containers(pod: &mut Value, mut f: impl FnMut(&mut Value, &str)) {
 
 /// Sets a pod condition; the transition time moves only when the status changes.
 pub fn set_condition(pod: &mut Value, ty: &str, ok: bool) {
-    let status = if ok { "True" } else { "False" };
-    let mut fresh = json!({"type": ty, "status": status, "lastProbeTime": null, "lastTransitionTime": time::now()});
-    if !ok && matches!(ty, "Ready" | "ContainersReady") {
+    let why = (!ok && matches!(ty, "Ready" | "ContainersReady")).then(|| {
         let names: Vec<&str> = pod
             .pointer("/spec/containers")
             .and_then(Value::as_array)
             .map(|cs| cs.iter().map(|c| str_at(c, "/name")).collect())
             .unwrap_or_default();
-        fresh["reason"] = json!("ContainersNotReady");
-        fresh["message"] = json!(format!(
-            "containers with unready status: [{}]",
-            names.join(" ")
-        ));
+        (
+            "ContainersNotReady",
+            format!("containers with unready status: [{}]", names.join(" ")),
+        )
+    });
+    put_condition(pod, ty, ok, why);
+}
+
+/// Sets `Ready` from `ContainersReady` and the pod's readiness gates: ready only when the
+/// containers are and every gate's condition (which clients own) is `True`.
+pub fn set_ready(pod: &mut Value) {
+    if !condition_is_true(pod, "ContainersReady") {
+        set_condition(pod, "Ready", false);
+        return;
+    }
+    match unmet_gate(pod) {
+        None => put_condition(pod, "Ready", true, None),
+        Some(message) => put_condition(
+            pod,
+            "Ready",
+            false,
+            Some(("ReadinessGatesNotReady", message)),
+        ),
+    }
+}
+
+/// `Ready` as [`set_ready`] would leave it: whether it needs writing.
+pub fn ready_is_current(pod: &Value) -> bool {
+    let want = condition_is_true(pod, "ContainersReady") && unmet_gate(pod).is_none();
+    condition_is_true(pod, "Ready") == want
+}
+
+pub fn has_readiness_gates(pod: &Value) -> bool {
+    pod.pointer("/spec/readinessGates")
+        .and_then(Value::as_array)
+        .is_some_and(|g| !g.is_empty())
+}
+
+pub fn condition_is_true(pod: &Value, ty: &str) -> bool {
+    condition(pod, ty).is_some_and(|c| c["status"] == "True")
+}
+
+fn condition<'a>(pod: &'a Value, ty: &str) -> Option<&'a Value> {
+    pod.pointer("/status/conditions")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|c| c["type"] == ty)
+}
+
+/// The first readiness gate whose condition is not `True`, said as the kubelet says it.
+fn unmet_gate(pod: &Value) -> Option<String> {
+    let gates = pod
+        .pointer("/spec/readinessGates")
+        .and_then(Value::as_array)?;
+    gates.iter().find_map(|g| {
+        let ty = str_at(g, "/conditionType");
+        match condition(pod, ty) {
+            None => Some(format!(
+                "corresponding condition of pod readiness gate \"{ty}\" does not exist."
+            )),
+            Some(c) if c["status"] != "True" => Some(format!(
+                "the status of pod readiness gate \"{ty}\" is not \"True\", but {}",
+                str_at(c, "/status")
+            )),
+            Some(_) => None,
+        }
+    })
+}
+
+/// Writes one condition; the transition time moves only when the status changes, and a
+/// condition already saying the same is left alone (no write, no watch event).
+fn put_condition(pod: &mut Value, ty: &str, ok: bool, why: Option<(&str, String)>) {
+    let status = if ok { "True" } else { "False" };
+    let mut fresh = json!({"type": ty, "status": status, "lastProbeTime": null, "lastTransitionTime": time::now()});
+    if let Some((reason, message)) = &why {
+        fresh["reason"] = json!(reason);
+        fresh["message"] = json!(message);
     }
     if !pod["status"].get("conditions").is_some_and(Value::is_array) {
         pod["status"]["conditions"] = json!([]);
@@ -70,7 +140,15 @@ pub fn set_condition(pod: &mut Value, ty: &str, ok: bool) {
         return;
     };
     match conds.iter_mut().find(|c| c["type"] == ty) {
-        Some(c) if c["status"] == status => {}
+        Some(c) if c["status"] == status => {
+            let reason = why.as_ref().map(|(r, _)| *r);
+            if c.get("reason").and_then(Value::as_str) != reason {
+                fresh["lastTransitionTime"] = c["lastTransitionTime"].clone();
+                *c = fresh;
+            } else if let Some((_, message)) = why {
+                c["message"] = json!(message);
+            }
+        }
         Some(c) => *c = fresh,
         None => conds.push(fresh),
     }
@@ -103,6 +181,33 @@ mod tests {
         assert_eq!(
             p["status"]["conditions"][1]["message"],
             "containers with unready status: [app]"
+        );
+    }
+
+    #[test]
+    fn a_gated_pod_is_ready_only_when_its_gates_are_true() {
+        let mut p = json!({"spec": {"containers": [{"name": "app"}],
+            "readinessGates": [{"conditionType": "example.com/lb"}]}, "status": {}});
+        set_condition(&mut p, "ContainersReady", true);
+        set_ready(&mut p);
+        assert!(!condition_is_true(&p, "Ready"));
+        assert_eq!(
+            condition(&p, "Ready").unwrap()["reason"],
+            "ReadinessGatesNotReady"
+        );
+        assert!(ready_is_current(&p));
+        p["status"]["conditions"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "example.com/lb", "status": "True"}));
+        assert!(!ready_is_current(&p));
+        set_ready(&mut p);
+        assert!(condition_is_true(&p, "Ready"));
+        assert!(condition(&p, "Ready").unwrap().get("reason").is_none());
+        // The client's condition is left as it was.
+        assert_eq!(
+            condition(&p, "example.com/lb").unwrap(),
+            &json!({"type": "example.com/lb", "status": "True"})
         );
     }
 }

@@ -86,6 +86,13 @@ impl Machine<'_> {
                         }
                     ));
                 };
+                if let Some(new) = for_pod
+                    && !seen.pods.iter().any(|p| &p.name == new)
+                {
+                    return refuse(format!(
+                        "cannot drain {pod} for {new}: {new} is not a pod of {name}"
+                    ));
+                }
                 let Some(address) = seen.address_of(target) else {
                     return refuse(format!(
                         "cannot drain {pod}: it has no IP yet, so it cannot be registered; delete it instead"
@@ -151,6 +158,19 @@ impl Machine<'_> {
                         d.until
                     ));
                 }
+                // The promise of a drain: a pod never goes while its instance takes traffic
+                // (the registry refused the write, or a registrator put the weight back).
+                if let Some(seen) = self.ctx.instances
+                    && seen
+                        .registered
+                        .iter()
+                        .any(|i| i.address == d.address && i.in_rotation())
+                {
+                    return refuse(format!(
+                        "cannot finish draining {pod}: {} still takes traffic (its registration could not be changed yet)",
+                        d.address
+                    ));
+                }
                 let mut r = self.next(format!("{pod} drained"));
                 r.drains.retain(|x| &x.pod != pod);
                 let (effects, summary) = match &d.for_pod {
@@ -178,5 +198,233 @@ impl Machine<'_> {
             }
             _ => refuse(format!("{} is not a drain", action.name())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{InstanceGroup, Release};
+    use crate::engine::phases::{Context, transition};
+    use jiff::Timestamp;
+
+    const GROUP: &str = r#"
+apiVersion: flightdeck/v1
+kind: InstanceGroup
+metadata: { name: web, app: shop }
+spec:
+  cluster: sim
+  namespace: shop
+  template: web
+  params: { replicas: 3, port: 8080 }
+  strategy: { rolling: {} }
+  registration: { prefix: /services, drainFor: 20s }
+"#;
+
+    fn group() -> InstanceGroup {
+        serde_norway::from_str(GROUP).unwrap()
+    }
+
+    fn now() -> Timestamp {
+        "2026-11-30T10:00:00Z".parse().unwrap()
+    }
+
+    fn seen(serving: &[(&str, &str)], weight: u32) -> Instances {
+        Instances {
+            pods: serving
+                .iter()
+                .map(|(n, ip)| PodAddress {
+                    name: n.to_string(),
+                    ip: Some(ip.to_string()),
+                    ready: true,
+                })
+                .collect(),
+            registered: serving
+                .iter()
+                .map(|(_, ip)| {
+                    Instance::parse(
+                        "/services/web/",
+                        &format!("/services/web/{ip}:8080"),
+                        format!(r#"{{"weight": {weight}}}"#).as_bytes(),
+                        3,
+                    )
+                    .unwrap()
+                })
+                .collect(),
+            port: 8080,
+        }
+    }
+
+    fn run(
+        release: &Release,
+        action: Action,
+        at: Timestamp,
+        instances: Option<&Instances>,
+    ) -> Result<Transition, String> {
+        let ctx = Context {
+            now: at,
+            by: "alice",
+            revisions: &[1],
+            previous_stable: None,
+            tracks: None,
+            jobs: None,
+            instances,
+        };
+        transition(&group(), release, &action, &ctx).map_err(|r| r.reason)
+    }
+
+    fn drain(pod: &str) -> Action {
+        Action::Drain {
+            pod: pod.into(),
+            for_pod: None,
+        }
+    }
+
+    #[test]
+    fn a_drain_takes_the_instance_out_then_deletes_the_pod_after_drain_for() {
+        let r = Release::stable(group().key(), 1, "bob");
+        let pods = seen(&[("web-a", "10.0.0.1"), ("web-b", "10.0.0.2")], 100);
+        let t = run(&r, drain("web-a"), now(), Some(&pods)).unwrap();
+        assert_eq!(
+            t.effects,
+            vec![ClusterEffect::Deregister {
+                address: "10.0.0.1:8080".into()
+            }]
+        );
+        assert_eq!(t.release.drains.len(), 1);
+        assert_eq!(
+            t.release.drains[0].until,
+            "2026-11-30T10:00:20Z".parse().unwrap()
+        );
+        assert!(
+            t.summary.contains("weight 0 for 10.0.0.1:8080"),
+            "{}",
+            t.summary
+        );
+        let draining = t.release;
+        // Twice: refused.
+        assert!(
+            run(&draining, drain("web-a"), now(), Some(&pods))
+                .unwrap_err()
+                .contains("draining already")
+        );
+        // Cutting the wait short: refused.
+        let early = run(
+            &draining,
+            Action::FinishDrain {
+                pod: "web-a".into(),
+            },
+            now(),
+            None,
+        );
+        assert!(early.unwrap_err().contains("ends at"));
+        // Still in rotation when the time is up (the write did not land): not deleted.
+        let late: Timestamp = "2026-11-30T10:00:21Z".parse().unwrap();
+        let finish = Action::FinishDrain {
+            pod: "web-a".into(),
+        };
+        let e = run(&draining, finish, late, Some(&pods)).unwrap_err();
+        assert!(e.contains("still takes traffic"), "{e}");
+        let done = run(
+            &draining,
+            Action::FinishDrain {
+                pod: "web-a".into(),
+            },
+            "2026-11-30T10:00:21Z".parse().unwrap(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            done.effects,
+            vec![ClusterEffect::DeletePod {
+                pod: "web-a".into(),
+                address: "10.0.0.1:8080".into()
+            }]
+        );
+        assert!(done.release.drains.is_empty());
+    }
+
+    #[test]
+    fn a_drain_never_takes_the_last_serving_instance_nor_another_groups_pod() {
+        let r = Release::stable(group().key(), 1, "bob");
+        let one = seen(&[("web-a", "10.0.0.1")], 100);
+        let e = run(&r, drain("web-a"), now(), Some(&one)).unwrap_err();
+        assert!(e.contains("last ready instance"), "{e}");
+        let e = run(&r, drain("db-0"), now(), Some(&one)).unwrap_err();
+        assert!(e.contains("not a pod of web"), "{e}");
+        // Two pods but the other is out of rotation already: still the last.
+        let mut two = seen(&[("web-a", "10.0.0.1"), ("web-b", "10.0.0.2")], 100);
+        two.registered[1].weight = Some(0);
+        assert!(run(&r, drain("web-a"), now(), Some(&two)).is_err());
+        // A rollout's drain must be for a pod of the group.
+        let both = seen(&[("web-a", "10.0.0.1"), ("web-b", "10.0.0.2")], 100);
+        let e = run(
+            &r,
+            Action::Drain {
+                pod: "web-a".into(),
+                for_pod: Some("other-team".into()),
+            },
+            now(),
+            Some(&both),
+        )
+        .unwrap_err();
+        assert!(e.contains("not a pod of web"), "{e}");
+    }
+
+    #[test]
+    fn a_rollouts_drain_marks_the_pod_and_ends_by_admitting_the_new_one() {
+        let r = Release::stable(group().key(), 1, "bob");
+        let pods = seen(&[("web-a", "10.0.0.1"), ("web-n", "10.0.0.9")], 100);
+        let t = run(
+            &r,
+            Action::Drain {
+                pod: "web-a".into(),
+                for_pod: Some("web-n".into()),
+            },
+            now(),
+            Some(&pods),
+        )
+        .unwrap();
+        assert!(t.effects.contains(&ClusterEffect::MarkForRemoval {
+            pod: "web-a".into()
+        }));
+        let done = run(
+            &t.release,
+            Action::FinishDrain {
+                pod: "web-a".into(),
+            },
+            "2026-11-30T10:01:00Z".parse().unwrap(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            done.effects,
+            vec![ClusterEffect::AdmitPod {
+                pod: "web-n".into()
+            }]
+        );
+        // Re-applying a release with a drain in progress takes the instance out again.
+        let again = crate::engine::phases::desired_effects(&group(), &t.release);
+        assert!(again.contains(&ClusterEffect::Deregister {
+            address: "10.0.0.1:8080".into()
+        }));
+    }
+
+    #[test]
+    fn a_group_without_registration_or_a_cron_group_has_nothing_to_drain() {
+        let mut g = group();
+        g.spec.registration = None;
+        let r = Release::stable(g.key(), 1, "bob");
+        let ctx = Context {
+            now: now(),
+            by: "alice",
+            revisions: &[1],
+            previous_stable: None,
+            tracks: None,
+            jobs: None,
+            instances: None,
+        };
+        let e = transition(&g, &r, &drain("web-a"), &ctx).unwrap_err();
+        assert!(e.reason.contains("no registration"), "{e}");
     }
 }

@@ -29,7 +29,7 @@ pub struct GroupPod {
 }
 
 impl GroupPod {
-    fn from_json(pod: &serde_json::Value) -> Option<GroupPod> {
+    pub fn from_json(pod: &serde_json::Value) -> Option<GroupPod> {
         let name = pod.pointer("/metadata/name")?.as_str()?.to_string();
         let terminating = pod.pointer("/metadata/deletionTimestamp").is_some();
         let conditions = pod
@@ -228,6 +228,26 @@ impl ReleaseEngine {
             let _ = registry.remove(&key, kv.mod_revision).await;
         }
         Ok(())
+    }
+
+    /// Opens a new pod's drain gate with nothing to drain for it (the first pods of a
+    /// group, a scale-up, a pod that replaced one that died): the controller's own
+    /// bookkeeping, not an action on the release.
+    pub async fn admit(
+        &self,
+        group: &InstanceGroup,
+        pod: &str,
+        deadline: Deadline,
+    ) -> Result<(), ApplyError> {
+        let applier = self.applier(&group.spec.cluster).await?;
+        applier
+            .set_pod_condition(
+                &group.spec.namespace,
+                pod,
+                crate::domain::registration::DRAIN_GATE,
+                deadline,
+            )
+            .await
     }
 
     pub(super) async fn mark_for_removal(
