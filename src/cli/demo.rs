@@ -39,8 +39,8 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
         None => crate::demo::scenario(),
     };
     // The service registry of the demo's estate: one in-memory registry for everything
-    // the demo runs (the console's instances tab reads it; a simulated registrator or
-    // the controller's drains are handed the same `Arc`).
+    // the demo runs — the simulated registrator writes it, the controller's drains change
+    // it, the console's instances tab reads it.
     let registry = crate::demo::registry();
     // One simulated cluster per name, each on its own port with the same apps; one
     // kubeconfig with a context per cluster, as a bastion's would have.
@@ -56,7 +56,11 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
             preload: seed.objects.clone(),
             time_scale: 1.0,
             context: name.to_string(),
-            registry: None,
+            // One registry for the console's single view of it: the first cluster's pods
+            // register (in several clusters, the same addresses would collide).
+            registry: seeds
+                .is_empty()
+                .then(|| registry.clone() as Arc<dyn crate::store::Registry>),
         })
         .await
         .map_err(|e| {
@@ -128,7 +132,7 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
             agent,
             trust: Trust::Local,
             checkpoints: Some(Checkpointing::new(key)),
-            registry: None,
+            registry: Some(registry.clone()),
         },
     );
     let reports = controller.agent.reports.clone();
