@@ -24,6 +24,7 @@ use crate::tui::feeds::{
     spawn_action_worker, spawn_audit_pager, spawn_health_sampler, spawn_history_loader,
     spawn_store_feed,
 };
+use crate::tui::registry_feed::{RegistrySource, spawn_registry_feed};
 use crate::tui::run::{Wiring, run as run_loop};
 
 /// Updates queued between the background tasks and the loop: enough for a relist of a
@@ -36,12 +37,16 @@ pub async fn run(global: &Global) -> Result<(), CliError> {
     let conn = global.connect_cluster().await?;
     let label = global.store.clone();
     let requester = Requester::new(store, me.name.clone()).with_wait(global.wait()?);
-    run_session(global, requester, conn, &label, &me, None).await
+    // The service registry beside the store, connected when a group with a registration
+    // opens; a console that may not read it says so in the instances tab.
+    let registry = RegistrySource::Connect(global.store_config()?);
+    run_session(global, requester, conn, &label, &me, None, registry).await
 }
 
 /// The console for `me`: store feed, cluster supervisor, the action worker (which asks
 /// the release controller) and the event loop. `reports` are the health reports of a
-/// controller running in this process (the demo's).
+/// controller running in this process (the demo's); `registry` is where the instances
+/// tab reads registrations.
 pub async fn run_session(
     global: &Global,
     requester: Requester,
@@ -49,6 +54,7 @@ pub async fn run_session(
     store_label: &str,
     me: &Me,
     reports: Option<watch::Receiver<Reports>>,
+    registry: RegistrySource,
 ) -> Result<(), CliError> {
     let mut app = new_app(global, &conn, store_label, &me.name)?;
     if !me.authenticated {
@@ -75,10 +81,12 @@ pub async fn run_session(
     let (act_tx, act_rx) = mpsc::unbounded_channel();
     let (pages_tx, pages_rx) = mpsc::unbounded_channel();
     let (history_tx, history_rx) = watch::channel(None);
+    let (instances_tx, instances_rx) = watch::channel(None);
     let clusters = crate::kube::Clients::default();
     let mut tasks = vec![
         spawn_audit_pager(store.clone(), pages_rx, tx.clone()),
         spawn_history_loader(store.clone(), history_rx, tx.clone()),
+        spawn_registry_feed(registry, instances_rx, tx.clone()),
         spawn_store_feed(store, tx.clone(), ns_tx, live_tx),
         spawn_health_sampler(conn.clone(), live, live_rx, open_rx, tx.clone()),
         spawn_supervisor(conn, ns_rx, clusters.clone(), tx.clone()),
@@ -96,6 +104,7 @@ pub async fn run_session(
             clusters,
             open_group: open_tx,
             history: history_tx,
+            instances: instances_tx,
         },
     )
     .await;

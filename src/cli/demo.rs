@@ -38,6 +38,10 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
         }
         None => crate::demo::scenario(),
     };
+    // The service registry of the demo's estate: one in-memory registry for everything
+    // the demo runs — the simulated registrator writes it, the controller's drains change
+    // it, the console's instances tab reads it.
+    let registry = crate::demo::registry();
     // One simulated cluster per name, each on its own port with the same apps; one
     // kubeconfig with a context per cluster, as a bastion's would have.
     let mut seeds = Vec::new();
@@ -52,7 +56,11 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
             preload: seed.objects.clone(),
             time_scale: 1.0,
             context: name.to_string(),
-            registry: None,
+            // One registry for the console's single view of it: the first cluster's pods
+            // register (in several clusters, the same addresses would collide).
+            registry: seeds
+                .is_empty()
+                .then(|| registry.clone() as Arc<dyn crate::store::Registry>),
         })
         .await
         .map_err(|e| {
@@ -124,7 +132,7 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
             agent,
             trust: Trust::Local,
             checkpoints: Some(Checkpointing::new(key)),
-            registry: None,
+            registry: Some(registry.clone()),
         },
     );
     let reports = controller.agent.reports.clone();
@@ -133,9 +141,16 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<(), CliError> {
         authenticated: false,
     };
     let requester = Requester::new(store, me.name.clone()).with_wait(global.wait()?);
-    let result =
-        super::console::run_session(global, requester, conn, "mem:// (demo)", &me, Some(reports))
-            .await;
+    let result = super::console::run_session(
+        global,
+        requester,
+        conn,
+        "mem:// (demo)",
+        &me,
+        Some(reports),
+        crate::tui::registry_feed::RegistrySource::Shared(registry),
+    )
+    .await;
     controller.stop().await;
     for sim in sims {
         sim.shutdown().await;

@@ -52,6 +52,10 @@ pub enum Action {
     /// In the History tab: what the selected revision renders differently from the
     /// stable one.
     Diff,
+    /// The group view's Instances tab: pods beside their service registrations.
+    Instances,
+    /// Take the selected pod's instance out of rotation, wait, delete the pod.
+    Drain,
     // In the log viewer (`back` closes it; up/down/pages/top/bottom and `filter` move and
     // narrow as elsewhere).
     Follow,
@@ -172,6 +176,16 @@ const TABLE: &[(Action, &str, &str)] = &[
         "diff",
         "history tab: diff the revision against stable",
     ),
+    (
+        Action::Instances,
+        "instances",
+        "instances tab: pods beside their registrations",
+    ),
+    (
+        Action::Drain,
+        "drain",
+        "drain the selected pod: weight 0, wait, delete it",
+    ),
     (Action::Follow, "follow", "logs: pause / follow the end"),
     (Action::Search, "search", "logs: search (regex)"),
     (Action::NextMatch, "next-match", "logs: next match"),
@@ -275,6 +289,8 @@ impl Action {
             Action::Health => "health",
             Action::History => "history",
             Action::Diff => "diff",
+            Action::Instances => "instances",
+            Action::Drain => "drain",
             Action::Follow => "pause",
             Action::Search => "search",
             Action::NextMatch => "next",
@@ -306,6 +322,7 @@ impl Action {
             Action::Suspend => Verb::Suspend,
             Action::Trigger => Verb::Trigger,
             Action::Kill => Verb::Kill,
+            Action::Drain => Verb::Drain,
             _ => return None,
         })
     }

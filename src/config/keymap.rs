@@ -104,7 +104,7 @@ impl Mode {
             Mode::Group => &[
                 Up, Down, PageUp, PageDown, Top, Bottom, FocusNext, Deploy, Step, Weight, Pause,
                 Resume, Promote, Abort, Rollback, Restart, Suspend, Trigger, Kill, Logs, Health,
-                History, Diff,
+                History, Diff, Instances, Drain,
             ],
             Mode::Audit => &[Up, Down, PageUp, PageDown, Top, Bottom, Filter],
             Mode::Input => &[Confirm, Cancel, Complete],

@@ -8,6 +8,13 @@ pub mod store_seed;
 pub use seed::{Seed, SeedError, seed};
 pub use store_seed::seed_store;
 
+/// The demo's service registry: in memory, one per demo, shared by `Arc` with everything
+/// the demo starts that reads or writes registrations (the console's instances tab; the
+/// simulated registrator and the controller's drains when they are given it).
+pub fn registry() -> std::sync::Arc<crate::store::MemoryRegistry> {
+    std::sync::Arc::new(crate::store::MemoryRegistry::new())
+}
+
 /// The scenario the demo runs by default: `assets/scenario.yaml`, embedded.
 pub fn scenario() -> crate::sim::Scenario {
     crate::sim::Scenario::from_yaml(include_str!("../../assets/scenario.yaml"))

@@ -90,6 +90,10 @@ struct DemoRelease {
 
 /// The sample estate on `cluster`, grown with generated groups to `total_groups` (never
 /// fewer than the samples), each generated group running `pods_per_group` pods.
+/// The demo group whose instances register (a rolling one), and where.
+pub const REGISTERED_GROUP: &str = "storefront-mailer";
+pub const REGISTRY_PREFIX: &str = "/services";
+
 pub fn seed(cluster: &str, total_groups: usize, pods_per_group: u32) -> Result<Seed, SeedError> {
     let templates: Vec<Template> = TEMPLATES
         .iter()
@@ -101,6 +105,19 @@ pub fn seed(cluster: &str, total_groups: usize, pods_per_group: u32) -> Result<S
     }
     for g in &mut groups {
         g.spec.cluster = cluster.to_string();
+        // The rolling sample registers its instances for service discovery, so the
+        // group view's instances tab has a service to show (until a registrator runs,
+        // its ready pods are strays — which is the truth).
+        if g.name() == REGISTERED_GROUP && g.spec.registration.is_none() {
+            g.spec.registration = Some(crate::domain::registration::Registration {
+                prefix: REGISTRY_PREFIX.into(),
+                service: None,
+                port: None,
+                drain: Default::default(),
+                drain_for: None,
+                drain_on_rollout: false,
+            });
+        }
     }
     let demo_releases: Vec<DemoRelease> = parse_one(RELEASES.0, RELEASES.1)?;
     let mut in_flight: BTreeMap<String, (String, usize, u8, Phase, String)> = demo_releases

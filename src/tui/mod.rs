@@ -7,6 +7,7 @@ pub mod app;
 pub mod bench;
 pub mod feeds;
 pub mod logs_view;
+pub mod registry_feed;
 pub mod run;
 pub mod terminal;
 pub mod views;

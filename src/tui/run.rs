@@ -35,6 +35,8 @@ pub struct Wiring {
     pub open_group: watch::Sender<Option<crate::domain::GroupKey>>,
     /// What the history tab wants read, for the history loader.
     pub history: watch::Sender<Option<super::app::history::HistoryAsk>>,
+    /// The open group's service prefix, for the registry feed.
+    pub instances: watch::Sender<Option<super::app::instances::InstancesAsk>>,
 }
 
 /// What the action worker sends to the release controller.
@@ -212,8 +214,17 @@ pub async fn run(mut app: App, mut wiring: Wiring) -> anyhow::Result<Exit> {
     Ok(exit)
 }
 
-/// Tells the history loader what the history tab wants now, when that changed.
+/// Tells the history loader what the history tab wants now, and the registry feed which
+/// service the open group has, when that changed.
 fn publish_history(app: &App, wiring: &Wiring) {
+    let instances = app.instances_ask();
+    wiring.instances.send_if_modified(|cur| {
+        let changed = *cur != instances;
+        if changed {
+            *cur = instances;
+        }
+        changed
+    });
     let ask = app.history_ask();
     wiring.history.send_if_modified(|cur| {
         let changed = *cur != ask;

@@ -107,6 +107,7 @@ pub fn pod(name: &str, ns: &str, group: &str, track: Track, status: &str, ready:
         created: ago(125),
         node: Some("node-1".into()),
         last_termination: (status == "CrashLoopBackOff").then(|| "Error (exit 1)".to_string()),
+        ip: None,
         tag: None,
     }
 }

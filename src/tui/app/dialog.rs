@@ -81,6 +81,8 @@ pub struct Dialog {
     pub weight: WeightFacts,
     /// The revision chosen before the dialog opened (a rollback from the history tab).
     pub target: Option<u64>,
+    /// The pod a drain takes out of rotation.
+    pub pod: Option<String>,
 }
 
 impl Dialog {
@@ -120,7 +122,34 @@ impl Dialog {
                 current,
             },
             target: None,
+            pod: None,
         }
+    }
+
+    /// A drain of `pod` (registered at `address`, if it is): names the pod, the address
+    /// and what the group's registration does to it, and how long before the pod goes.
+    pub fn drain(
+        group: &InstanceGroup,
+        release: Option<&Release>,
+        pod: &str,
+        address: Option<&str>,
+    ) -> Dialog {
+        let mut d = Dialog::new(group, release, Verb::Drain);
+        let reg = group.spec.registration.as_ref();
+        let drain_for = reg.map_or(crate::domain::registration::DRAIN_FOR, |r| {
+            r.drain_for_text()
+        });
+        let what = match reg.map(|r| r.drain) {
+            Some(crate::domain::registration::DrainMode::Remove) => "remove its registration",
+            _ => "set its weight to 0",
+        };
+        let at = match address {
+            Some(a) => format!("{pod} at {a}"),
+            None => format!("{pod} (no address yet)"),
+        };
+        d.about = format!("{what} for {at}; after drainFor {drain_for} delete the pod");
+        d.pod = Some(pod.to_string());
+        d
     }
 
     /// A rollback aimed at revision `n` (chosen in the history tab, with its `tag`): the
@@ -149,6 +178,9 @@ impl Dialog {
     }
 
     pub fn title(&self) -> String {
+        if let Some(pod) = &self.pod {
+            return format!("drain {pod} of {}", self.key.group);
+        }
         let word = match self.verb {
             Verb::Weight => "set weight",
             Verb::Rollback => "roll back",
@@ -285,6 +317,10 @@ impl Dialog {
             Verb::Suspend => engine::Action::Suspend,
             Verb::Trigger => engine::Action::Trigger,
             Verb::Kill => engine::Action::Kill { job: None },
+            Verb::Drain if self.pod.is_some() => engine::Action::Drain {
+                pod: self.pod.clone().unwrap_or_default(),
+                for_pod: None,
+            },
             other => {
                 return Err((
                     F::Reason,

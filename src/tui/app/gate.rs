@@ -37,6 +37,11 @@ impl App {
             return Err(reason);
         }
         let name = entry.group.name();
+        if verb == Verb::Drain && entry.group.spec.registration.is_none() {
+            return Err(format!(
+                "cannot drain: {name} has no registration (registration: in the group)"
+            ));
+        }
         let Some(release) = &entry.release else {
             // A group that has never been deployed: the first deploy makes it stable.
             return match verb {

@@ -98,7 +98,7 @@ impl App {
                 if let Screen::Group(g) = &mut self.screen {
                     g.focus = match g.focus {
                         Pane::Pods => Pane::Events,
-                        Pane::Events | Pane::Health | Pane::History => Pane::Pods,
+                        Pane::Events | Pane::Health | Pane::History | Pane::Instances => Pane::Pods,
                     };
                     g.history.diff = None;
                 }
@@ -115,6 +115,7 @@ impl App {
             }
             Action::History => self.toggle_history(),
             Action::Diff => self.open_history_diff(),
+            Action::Instances => self.toggle_instances(),
             Action::Up | Action::PageUp | Action::Top => self.move_selection(action),
             // Moving down at the end of the audit view reads the page before it.
             Action::Down | Action::PageDown | Action::Bottom => {
@@ -139,7 +140,8 @@ impl App {
             | Action::Restart
             | Action::Suspend
             | Action::Trigger
-            | Action::Kill => {}
+            | Action::Kill
+            | Action::Drain => {}
             // The log viewer's own: it takes them before the screens do.
             Action::Follow
             | Action::Search
@@ -222,6 +224,11 @@ impl App {
         {
             return self.move_in_history(action);
         }
+        if let Screen::Group(g) = &self.screen
+            && g.focus == Pane::Instances
+        {
+            return self.move_in_instances(action);
+        }
         if let Screen::Group(g) = &mut self.screen {
             match g.focus {
                 Pane::Pods => {
@@ -232,7 +239,7 @@ impl App {
                     let len = self.estate.events_of(&g.key).len();
                     g.event = moved(g.event, len, self.pages.events, action);
                 }
-                Pane::Health | Pane::History => {}
+                Pane::Health | Pane::History | Pane::Instances => {}
             }
         }
     }
@@ -316,6 +323,24 @@ impl App {
                 verb,
                 reason: why,
             });
+        }
+        if verb == Verb::Drain {
+            let (pod, address) = match self.drain_target() {
+                Ok(target) => target,
+                Err(why) => {
+                    self.show_error(why);
+                    return None;
+                }
+            };
+            if let Some(entry) = self.estate.group(&key) {
+                self.dialog = Some(Dialog::drain(
+                    &entry.group,
+                    entry.release.as_ref(),
+                    &pod,
+                    address.as_deref(),
+                ));
+            }
+            return None;
         }
         if let Some(entry) = self.estate.group(&key) {
             let mut dialog = Dialog::new(&entry.group, entry.release.as_ref(), verb);

@@ -7,6 +7,7 @@ mod command;
 pub mod dialog;
 mod gate;
 pub mod history;
+pub mod instances;
 mod keys;
 pub mod rows;
 pub mod state;
@@ -214,6 +215,11 @@ impl App {
                 generation,
                 rows,
             } => return self.history_loaded(key, generation, rows),
+            U::Instances {
+                key,
+                instances,
+                more,
+            } => return self.instances_loaded(key, instances, more),
             U::HealthReports(reports) => {
                 self.health = reports;
                 return;
@@ -260,6 +266,7 @@ impl App {
             | U::AuditOlder(_)
             | U::AuditUnreadable(_)
             | U::HistoryLoaded { .. }
+            | U::Instances { .. }
             | U::ActionFinished { .. }
             | U::TaskFailed { .. }
             | U::HealthReports(_)

@@ -87,6 +87,8 @@ pub enum Pane {
     Health,
     /// The History tab: every revision of the group in place of both tables.
     History,
+    /// The Instances tab: the group's pods beside its service registrations.
+    Instances,
 }
 
 /// One group opened.
@@ -99,6 +101,8 @@ pub struct GroupState {
     pub pod_offset: Cell<usize>,
     pub event_offset: Cell<usize>,
     pub history: super::history::HistoryTab,
+    /// Boxed: the tab is open on few screens, and the screen enum stays small.
+    pub instances: Box<super::instances::InstancesTab>,
 }
 
 impl GroupState {
@@ -111,6 +115,7 @@ impl GroupState {
             pod_offset: Cell::new(0),
             event_offset: Cell::new(0),
             history: Default::default(),
+            instances: Default::default(),
         }
     }
 }
@@ -171,6 +176,8 @@ pub struct Pages {
     pub events: usize,
     /// The history tab's list, or its diff while one is open.
     pub history: usize,
+    /// The instances tab's table.
+    pub instances: usize,
 }
 
 impl Default for Pages {
@@ -181,6 +188,7 @@ impl Default for Pages {
             pods: 10,
             events: 10,
             history: 10,
+            instances: 10,
         }
     }
 }

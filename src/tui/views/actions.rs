@@ -31,6 +31,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, key: &GroupKey, mode: Mode
         order.retain(|a| *a != Action::Rollback);
         order.insert(0, Action::Rollback);
     }
+    // A group with a registration can drain a pod from the group view; from the
+    // instances tab it is what the tab is for, so it comes first.
+    if mode == Mode::Group && app.has_registration(key) {
+        if app.instances_open() {
+            order.insert(0, Action::Drain);
+        } else {
+            order.push(Action::Drain);
+        }
+    }
     let items: Vec<(String, String, bool)> = order
         .into_iter()
         .filter_map(|action| {

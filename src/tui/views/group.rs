@@ -25,12 +25,17 @@ const WAITING: &str = "waiting for cluster…";
 
 /// Returns the heights of the pods and events tables and of the history tab, for page
 /// up/down.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, g: &GroupState) -> (usize, usize, usize) {
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    g: &GroupState,
+) -> (usize, usize, usize, usize) {
     let t = &app.theme;
     let Some(summary) = app.estate.summary(&g.key, app.now) else {
         let msg = format!("instance group {} is no longer in the store", g.key);
         frame.render_widget(Paragraph::new(msg).style(t.warning), area);
-        return (0, 0, 0);
+        return (0, 0, 0, 0);
     };
     let timeline = app.estate.group(&g.key).map(|entry| {
         if entry.group.spec.kind == crate::domain::group::Workload::Cron {
@@ -70,12 +75,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, g: &GroupState) -> (usize,
         let inner = block.inner(tab);
         frame.render_widget(block, tab);
         super::health::draw(frame, inner, t, &super::health::HealthTab::of(app, &g.key));
-        return (app.pages.pods, app.pages.events, app.pages.history);
+        return (
+            app.pages.pods,
+            app.pages.events,
+            app.pages.history,
+            app.pages.instances,
+        );
     }
     if g.focus == Pane::History {
         let tab = pods_area.union(events_area);
         let page = super::history::draw(frame, tab, app, &g.history);
-        return (app.pages.pods, app.pages.events, page);
+        return (app.pages.pods, app.pages.events, page, app.pages.instances);
+    }
+    if g.focus == Pane::Instances {
+        let tab = pods_area.union(events_area);
+        let view = app.instances_view(g);
+        let page = super::instances::draw(frame, tab, app, &g.instances, view.as_ref());
+        return (app.pages.pods, app.pages.events, app.pages.history, page);
     }
 
     let waiting = !app.estate.has_cluster_data(&g.key);
@@ -91,7 +107,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, g: &GroupState) -> (usize,
     };
     let pod_page = draw_pods(frame, pods_area, app, g, &pods, waiting);
     let event_page = draw_events(frame, events_area, app, g, &events, waiting);
-    (pod_page, event_page, app.pages.history)
+    (pod_page, event_page, app.pages.history, app.pages.instances)
 }
 
 /// Two lines: the group and its release, then its pods. Where the first does not fit, the

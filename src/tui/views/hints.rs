@@ -68,6 +68,28 @@ fn hints(app: &App) -> Vec<(Mode, Action, &'static str)> {
             (Mode::Global, Quit, "quit"),
             (Mode::Global, Command, "command"),
         ],
+        Screen::Group(ref g) if g.focus == Pane::Instances => vec![
+            (Mode::Group, Drain, "drain"),
+            (Mode::Group, FocusNext, "pods/events"),
+            (Mode::Group, History, "history"),
+            (Mode::Global, Back, "back"),
+            (Mode::Global, Help, "help"),
+            (Mode::Global, Quit, "quit"),
+            (Mode::Global, Audit, "audit"),
+            (Mode::Global, Command, "command"),
+        ],
+        // The instances tab is only worth a hint where the group registers instances.
+        Screen::Group(ref g) if app.has_registration(&g.key) => vec![
+            (Mode::Group, FocusNext, "pods/events"),
+            (Mode::Group, Instances, "instances"),
+            (Mode::Group, Health, "health"),
+            (Mode::Group, History, "history"),
+            (Mode::Global, Back, "back"),
+            (Mode::Global, Audit, "audit"),
+            (Mode::Global, Help, "help"),
+            (Mode::Global, Quit, "quit"),
+            (Mode::Global, Command, "command"),
+        ],
         Screen::Group(_) => vec![
             (Mode::Group, FocusNext, "pods/events"),
             (Mode::Group, Health, "health"),

@@ -13,6 +13,7 @@ mod help;
 mod hints;
 mod history;
 mod input;
+mod instances;
 pub mod logs;
 mod status;
 mod too_small;
@@ -69,7 +70,8 @@ pub fn draw(frame: &mut Frame, app: &App) -> Pages {
             }
         }
         Screen::Group(g) => {
-            (pages.pods, pages.events, pages.history) = group::draw(frame, body, app, g);
+            (pages.pods, pages.events, pages.history, pages.instances) =
+                group::draw(frame, body, app, g);
             actions::draw(frame, actions_area, app, &g.key, Mode::Group);
         }
         Screen::Audit(a) => pages.audit = audit::draw(frame, body, app, a),

@@ -309,6 +309,7 @@ impl Estate {
             | Update::AuditOlder(_)
             | Update::AuditUnreadable(_)
             | Update::HistoryLoaded { .. }
+            | Update::Instances { .. }
             | Update::ActionFinished { .. }
             | Update::TaskFailed { .. }
             | Update::HealthReports(_)

@@ -26,6 +26,8 @@ pub struct PodRow {
     pub last_termination: Option<String>,
     /// Image tag of the first container.
     pub tag: Option<String>,
+    /// `status.podIP`: where the pod's instance registers (service registration).
+    pub ip: Option<String>,
 }
 
 impl PodRow {
@@ -94,6 +96,7 @@ impl From<&SlimPod> for PodRow {
             node: spec.and_then(|s| s.node_name.as_deref()).map(clean),
             last_termination,
             tag,
+            ip: status.and_then(|s| s.pod_ip.as_deref()).map(clean),
         }
     }
 }

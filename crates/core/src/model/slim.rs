@@ -43,6 +43,8 @@ pub struct Container {
 pub struct PodStatus {
     pub phase: Option<String>,
     pub reason: Option<String>,
+    #[serde(rename = "podIP")]
+    pub pod_ip: Option<String>,
     pub container_statuses: Option<Vec<ContainerStatus>>,
     pub init_container_statuses: Option<Vec<ContainerStatus>>,
 }
@@ -303,6 +305,7 @@ mod tests {
         assert_eq!(row.tag.as_deref(), Some("2.0-crash"));
         assert_eq!(row.node.as_deref(), Some("sim-node-2"));
         assert_eq!(row.created, Some("2026-01-02T03:04:05Z".parse().unwrap()));
+        assert_eq!(row.ip.as_deref(), Some("10.0.0.7"));
     }
 
     #[test]

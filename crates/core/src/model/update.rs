@@ -131,6 +131,14 @@ pub enum Update {
         generation: u64,
         rows: Result<Arc<super::history::HistoryRows>, String>,
     },
+    /// The registered instances of the open group's service, as the registry feed last
+    /// read them (parsed and cleaned, at most the feed's cap; `more`: keys beyond it), or
+    /// why the registry cannot be read (one line).
+    Instances {
+        key: GroupKey,
+        instances: Result<Arc<Vec<crate::domain::registration::Instance>>, String>,
+        more: usize,
+    },
     /// An action this console started has finished: the one-line summary or the reason
     /// it failed.
     ActionFinished {

@@ -22,6 +22,7 @@ fn pod(name: &str, group: &str, track: Track, status: &str, ready: bool) -> PodR
         created: None,
         node: None,
         last_termination: None,
+        ip: None,
         tag: None,
     }
 }
