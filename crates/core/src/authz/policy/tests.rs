@@ -50,13 +50,14 @@ fn each_role_may_do_exactly_its_verbs() {
             Role::Deployer,
             &[
                 View, Deploy, Step, Weight, Pause, Resume, Abort, Restart, Suspend, Trigger, Kill,
+                Drain,
             ],
         ),
         (
             Role::Releaser,
             &[
                 View, Deploy, Step, Weight, Pause, Resume, Abort, Restart, Promote, Rollback,
-                Suspend, Trigger, Kill,
+                Suspend, Trigger, Kill, Drain,
             ],
         ),
         (Role::Admin, &Verb::ALL),
