@@ -139,8 +139,15 @@ impl RouterKinds {
 /// several watchers share (the router kinds).
 trait Row: Sized + Send + 'static {
     type Object;
+    /// A list longer than this is sent in parts of this many rows as it comes, not held
+    /// whole until it completes (see [`Row::more`]).
+    const PART: usize = usize::MAX;
     fn of(tag: &'static str, obj: &Self::Object) -> Self;
     fn listed(cluster: String, namespace: String, tag: &'static str, rows: Vec<Self>) -> Update;
+    /// The next part of a list that [`Row::listed`] began (for a kind with a [`Row::PART`]).
+    fn more(cluster: String, namespace: String, tag: &'static str, rows: Vec<Self>) -> Update {
+        Self::listed(cluster, namespace, tag, rows)
+    }
     fn applied(cluster: String, row: Self) -> Update;
     fn deleted(cluster: String, row: Self) -> Update;
 }
@@ -195,11 +202,23 @@ impl Row for DeploymentRow {
 
 impl Row for EventRow {
     type Object = SlimEvent;
+    /// A namespace's events can number thousands (the estate keeps at most
+    /// `EVENTS_PER_GROUP` of a group): every namespace's whole list at once, as full rows,
+    /// was most of the console's peak memory while it loaded. Events need no
+    /// all-at-once view, so they go in parts of two pages.
+    const PART: usize = 200;
     fn of(_: &'static str, obj: &SlimEvent) -> Self {
         Self::from(obj)
     }
     fn listed(cluster: String, namespace: String, _: &'static str, rows: Vec<Self>) -> Update {
         Update::EventsListed {
+            cluster,
+            namespace,
+            rows,
+        }
+    }
+    fn more(cluster: String, namespace: String, _: &'static str, rows: Vec<Self>) -> Update {
+        Update::EventsMore {
             cluster,
             namespace,
             rows,
@@ -285,6 +304,21 @@ fn spawn_router_watches(
     })
 }
 
+/// A list's rows as an update: the list itself, or the next part of one `begun` already.
+fn list_part<R: Row>(
+    begun: bool,
+    cluster: &str,
+    namespace: &str,
+    tag: &'static str,
+    rows: Vec<R>,
+) -> Update {
+    if begun {
+        R::more(cluster.to_string(), namespace.to_string(), tag, rows)
+    } else {
+        R::listed(cluster.to_string(), namespace.to_string(), tag, rows)
+    }
+}
+
 struct AbortOnDrop(JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
@@ -315,8 +349,10 @@ where
         let mut list_permit = health.lists.clone().acquire_owned().await.ok();
         let mut stream = watcher::watcher(api, config).default_backoff().boxed();
         // Objects of a relist, sent as one update when the list is complete so the view
-        // never shows half a namespace.
+        // never shows half a namespace (or in parts, for a kind with a `Row::PART`).
         let mut listing: Option<Vec<R>> = None;
+        // A part of the current list has gone: the rest are `Row::more`.
+        let mut begun = false;
         while let Some(item) = stream.next().await {
             let update = match item {
                 // History expired: the watcher relists by itself. Routine, not an outage.
@@ -335,17 +371,26 @@ where
                 }
                 Ok(WatchEvent::Init) => {
                     listing = Some(Vec::new());
+                    begun = false;
                     None
                 }
                 Ok(WatchEvent::InitApply(obj)) => {
-                    listing.get_or_insert_with(Vec::new).push(R::of(tag, &obj));
-                    None
+                    let rows = listing.get_or_insert_with(Vec::new);
+                    rows.push(R::of(tag, &obj));
+                    (rows.len() >= R::PART).then(|| {
+                        let rows = std::mem::take(rows);
+                        let part = list_part::<R>(begun, &cluster, &namespace, tag, rows);
+                        begun = true;
+                        part
+                    })
                 }
                 Ok(WatchEvent::InitDone) => {
                     list_permit.take();
                     let rows = listing.take().unwrap_or_default();
                     tracing::debug!(kind = tag, %namespace, n = rows.len(), "listed");
-                    Some(R::listed(cluster.clone(), namespace.clone(), tag, rows))
+                    let part = list_part::<R>(begun, &cluster, &namespace, tag, rows);
+                    begun = false;
+                    Some(part)
                 }
                 Ok(WatchEvent::Apply(obj)) => Some(R::applied(cluster.clone(), R::of(tag, &obj))),
                 Ok(WatchEvent::Delete(obj)) => Some(R::deleted(cluster.clone(), R::of(tag, &obj))),

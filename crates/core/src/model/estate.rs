@@ -260,6 +260,17 @@ impl Estate {
                 }
                 ns.trim_events();
             }
+            Update::EventsMore {
+                cluster,
+                namespace,
+                rows,
+            } => {
+                let ns = self.ns(cluster, namespace);
+                for row in rows {
+                    ns.put_event(row);
+                }
+                ns.trim_events();
+            }
             Update::EventApplied { cluster, row } => {
                 let ns = self.ns(cluster, row.namespace.clone());
                 ns.put_event(row);

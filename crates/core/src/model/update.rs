@@ -95,7 +95,15 @@ pub enum Update {
         namespace: String,
         name: String,
     },
+    /// A namespace's events listed anew: they replace what it held. A long list comes in
+    /// parts, this one first and [`Update::EventsMore`] for the rest.
     EventsListed {
+        cluster: String,
+        namespace: String,
+        rows: Vec<EventRow>,
+    },
+    /// The next part of the list an [`Update::EventsListed`] began: added to it.
+    EventsMore {
         cluster: String,
         namespace: String,
         rows: Vec<EventRow>,

@@ -329,3 +329,36 @@ fn a_cron_group_has_its_status_once_its_namespaces_pods_are_listed() {
     });
     assert!(e.all_groups_have_status());
 }
+
+#[test]
+fn an_events_list_in_parts_adds_up_and_a_new_list_replaces_it() {
+    let (mut e, key) = estate();
+    let now = Timestamp::now();
+    e.apply(Update::PodApplied {
+        cluster: "sim".into(),
+        row: pod("web-a", "web", Track::Stable, "Running", true),
+    });
+    let listed = |uids: &[&str]| {
+        uids.iter()
+            .map(|u| event(u, "web-a", u, EventKind::Normal, now))
+            .collect::<Vec<_>>()
+    };
+    e.apply(Update::EventsListed {
+        cluster: "sim".into(),
+        namespace: "shop".into(),
+        rows: listed(&["e1", "e2"]),
+    });
+    e.apply(Update::EventsMore {
+        cluster: "sim".into(),
+        namespace: "shop".into(),
+        rows: listed(&["e3"]),
+    });
+    assert_eq!(e.events_of(&key).len(), 3);
+    // A relist (after a 410 or a reconnect) starts again from its first part.
+    e.apply(Update::EventsListed {
+        cluster: "sim".into(),
+        namespace: "shop".into(),
+        rows: listed(&["e4"]),
+    });
+    assert_eq!(e.events_of(&key).len(), 1);
+}
