@@ -292,6 +292,45 @@ async fn running_deployments_are_adopted_without_a_restart_and_deploy_afterwards
         "the re-apply made a ReplicaSet"
     );
 
+    // A pod the ReplicaSet makes after the adoption (one died) has only the team's labels
+    // in its template until the first deploy: the controller labels it too, so the
+    // consoles see it — and nothing else is replaced.
+    let died = after
+        .keys()
+        .find(|n| n.starts_with("web-"))
+        .unwrap()
+        .clone();
+    Api::<Pod>::namespaced(client.clone(), NAMESPACE)
+        .delete(&died, &Default::default())
+        .await
+        .unwrap();
+    let replacement = eventually(30, "the replacement pod labelled with its group", || {
+        let client = client.clone();
+        let before = before.clone();
+        async move {
+            let now = pods(&client).await;
+            let new: Vec<_> = now
+                .iter()
+                .filter(|(n, _)| n.starts_with("web-") && !before.contains_key(*n))
+                .collect();
+            match new.as_slice() {
+                [(name, (_, labels))]
+                    if labels.get("flightdeck.dev/group").map(String::as_str) == Some("web") =>
+                {
+                    Some((*name).clone())
+                }
+                _ => None,
+            }
+        }
+    })
+    .await;
+    let mut expected = uids(&before);
+    expected.remove(&died);
+    let mut now = uids(&pods(&client).await);
+    now.remove(&replacement);
+    now.remove(&died); // it may still be terminating
+    assert_eq!(now, expected, "a pod other than the dead one was replaced");
+
     let d = deployments.get("web").await.unwrap();
     let labels = d.metadata.labels.unwrap_or_default();
     assert_eq!(

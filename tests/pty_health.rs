@@ -13,11 +13,14 @@ use support::world::World;
 
 /// The demo's scenario, and canaries tagged `*-bad` failing 30% of their requests.
 fn scenario() -> flightdeck::sim::Scenario {
-    let yaml = format!(
-        "{}\n  - tag: \"*-bad\"\n    behaviour: healthy\n    errorRate: 0.3\n",
-        include_str!("../assets/scenario.yaml").trim_end()
-    );
-    flightdeck::sim::Scenario::from_yaml(&yaml).expect("scenario")
+    let mut scenario =
+        flightdeck::sim::Scenario::from_yaml(include_str!("../assets/scenario.yaml"))
+            .expect("scenario");
+    let bad: flightdeck::sim::Rule =
+        serde_norway::from_str("{ tag: \"*-bad\", behaviour: healthy, errorRate: 0.3 }")
+            .expect("rule");
+    scenario.rules.push(bad);
+    scenario
 }
 
 /// etcd seeded with the sample estate, the simulated cluster running it, and a

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use super::Agent;
 use crate::domain::group::StrategyKind;
+use crate::domain::registration;
 use crate::domain::{InstanceGroup, Release};
 use crate::engine::Action;
 use crate::engine::release_engine::GroupPod;
@@ -100,7 +101,7 @@ impl Agent {
         let (Some(reg), Some(ip)) = (&group.spec.registration, &pod.ip) else {
             return false;
         };
-        let address = format!("{ip}:{}", reg.port(&group.spec.params));
+        let address = registration::address(ip, reg.port(&group.spec.params));
         self.address_serves(group, &address).await
     }
 

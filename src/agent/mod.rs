@@ -20,6 +20,7 @@
 //! the one lease; whoever holds it drives every group, the others only wait. So a console
 //! moves its releases on by itself when no agent runs, and never as a second driver.
 
+mod adopted;
 mod analysis;
 mod drains;
 
@@ -147,6 +148,8 @@ pub struct Agent {
     leader: bool,
     /// Unreadable keys (with why) seen by the last pass, so each is logged once.
     unreadable: HashSet<(String, String)>,
+    /// When each adopted group's pods were last looked at for missing labels.
+    relabelled_at: HashMap<GroupKey, Instant>,
 }
 
 impl Agent {
@@ -168,6 +171,7 @@ impl Agent {
             events,
             leader: false,
             unreadable: HashSet::new(),
+            relabelled_at: HashMap::new(),
         }
     }
 
@@ -246,6 +250,7 @@ impl Agent {
                 continue;
             };
             self.follow_analysis(group, &release).await;
+            self.label_adopted(group, &release).await;
             if self.retry_at.get(&key).is_some_and(|(t, _)| *t > now) {
                 continue;
             }

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use flightdeck_core::domain::labels;
+use flightdeck_core::domain::{labels, registration};
 use flightdeck_core::store::Registry;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, watch};
@@ -297,7 +297,11 @@ fn registration(cfg: &RegistrationSim, pod: &Value) -> Option<(String, Vec<u8>)>
         },
     });
     Some((
-        format!("{}/{group}/{ip}:{port}", cfg.prefix()),
+        format!(
+            "{}/{group}/{}",
+            cfg.prefix(),
+            registration::address(ip, port as u16)
+        ),
         value.to_string().into_bytes(),
     ))
 }

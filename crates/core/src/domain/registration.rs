@@ -324,6 +324,16 @@ pub struct InstanceRow {
     pub note: Option<String>,
 }
 
+/// The address an instance registers under: `ip:port`, `[ip]:port` for IPv6 (as a socket
+/// address is written), so a pod and its registration are matched on one spelling.
+pub fn address(ip: &str, port: u16) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
+    }
+}
+
 /// Puts the group's pods and its service's registrations side by side: one row per pod
 /// (matched on `ip:port`), then one per registration no pod has (ghosts). Pods first in
 /// name order, then ghosts by address.
@@ -333,7 +343,7 @@ pub fn side_by_side(pods: &[PodAddress], port: u16, instances: &[Instance]) -> V
     let mut pods: Vec<&PodAddress> = pods.iter().collect();
     pods.sort_by(|a, b| a.name.cmp(&b.name));
     for pod in pods {
-        let address = pod.ip.as_ref().map(|ip| format!("{ip}:{port}"));
+        let address = pod.ip.as_deref().map(|ip| address(ip, port));
         let found = address
             .as_ref()
             .and_then(|a| instances.iter().position(|i| &i.address == a));
@@ -389,6 +399,12 @@ pub fn side_by_side(pods: &[PodAddress], port: u16, instances: &[Instance]) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_is_written_as_a_socket_address() {
+        assert_eq!(address("10.0.0.7", 8080), "10.0.0.7:8080");
+        assert_eq!(address("fd00::7", 8080), "[fd00::7]:8080");
+    }
 
     fn reg(yaml: &str) -> Registration {
         serde_norway::from_str(yaml).unwrap()

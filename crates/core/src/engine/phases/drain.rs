@@ -13,7 +13,7 @@
 //! same: it is stored in the release (so a restarted controller finishes it) and audited.
 
 use super::{ClusterEffect, Machine, Refusal, Transition, refuse};
-use crate::domain::registration::{Instance, PodAddress};
+use crate::domain::registration::{self, Instance, PodAddress};
 use crate::domain::release::Drain;
 use crate::engine::action::Action;
 
@@ -28,7 +28,9 @@ pub struct Instances {
 
 impl Instances {
     fn address_of(&self, pod: &PodAddress) -> Option<String> {
-        pod.ip.as_ref().map(|ip| format!("{ip}:{}", self.port))
+        pod.ip
+            .as_deref()
+            .map(|ip| registration::address(ip, self.port))
     }
 
     /// Ready pods whose instance takes traffic.

@@ -178,6 +178,33 @@ impl ReleaseEngine {
         Ok(out)
     }
 
+    /// Labels the pods of an adopted group's Deployment that do not carry the group's
+    /// labels yet: those its ReplicaSet made after the adoption (a pod that died, a node
+    /// drained) and before a deploy of the group's own put the labels in the pod template.
+    /// Reads the Deployment's selector from the cluster; `Ok(0)` when there is none.
+    pub async fn label_unlabelled_adopted_pods(
+        &self,
+        group: &InstanceGroup,
+    ) -> Result<usize, ApplyError> {
+        let applier = self.applier(&group.spec.cluster).await?;
+        let deployment = applier
+            .get(
+                "apps/v1",
+                "Deployment",
+                &group.spec.namespace,
+                &group.stable_deployment(),
+                Deadline::action(),
+            )
+            .await?;
+        let Some(selector) = deployment
+            .as_ref()
+            .and_then(|d| d.pointer("/spec/selector"))
+        else {
+            return Ok(0);
+        };
+        self.label_adopted_pods(group, selector).await
+    }
+
     /// Labels the pods of an adopted Deployment (a metadata patch: no restart), so the
     /// consoles, logs and health see them before the first deploy gives new pods the
     /// labels. The Deployment's pods are those of its ReplicaSets (`<deployment>-<hash>`);
@@ -211,6 +238,16 @@ impl ReleaseEngine {
         } } });
         let mut n = 0;
         for pod in &pods {
+            let labelled = pod
+                .pointer(&format!(
+                    "/metadata/labels/{}",
+                    labels::GROUP.replace('/', "~1")
+                ))
+                .and_then(serde_json::Value::as_str)
+                == Some(group.name());
+            if labelled {
+                continue;
+            }
             let owned = pod
                 .pointer("/metadata/ownerReferences")
                 .and_then(serde_json::Value::as_array)
