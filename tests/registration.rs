@@ -359,7 +359,6 @@ async fn ghosts_and_strays_are_shown_as_such() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "rolling drains do not finish yet: the release is not promoted within 150 s (issue 12 note)"]
 async fn a_rolling_release_drains_each_old_pod_before_the_deployment_removes_it() {
     let w = world(
         "{ prefix: /services, drainFor: 2s, drainOnRollout: true }",

@@ -19,7 +19,7 @@ pub(super) const RELABEL_EVERY: Duration = Duration::from_secs(10);
 fn runs_adopted_revision(group: &InstanceGroup, release: &Release) -> bool {
     group.spec.kind.is_service()
         && release.stable_revision == 1
-        && group.spec.params.get(POD_LABELS).is_some()
+        && group.spec.params.contains_key(POD_LABELS)
 }
 
 impl Agent {

@@ -8,6 +8,9 @@
 //!   capacity away before the new one serves);
 //! * an old pod (another pod-template-hash) that is not draining: drain it for G;
 //! * none: G replaces nobody (first pods, a scale-up, a pod that died) — open its gate.
+//!
+//! Only pods of the Deployment's newest ReplicaSet drain others; a pod of an older one
+//! waiting at the gate is let in at once (see `drain_move`).
 
 use std::time::Duration;
 
@@ -48,12 +51,28 @@ impl Agent {
         if !reg.drain_on_rollout || group.spec.strategy.kind() != StrategyKind::Rolling {
             return None;
         }
-        let pods = self
-            .engine
-            .group_pods(group, Deadline::after(READ))
-            .await
-            .ok()?;
-        let waiting = pods.iter().find(|p| p.gated && p.ready && !p.terminating)?;
+        let deadline = Deadline::after(READ);
+        let (pods, current) = tokio::join!(
+            self.engine.group_pods(group, deadline),
+            self.engine.current_template_hash(group, deadline),
+        );
+        let (pods, current) = (pods.ok()?, current.ok()?);
+        let waiting: Vec<&GroupPod> = pods
+            .iter()
+            .filter(|p| p.gated && p.ready && !p.terminating)
+            .collect();
+        // A pod of an older revision at the gate (its ReplicaSet replaced one that died, or
+        // it came up just before the rollout began) brings back capacity the rollout counts
+        // on and replaces nobody: it goes in at once. Only the new revision's pods drain
+        // old ones — never the other way round.
+        if let Some(old) = waiting
+            .iter()
+            .find(|p| current.is_some() && p.template_hash != current)
+        {
+            self.admit(group, &old.name).await;
+            return None;
+        }
+        let waiting = waiting.into_iter().next()?;
         if release
             .drains
             .iter()
@@ -72,13 +91,7 @@ impl Agent {
             // One that serves nobody goes first.
             .min_by_key(|p| (p.ready, p.name.clone()));
         let Some(victim) = victim else {
-            if let Err(e) = self
-                .engine
-                .admit(group, &waiting.name, Deadline::after(READ))
-                .await
-            {
-                tracing::warn!(pod = %waiting.name, error = %e, "opening a drain gate failed");
-            }
+            self.admit(group, &waiting.name).await;
             return None;
         };
         if !self.serves(group, waiting).await {
@@ -94,6 +107,13 @@ impl Agent {
                 waiting.name, victim.name
             ),
         ))
+    }
+
+    /// Opens `pod`'s drain gate: the agent's own bookkeeping, no action on the release.
+    async fn admit(&self, group: &InstanceGroup, pod: &str) {
+        if let Err(e) = self.engine.admit(group, pod, Deadline::after(READ)).await {
+            tracing::warn!(%pod, error = %e, "opening a drain gate failed");
+        }
     }
 
     /// Whether `pod`'s instance is registered with a weight.

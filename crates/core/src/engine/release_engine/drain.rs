@@ -94,6 +94,49 @@ impl ReleaseEngine {
         Ok(pods)
     }
 
+    /// The `pod-template-hash` of the group's Deployment's newest ReplicaSet (the highest
+    /// `deployment.kubernetes.io/revision`): which pods a rollout is bringing in. `None`
+    /// when the Deployment has no ReplicaSet yet.
+    pub async fn current_template_hash(
+        &self,
+        group: &InstanceGroup,
+        deadline: Deadline,
+    ) -> Result<Option<String>, ApplyError> {
+        let applier = self.applier(&group.spec.cluster).await?;
+        let selector = format!("{}={}", labels::GROUP, group.name());
+        let sets = applier
+            .list_selected(
+                "apps/v1",
+                "ReplicaSet",
+                &group.spec.namespace,
+                Some(&selector),
+                deadline,
+            )
+            .await?;
+        let deployment = group.stable_deployment();
+        Ok(sets
+            .iter()
+            .filter(|rs| {
+                rs.pointer("/metadata/ownerReferences")
+                    .and_then(|o| o.as_array())
+                    .is_some_and(|o| {
+                        o.iter()
+                            .any(|r| r["kind"] == "Deployment" && r["name"] == deployment.as_str())
+                    })
+            })
+            .filter_map(|rs| {
+                let revision: u64 = rs
+                    .pointer("/metadata/annotations/deployment.kubernetes.io~1revision")?
+                    .as_str()?
+                    .parse()
+                    .ok()?;
+                let hash = rs.pointer("/metadata/labels/pod-template-hash")?.as_str()?;
+                Some((revision, hash.to_string()))
+            })
+            .max()
+            .map(|(_, hash)| hash))
+    }
+
     /// The registrations under the group's service, or why they cannot be read.
     pub async fn registered(
         &self,
