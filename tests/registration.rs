@@ -281,6 +281,58 @@ async fn a_drain_takes_the_instance_out_of_rotation_and_only_then_deletes_the_po
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_outlives_a_controller_killed_halfway_and_still_never_drops_a_serving_pod() {
+    let mut w = world("{ prefix: /services, drainFor: 3s }", false).await;
+    let watcher = Watcher::start(&w);
+    let victim = w.serving().await[0].clone();
+    w.fd.run(&["drain", "web", &victim]).await.expect(0);
+    // kill -9 the controller right after it took the instance out of rotation: no goodbye,
+    // the lease stays until its TTL, nobody ends the drain.
+    w.w.controller_mut().kill().await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(
+        w.group_pods()
+            .await
+            .get(&victim)
+            .is_some_and(|p| !p.terminating),
+        "the pod went with no controller to end its drain"
+    );
+    assert_eq!(
+        w.release().await.drains.len(),
+        1,
+        "the drain is kept in the release"
+    );
+    // A new controller takes the lease and ends the drain it finds in the store.
+    let _again = w.fd.controller().await;
+    eventually(
+        30,
+        "the drained pod deleted by the new controller",
+        || async {
+            w.group_pods()
+                .await
+                .get(&victim)
+                .is_none_or(|p| p.terminating)
+                .then_some(())
+        },
+    )
+    .await;
+    eventually(60, "3 pods serving again", || async {
+        (w.serving().await.len() == 3).then_some(())
+    })
+    .await;
+    let (violations, gone) = watcher.stop();
+    assert!(violations.is_empty(), "{violations:?}");
+    assert!(gone.contains(&victim));
+    assert!(w.release().await.drains.is_empty());
+    let entries = w.store.list_audit(&AuditFilter::default()).await.unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.action == "drain-done" && e.request["pod"] == victim.as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_drains_change_nothing_and_say_why() {
     let w = world("{ prefix: /services, drainFor: 3s }", false).await;
     let before = w.registered().await;
