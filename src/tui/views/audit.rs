@@ -2,7 +2,7 @@
 //! failed entries are in the error colour.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
@@ -97,15 +97,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, a: &AuditState) -> usize {
         ["TIME", "USER", "ACTION", "TARGET", "OUTCOME", "REASON"].map(Line::from),
         t.header,
     );
-    // The reason takes what is left.
-    let mut constraints: Vec<Constraint> = widths
-        .iter()
-        .flatten()
-        .map(|w| Constraint::Length(*w))
-        .collect();
-    if let Some(last) = constraints.last_mut() {
-        *last = Constraint::Fill(1);
-    }
+    let constraints = columns::constraints(&widths);
     frame.render_widget(
         Table::new(body, constraints).header(head).column_spacing(1),
         inner,

@@ -403,15 +403,7 @@ fn draw_events(
         ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"].map(Line::from),
         t.header,
     );
-    // The message takes what is left.
-    let mut constraints: Vec<Constraint> = widths
-        .iter()
-        .flatten()
-        .map(|w| Constraint::Length(*w))
-        .collect();
-    if let Some(last) = constraints.last_mut() {
-        *last = Constraint::Fill(1);
-    }
+    let constraints = columns::constraints(&widths);
     frame.render_widget(
         Table::new(rows, constraints).header(head).column_spacing(1),
         inner,

@@ -113,14 +113,7 @@ pub fn draw(
                 row
             }
         });
-    let mut constraints: Vec<Constraint> = widths
-        .iter()
-        .flatten()
-        .map(|w| Constraint::Length(*w))
-        .collect();
-    if let Some(last) = constraints.last_mut() {
-        *last = Constraint::Fill(1);
-    }
+    let constraints = columns::constraints(&widths);
     frame.render_widget(
         Table::new(body, constraints)
             .header(heading(

@@ -80,6 +80,21 @@ pub fn kept<T>(items: impl IntoIterator<Item = T>, widths: &[Option<u16>]) -> Ve
         .collect()
 }
 
+/// Table constraints for the kept columns, the last taking what is left (the message or
+/// reason column, whose text is the longest and least worth a fixed width).
+pub fn constraints(widths: &[Option<u16>]) -> Vec<ratatui::layout::Constraint> {
+    use ratatui::layout::Constraint;
+    let mut constraints: Vec<Constraint> = widths
+        .iter()
+        .flatten()
+        .map(|w| Constraint::Length(*w))
+        .collect();
+    if let Some(last) = constraints.last_mut() {
+        *last = Constraint::Fill(1);
+    }
+    constraints
+}
+
 /// What is left for the last kept column when it takes the rest of `total`.
 pub fn rest(widths: &[Option<u16>], total: u16, spacing: u16) -> usize {
     let kept: Vec<u16> = widths.iter().flatten().copied().collect();
