@@ -20,24 +20,15 @@ use kube::api::{Api, ListParams};
 use serde_json::Value;
 use support::cli::*;
 use support::eventually;
+use support::groups::*;
 use support::world::World as Rig;
 
-const TEMPLATE: &str = include_str!("../assets/templates/service.yaml");
 const PREFIX: &str = "/services/web/";
 
 fn group_yaml(registration: &str) -> String {
-    format!(
-        r#"apiVersion: flightdeck/v1
-kind: InstanceGroup
-metadata: {{ name: web, app: shop }}
-spec:
-  cluster: sim
-  namespace: shop
-  template: service
-  params: {{ image: registry.local/shop/web, tag: "1.0.0", replicas: 3, port: 8080 }}
-  strategy: {{ rolling: {{}} }}
-  registration: {registration}
-"#
+    web_group(
+        3,
+        &format!("  strategy: {{ rolling: {{}} }}\n  registration: {registration}\n"),
     )
 }
 
@@ -64,7 +55,7 @@ async fn world(registration: &str, ghosts: bool) -> World {
         .controller()
         .start()
         .await;
-    w.apply_estate(TEMPLATE, Some(&group_yaml(registration)))
+    w.apply_estate(SERVICE_TEMPLATE, Some(&group_yaml(registration)))
         .await;
     w.fd.run(&["deploy", "web", "--tag", "1.0.0"])
         .await
