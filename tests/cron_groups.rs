@@ -9,24 +9,16 @@ use flightdeck::domain::{GroupKey, Phase, Release};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::api::Api;
 use support::cli::*;
+use support::groups::*;
 use support::world::World as Rig;
 use support::{Sim, eventually};
 
-const TEMPLATE: &str = include_str!("../assets/templates/cron.yaml");
-
 fn group_yaml(concurrency: &str) -> String {
-    format!(
-        r#"apiVersion: flightdeck/v1
-kind: InstanceGroup
-metadata: {{ name: report, app: shop }}
-spec:
-  cluster: sim
-  namespace: shop
-  template: cron
-  kind: cron
-  concurrency: {concurrency}
-  params: {{ image: registry.local/shop/report, tag: "1.0.0", schedule: "0 0 1 1 *" }}
-"#
+    shop_group(
+        "report",
+        "cron",
+        r#"schedule: "0 0 1 1 *""#,
+        &format!("  kind: cron\n  concurrency: {concurrency}\n"),
     )
 }
 
@@ -49,7 +41,7 @@ impl World {
         let mut scenario = Sim::sample_scenario();
         scenario.timings.job_run = 1000.0;
         let w = Rig::builder().scenario(scenario).controller().start().await;
-        w.apply_estate(TEMPLATE, None).await;
+        w.apply_estate(CRON_TEMPLATE, None).await;
         let client = w.sim.client().await;
         World { w, client }
     }

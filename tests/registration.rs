@@ -20,24 +20,15 @@ use kube::api::{Api, ListParams};
 use serde_json::Value;
 use support::cli::*;
 use support::eventually;
+use support::groups::*;
 use support::world::World as Rig;
 
-const TEMPLATE: &str = include_str!("../assets/templates/service.yaml");
 const PREFIX: &str = "/services/web/";
 
 fn group_yaml(registration: &str) -> String {
-    format!(
-        r#"apiVersion: flightdeck/v1
-kind: InstanceGroup
-metadata: {{ name: web, app: shop }}
-spec:
-  cluster: sim
-  namespace: shop
-  template: service
-  params: {{ image: registry.local/shop/web, tag: "1.0.0", replicas: 3, port: 8080 }}
-  strategy: {{ rolling: {{}} }}
-  registration: {registration}
-"#
+    web_group(
+        3,
+        &format!("  strategy: {{ rolling: {{}} }}\n  registration: {registration}\n"),
     )
 }
 
@@ -64,7 +55,7 @@ async fn world(registration: &str, ghosts: bool) -> World {
         .controller()
         .start()
         .await;
-    w.apply_estate(TEMPLATE, Some(&group_yaml(registration)))
+    w.apply_estate(SERVICE_TEMPLATE, Some(&group_yaml(registration)))
         .await;
     w.fd.run(&["deploy", "web", "--tag", "1.0.0"])
         .await
@@ -115,6 +106,39 @@ impl World {
     async fn instances_json(&self) -> Vec<Value> {
         let out = self.fd.run(&["instances", "web", "--json"]).await.expect(0);
         serde_json::from_str(&out.stdout).unwrap()
+    }
+
+    /// Waits for `by` to end the drain of `victim`: the pod deleted and a new one serving
+    /// in its place. No pod may have gone while it took traffic, and the end is audited.
+    async fn drain_ended(&self, watcher: Watcher, victim: &str, by: &str) {
+        eventually(30, &format!("the drained pod deleted by {by}"), || async {
+            self.group_pods()
+                .await
+                .get(victim)
+                .is_none_or(|p| p.terminating)
+                .then_some(())
+        })
+        .await;
+        eventually(60, "3 pods serving again", || async {
+            let s = self.serving().await;
+            (s.len() == 3 && !s.iter().any(|p| p == victim)).then_some(())
+        })
+        .await;
+        let (violations, gone) = watcher.stop();
+        assert!(violations.is_empty(), "{violations:?}");
+        assert!(gone.contains(victim));
+        assert!(self.release().await.drains.is_empty());
+        let entries = self
+            .store
+            .list_audit(&AuditFilter::default())
+            .await
+            .unwrap();
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.action == "drain-done" && e.request["pod"] == victim),
+            "the end of {victim}'s drain audited"
+        );
     }
 }
 
@@ -248,36 +272,14 @@ async fn a_drain_takes_the_instance_out_of_rotation_and_only_then_deletes_the_po
     assert!(said(&again).contains("draining already"), "{again:?}");
 
     // After drainFor the controller deletes it; the ReplicaSet's new pod registers.
-    eventually(30, "the drained pod deleted", || async {
-        w.group_pods()
-            .await
-            .get(&victim)
-            .is_none_or(|p| p.terminating)
-            .then_some(())
-    })
-    .await;
-    eventually(60, "3 pods serving again", || async {
-        let s = w.serving().await;
-        (s.len() == 3 && !s.contains(&victim)).then_some(())
-    })
-    .await;
-    let (violations, gone) = watcher.stop();
-    assert!(violations.is_empty(), "{violations:?}");
-    assert!(gone.contains(&victim));
-    assert!(w.release().await.drains.is_empty());
-
-    // Both halves are audited: who asked, and the controller's end of it.
+    w.drain_ended(watcher, &victim, "the controller").await;
+    // The controller's end of it is audited (drain_ended), and so is who asked.
     let entries = w.store.list_audit(&AuditFilter::default()).await.unwrap();
     let drain = entries
         .iter()
         .find(|e| e.action == "drain" && e.request["pod"] == victim.as_str())
         .expect("drain audited");
     assert_eq!(drain.user.name, me());
-    assert!(
-        entries
-            .iter()
-            .any(|e| e.action == "drain-done" && e.request["pod"] == victim.as_str())
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -304,32 +306,7 @@ async fn a_drain_outlives_a_controller_killed_halfway_and_still_never_drops_a_se
     );
     // A new controller takes the lease and ends the drain it finds in the store.
     let _again = w.fd.controller().await;
-    eventually(
-        30,
-        "the drained pod deleted by the new controller",
-        || async {
-            w.group_pods()
-                .await
-                .get(&victim)
-                .is_none_or(|p| p.terminating)
-                .then_some(())
-        },
-    )
-    .await;
-    eventually(60, "3 pods serving again", || async {
-        (w.serving().await.len() == 3).then_some(())
-    })
-    .await;
-    let (violations, gone) = watcher.stop();
-    assert!(violations.is_empty(), "{violations:?}");
-    assert!(gone.contains(&victim));
-    assert!(w.release().await.drains.is_empty());
-    let entries = w.store.list_audit(&AuditFilter::default()).await.unwrap();
-    assert!(
-        entries
-            .iter()
-            .any(|e| e.action == "drain-done" && e.request["pod"] == victim.as_str())
-    );
+    w.drain_ended(watcher, &victim, "the new controller").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,21 +13,14 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 use support::cli::*;
+use support::groups::*;
 use support::world::World;
 
-const TEMPLATE: &str = include_str!("../assets/templates/service.yaml");
-
 fn group_yaml(router: &str, extra: &str) -> String {
-    format!(
-        r#"apiVersion: flightdeck/v1
-kind: InstanceGroup
-metadata: {{ name: web, app: shop }}
-spec:
-  cluster: sim
-  namespace: shop
-  template: service
-  params: {{ image: registry.local/shop/web, tag: "1.0.0", replicas: 10, port: 8080 }}
-  strategy:
+    web_group(
+        10,
+        &format!(
+            r#"  strategy:
     traffic: {{ router: {router} {extra} }}
     steps:
       - setWeight: 5
@@ -35,6 +28,7 @@ spec:
       - setHeaderRoute: {{ name: beta, match: [ {{ header: x-beta, exact: "1" }} ] }}
       - pause: {{}}
 "#
+        ),
     )
 }
 
@@ -68,7 +62,7 @@ async fn world_with(
         .controller()
         .start()
         .await;
-    w.apply_estate(TEMPLATE, Some(&group_yaml(router, extra)))
+    w.apply_estate(SERVICE_TEMPLATE, Some(&group_yaml(router, extra)))
         .await;
     w.fd.run(&["deploy", "web", "--tag", "1.0.0"])
         .await

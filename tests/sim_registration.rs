@@ -54,6 +54,38 @@ fn deployment(name: &str, replicas: i32, tag: &str, gated: bool) -> Deployment {
     .expect("a Deployment")
 }
 
+/// A world and the APIs of its cluster's default namespace that the tests use.
+/// Destructuring it, bind `w` (`w: _w` if unused): left to `..` the world stops at once.
+struct Cluster {
+    w: World,
+    deploys: Api<Deployment>,
+    sets: Api<ReplicaSet>,
+    pods: Api<Pod>,
+}
+
+impl Cluster {
+    /// Etcd and the cluster, whose kubelet registers ready pods as `registration` says
+    /// (`None`: no registrator), with `deployments` created.
+    async fn start(registration: Option<RegistrationSim>, deployments: &[Deployment]) -> Cluster {
+        let mut builder = World::builder();
+        if let Some(r) = registration {
+            builder = builder.registration(r);
+        }
+        let w = builder.start().await;
+        let client = w.sim.client().await;
+        let deploys: Api<Deployment> = Api::namespaced(client.clone(), NS);
+        for d in deployments {
+            deploys.create(&PostParams::default(), d).await.unwrap();
+        }
+        Cluster {
+            w,
+            deploys,
+            sets: Api::namespaced(client.clone(), NS),
+            pods: Api::namespaced(client, NS),
+        }
+    }
+}
+
 /// Registered instances under `<prefix>/<service>/`: address → value.
 async fn registered(registry: &dyn Registry, service: &str) -> BTreeMap<String, Value> {
     let prefix = format!("{PREFIX}/{service}/");
@@ -129,21 +161,12 @@ async fn wait_registered(
 
 #[tokio::test]
 async fn ready_pods_register_once_and_a_deleted_pods_key_goes() {
-    let w = World::builder()
-        .registration(registration(5, false))
-        .start()
-        .await;
+    let Cluster { w, pods, .. } = Cluster::start(
+        Some(registration(5, false)),
+        &[deployment("web", 2, "1.4.0", false)],
+    )
+    .await;
     let registry = w.registry();
-    let client = w.sim.client().await;
-    let deploys: Api<Deployment> = Api::namespaced(client.clone(), NS);
-    let pods: Api<Pod> = Api::namespaced(client, NS);
-    deploys
-        .create(
-            &PostParams::default(),
-            &deployment("web", 2, "1.4.0", false),
-        )
-        .await
-        .unwrap();
     let ready = wait_registered(registry.as_ref(), &pods, "web", 2).await;
     let keys = registered(registry.as_ref(), "web").await;
     for pod in &ready {
@@ -176,21 +199,12 @@ async fn ready_pods_register_once_and_a_deleted_pods_key_goes() {
 
 #[tokio::test]
 async fn with_ghosts_a_deleted_pods_registration_stays_alive() {
-    let w = World::builder()
-        .registration(registration(2, true))
-        .start()
-        .await;
+    let Cluster { w, pods, .. } = Cluster::start(
+        Some(registration(2, true)),
+        &[deployment("web", 1, "1.0.0", false)],
+    )
+    .await;
     let registry = w.registry();
-    let client = w.sim.client().await;
-    let deploys: Api<Deployment> = Api::namespaced(client.clone(), NS);
-    let pods: Api<Pod> = Api::namespaced(client, NS);
-    deploys
-        .create(
-            &PostParams::default(),
-            &deployment("web", 1, "1.0.0", false),
-        )
-        .await
-        .unwrap();
     let ready = wait_registered(registry.as_ref(), &pods, "web", 1).await;
     let ghost = address(&ready[0]).unwrap();
     pods.delete(&name(&ready[0]), &DeleteParams::default())
@@ -215,21 +229,12 @@ async fn with_ghosts_a_deleted_pods_registration_stays_alive() {
 
 #[tokio::test]
 async fn a_drained_weight_sticks_and_a_removed_key_is_not_put_back() {
-    let w = World::builder()
-        .registration(registration(2, false))
-        .start()
-        .await;
+    let Cluster { w, pods, .. } = Cluster::start(
+        Some(registration(2, false)),
+        &[deployment("web", 2, "1.0.0", false)],
+    )
+    .await;
     let registry = w.registry();
-    let client = w.sim.client().await;
-    let deploys: Api<Deployment> = Api::namespaced(client.clone(), NS);
-    let pods: Api<Pod> = Api::namespaced(client, NS);
-    deploys
-        .create(
-            &PostParams::default(),
-            &deployment("web", 2, "1.0.0", false),
-        )
-        .await
-        .unwrap();
     let ready = wait_registered(registry.as_ref(), &pods, "web", 2).await;
     let (kvs, _) = registry.list(&format!("{PREFIX}/web/")).await.unwrap();
     let (drained, removed) = (&kvs[0], &kvs[1]);
@@ -293,8 +298,7 @@ async fn wait_ready(pods: &Api<Pod>, name: &str) -> Pod {
 // kubectl runs blocking: the cluster needs a worker of its own meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gated_pod_is_ready_once_its_condition_is_patched_true() {
-    let w = World::builder().start().await;
-    let pods: Api<Pod> = Api::namespaced(w.sim.client().await, NS);
+    let Cluster { w, pods, .. } = Cluster::start(None, &[]).await;
     for n in ["strategic", "merge", "json", "kubectl"] {
         pods.create(&PostParams::default(), &gated_pod(n))
             .await
@@ -397,10 +401,9 @@ async fn a_gated_pod_is_ready_once_its_condition_is_patched_true() {
 
 #[tokio::test]
 async fn a_replicaset_scale_down_removes_the_lowest_deletion_cost_first() {
-    let w = World::builder().start().await;
-    let client = w.sim.client().await;
-    let sets: Api<ReplicaSet> = Api::namespaced(client.clone(), NS);
-    let pods: Api<Pod> = Api::namespaced(client, NS);
+    let Cluster {
+        w: _w, sets, pods, ..
+    } = Cluster::start(None, &[]).await;
     let rs: ReplicaSet = serde_json::from_value(json!({
         "metadata": {"name": "costs"},
         "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "costs"}},
@@ -456,10 +459,12 @@ async fn a_replicaset_scale_down_removes_the_lowest_deletion_cost_first() {
 
 #[tokio::test]
 async fn a_rollout_with_max_unavailable_0_waits_for_the_new_pods_gate() {
-    let w = World::builder().start().await;
-    let client = w.sim.client().await;
-    let deploys: Api<Deployment> = Api::namespaced(client.clone(), NS);
-    let pods: Api<Pod> = Api::namespaced(client, NS);
+    let Cluster {
+        w: _w,
+        deploys,
+        pods,
+        ..
+    } = Cluster::start(None, &[deployment("roll", 2, "1.0.0", true)]).await;
     let open = |pod: String| {
         let pods = pods.clone();
         async move {
@@ -480,13 +485,6 @@ async fn a_rollout_with_max_unavailable_0_waits_for_the_new_pods_gate() {
             .clone()
             .unwrap_or_default()
     };
-    deploys
-        .create(
-            &PostParams::default(),
-            &deployment("roll", 2, "1.0.0", true),
-        )
-        .await
-        .unwrap();
     for _ in 0..2 {
         let p = eventually(20, "a gated first pod", || async {
             live_pods(&pods, "app=roll").await.into_iter().find(|p| {

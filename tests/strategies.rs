@@ -10,24 +10,13 @@ use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::Value;
 use support::cli::*;
 use support::eventually;
+use support::groups::*;
 use support::world::World as Rig;
 
-const TEMPLATE: &str = include_str!("../assets/templates/service.yaml");
 const TRACK: &str = "flightdeck.dev/track";
 
 fn group_yaml(strategy: &str) -> String {
-    format!(
-        r#"apiVersion: flightdeck/v1
-kind: InstanceGroup
-metadata: {{ name: web, app: shop }}
-spec:
-  cluster: sim
-  namespace: shop
-  template: service
-  params: {{ image: registry.local/shop/web, tag: "1.0.0", replicas: 4, port: 8080 }}
-  strategy: {strategy}
-"#
-    )
+    web_group(4, &format!("  strategy: {strategy}\n"))
 }
 
 /// The shared rig with a controller, and the shop's `web` of `strategy`, deployed once.
@@ -45,7 +34,8 @@ impl std::ops::Deref for World {
 
 async fn world(strategy: &str) -> World {
     let w = Rig::builder().controller().start().await;
-    w.apply_estate(TEMPLATE, Some(&group_yaml(strategy))).await;
+    w.apply_estate(SERVICE_TEMPLATE, Some(&group_yaml(strategy)))
+        .await;
     w.fd.run(&["deploy", "web", "--tag", "1.0.0"])
         .await
         .expect(0);

@@ -8,22 +8,13 @@ use std::collections::BTreeMap;
 use ratatui::style::{Color, Modifier};
 use serde_json::json;
 
-use flightdeck::authz::policy::{Binding, Policy, Role, Scope, Verb};
+use flightdeck::authz::policy::{Role, Verb};
 use flightdeck::domain::audit::{AuditDraft, AuditEntry, AuditTarget, AuditUser, Outcome};
 use flightdeck::domain::{GroupKey, InstanceGroup, Phase, Release, Track};
 use flightdeck::engine::Action as Act;
 use flightdeck::model::Update;
 use flightdeck::tui::app::{App, Effect};
 use tui_support::*;
-
-fn policy(role: Role) -> Policy {
-    Policy::new(vec![Binding {
-        role,
-        users: vec!["alice".into()],
-        groups: vec![],
-        scope: Scope::everywhere(),
-    }])
-}
 
 fn design_key() -> GroupKey {
     key_of("user-info-grpc", "user")

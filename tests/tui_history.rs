@@ -9,7 +9,7 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
-use flightdeck::authz::policy::{Binding, Policy, Role, Scope};
+use flightdeck::authz::policy::Role;
 use flightdeck::domain::audit::{AuditDraft, AuditEntry, AuditTarget, AuditUser};
 use flightdeck::domain::{GroupKey, Phase, Release, Revision};
 use flightdeck::engine::Action as Act;
@@ -134,12 +134,7 @@ fn open_worker() -> App {
     let mut app = app();
     shop(&mut app);
     app.apply(Update::ReleaseApplied(worker_history().release.unwrap()));
-    app.apply(Update::PolicyLoaded(Policy::new(vec![Binding {
-        role: Role::Releaser,
-        users: vec!["alice".into()],
-        groups: vec![],
-        scope: Scope::everywhere(),
-    }])));
+    app.apply(Update::PolicyLoaded(policy(Role::Releaser)));
     press(&mut app, &[":"]);
     type_text(&mut app, "group worker");
     press(&mut app, &["enter"]);
@@ -387,12 +382,7 @@ fn rollback_from_a_row_opens_the_rollback_dialog_on_that_revision() {
 #[test]
 fn a_viewer_is_refused_a_rollback_from_the_tab_as_anywhere() {
     let mut app = open_worker();
-    app.apply(Update::PolicyLoaded(Policy::new(vec![Binding {
-        role: Role::Viewer,
-        users: vec!["alice".into()],
-        groups: vec![],
-        scope: Scope::everywhere(),
-    }])));
+    app.apply(Update::PolicyLoaded(policy(Role::Viewer)));
     open_history(&mut app, worker_history());
     match press(&mut app, &["shift-r"]) {
         Some(Effect::Refused { key, .. }) => assert_eq!(key, worker()),

@@ -12,12 +12,12 @@ use jiff::SignedDuration;
 use ratatui::style::Modifier;
 use tokio::sync::{mpsc, watch};
 
-use flightdeck::authz::policy::{Binding, Policy, Role, Scope, Verb};
+use flightdeck::authz::policy::{Role, Verb};
 use flightdeck::domain::registration::Instance;
 use flightdeck::domain::release::Drain;
 use flightdeck::domain::{InstanceGroup, Phase, Release, Track};
 use flightdeck::engine::Action as Act;
-use flightdeck::model::{PodRow, Update};
+use flightdeck::model::Update;
 use flightdeck::store::{MemoryRegistry, Registry};
 use flightdeck::tui::app::instances::InstancesAsk;
 use flightdeck::tui::app::{App, Effect};
@@ -25,15 +25,6 @@ use flightdeck::tui::registry_feed::{RegistrySource, spawn_registry_feed};
 use tui_support::*;
 
 const PREFIX: &str = "/services/mailer/";
-
-fn policy(role: Role) -> Policy {
-    Policy::new(vec![Binding {
-        role,
-        users: vec!["alice".into()],
-        groups: vec![],
-        scope: Scope::everywhere(),
-    }])
-}
 
 fn mailer() -> InstanceGroup {
     serde_norway::from_str(&format!(
@@ -43,12 +34,6 @@ fn mailer() -> InstanceGroup {
          registration: {{prefix: /services, drainFor: 30s}}}}"
     ))
     .unwrap()
-}
-
-fn mailer_pod(name: &str, ip: &str, ready: bool) -> PodRow {
-    let mut p = pod(name, "shop", "mailer", Track::Stable, "Running", ready);
-    p.ip = Some(ip.into());
-    p
 }
 
 fn instance(address: &str, value: &str) -> Instance {
@@ -98,12 +83,6 @@ fn estate_in(mut app: App, role: Role) -> App {
         more: 0,
     });
     app
-}
-
-fn open_instances(app: &mut App) {
-    press(app, &[":"]);
-    type_text(app, "group mailer");
-    press(app, &["enter", "i"]);
 }
 
 fn no_escape(buf: &ratatui::buffer::Buffer) {
@@ -208,20 +187,7 @@ fn at_80x24_the_state_stays_and_less_important_columns_go() {
 
 #[test]
 fn a_registry_that_cannot_be_read_is_one_line_not_a_list_of_strays() {
-    let mut app = app();
-    shop(&mut app);
-    app.apply(Update::GroupApplied(mailer()));
-    app.apply(Update::ReleaseApplied(Release::stable(
-        key_of("mailer", "shop"),
-        1,
-        "alice",
-    )));
-    app.apply(Update::PodsListed {
-        cluster: CLUSTER.into(),
-        namespace: "shop".into(),
-        rows: vec![mailer_pod("mailer-aaa", "10.0.0.1", true)],
-    });
-    open_instances(&mut app);
+    let mut app = mailer_estate(mailer());
     assert!(text(&screen(&mut app)).contains("reading the registry…"));
     app.apply(Update::Instances {
         key: key_of("mailer", "shop"),

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use flightdeck::domain::{InstanceGroup, Release, Track};
+use flightdeck::domain::InstanceGroup;
 use flightdeck::model::Update;
 use flightdeck::store::{StoreConfig, connect_registry};
 use flightdeck::tui::app::App;
@@ -28,35 +28,6 @@ fn mailer() -> InstanceGroup {
          params: {{tag: v1, replicas: 2, port: 8080}}, registration: {{prefix: /services}}}}"
     ))
     .unwrap()
-}
-
-fn estate() -> App {
-    let mut app = app();
-    shop(&mut app);
-    app.apply(Update::GroupApplied(mailer()));
-    app.apply(Update::ReleaseApplied(Release::stable(
-        key_of("mailer", "shop"),
-        1,
-        "alice",
-    )));
-    let mut p = pod(
-        "mailer-aaa",
-        "shop",
-        "mailer",
-        Track::Stable,
-        "Running",
-        true,
-    );
-    p.ip = Some("10.0.0.1".into());
-    app.apply(Update::PodsListed {
-        cluster: CLUSTER.into(),
-        namespace: "shop".into(),
-        rows: vec![p],
-    });
-    press(&mut app, &[":"]);
-    type_text(&mut app, "group mailer");
-    press(&mut app, &["enter", "i"]);
-    app
 }
 
 /// Applies updates until the pane's text satisfies `pred` (or 15 s pass).
@@ -79,7 +50,7 @@ async fn a_registration_in_etcd_shows_beside_its_pod_and_goes_with_its_lease() {
     let etcd = Etcd::start().await;
     let cfg = StoreConfig::parse(&etcd.url(), options("/flightdeck/")).unwrap();
     let registrator = connect_registry(&cfg).await.unwrap();
-    let mut app = estate();
+    let mut app = mailer_estate(mailer());
     let (tx, mut rx) = mpsc::channel(64);
     let (ask_tx, ask_rx) = watch::channel(None);
     let feed = spawn_registry_feed(RegistrySource::Connect(cfg), ask_rx, tx);
@@ -122,7 +93,7 @@ async fn a_registry_that_cannot_be_reached_is_a_line_in_the_tab() {
     let mut opts = options("/flightdeck/");
     opts.request_timeout = Duration::from_millis(500);
     let cfg = StoreConfig::parse("etcd://127.0.0.1:9", opts).unwrap();
-    let mut app = estate();
+    let mut app = mailer_estate(mailer());
     let (tx, mut rx) = mpsc::channel(64);
     let (ask_tx, ask_rx) = watch::channel(None);
     let feed = spawn_registry_feed(RegistrySource::Connect(cfg), ask_rx, tx);

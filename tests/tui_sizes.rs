@@ -5,7 +5,7 @@
 
 mod tui_support;
 
-use flightdeck::authz::policy::{Binding, Policy, Role, Scope};
+use flightdeck::authz::policy::Role;
 use flightdeck::domain::audit::{AuditDraft, AuditEntry, AuditTarget, AuditUser, Outcome};
 use flightdeck::domain::{GroupKey, Phase, Release, Track};
 use flightdeck::logs::{LogEvent, Track as LogTrack};
@@ -47,12 +47,7 @@ fn estate_in(mut app: App) -> App {
         ],
         releases: vec![release],
     });
-    app.apply(Update::PolicyLoaded(Policy::new(vec![Binding {
-        role: Role::Admin,
-        users: vec!["alice".into()],
-        groups: vec![],
-        scope: Scope::everywhere(),
-    }])));
+    app.apply(Update::PolicyLoaded(policy(Role::Admin)));
     app.apply(Update::DeploymentsListed {
         cluster: CLUSTER.into(),
         namespace: "user".into(),

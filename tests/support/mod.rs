@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod delay_proxy;
 pub mod etcd;
+pub mod groups;
 pub mod seeded;
 pub mod tmux;
 pub mod world;

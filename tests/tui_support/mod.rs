@@ -12,6 +12,7 @@ use ratatui::style::Style;
 use std::sync::Arc;
 
 use flightdeck::agent::Reports;
+use flightdeck::authz::policy::{Binding, Policy, Role, Scope};
 use flightdeck::config::{Keymap, Theme};
 use flightdeck::domain::{GroupKey, InstanceGroup, Phase, Release, Track};
 use flightdeck::health::{HealthPoint, HealthReport, Metric, MetricCheck, TrackPoint, judge};
@@ -56,6 +57,16 @@ pub fn group(name: &str, app: &str, ns: &str, tag: &str) -> InstanceGroup {
          spec: {{cluster: {CLUSTER}, namespace: {ns}, template: t, params: {{tag: {tag}, replicas: 2}}}}"
     ))
     .unwrap()
+}
+
+/// A policy giving the console's user, alice, `role` everywhere.
+pub fn policy(role: Role) -> Policy {
+    Policy::new(vec![Binding {
+        role,
+        users: vec!["alice".into()],
+        groups: vec![],
+        scope: Scope::everywhere(),
+    }])
 }
 
 pub fn key_of(name: &str, ns: &str) -> GroupKey {
@@ -110,6 +121,40 @@ pub fn pod(name: &str, ns: &str, group: &str, track: Track, status: &str, ready:
         ip: None,
         tag: None,
     }
+}
+
+/// A pod of the shop's `mailer` (a group with a service registration) at `ip`.
+pub fn mailer_pod(name: &str, ip: &str, ready: bool) -> PodRow {
+    let mut p = pod(name, "shop", "mailer", Track::Stable, "Running", ready);
+    p.ip = Some(ip.into());
+    p
+}
+
+/// The shop estate plus `mailer` (the shop's group of that name) stable at revision 1
+/// with one ready pod at 10.0.0.1, on its instances tab.
+pub fn mailer_estate(mailer: InstanceGroup) -> App {
+    let mut app = app();
+    shop(&mut app);
+    app.apply(Update::GroupApplied(mailer));
+    app.apply(Update::ReleaseApplied(Release::stable(
+        key_of("mailer", "shop"),
+        1,
+        "alice",
+    )));
+    app.apply(Update::PodsListed {
+        cluster: CLUSTER.into(),
+        namespace: "shop".into(),
+        rows: vec![mailer_pod("mailer-aaa", "10.0.0.1", true)],
+    });
+    open_instances(&mut app);
+    app
+}
+
+/// Opens the group view of `mailer` on its instances tab.
+pub fn open_instances(app: &mut App) {
+    press(app, &[":"]);
+    type_text(app, "group mailer");
+    press(app, &["enter", "i"]);
 }
 
 pub fn event(
