@@ -118,6 +118,21 @@ struct Tracked {
 
 type Sampled = (GroupKey, u64, Option<Sampler>, HealthPoint);
 
+/// When the sampling loop has a sample to start: the earliest due of the groups not being
+/// sampled — but only with room for one more. With every slot taken, the next start waits
+/// for a sample to end, not for a time that has passed (an estate with more overdue groups
+/// than slots would otherwise spin a core, waking again at once each time).
+fn next_wake(
+    tracked: impl Iterator<Item = (bool, Instant)>,
+    running: usize,
+    concurrency: usize,
+) -> Option<Instant> {
+    if running >= concurrency {
+        return None;
+    }
+    tracked.filter(|(busy, _)| !busy).map(|(_, due)| due).min()
+}
+
 /// Samples until `targets` or `out` closes. `open` is the group the console has open.
 pub async fn run<T>(
     cluster: ClusterConn,
@@ -146,7 +161,7 @@ pub async fn run<T>(
     loop {
         live.start_due(&mut tasks).await;
         let wake = live
-            .next_due()
+            .next_wake(tasks.len())
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             changed = targets.changed() => {
@@ -254,16 +269,19 @@ impl Live {
         gone
     }
 
-    fn next_due(&self) -> Option<Instant> {
-        self.tracked
-            .values()
-            .filter(|t| !t.busy)
-            .map(|t| t.due)
-            .min()
+    fn next_wake(&self, running: usize) -> Option<Instant> {
+        next_wake(
+            self.tracked.values().map(|t| (t.busy, t.due)),
+            running,
+            self.cfg.concurrency,
+        )
     }
 
     /// Starts the samples that are due, the longest overdue first, while there is room.
     async fn start_due(&mut self, tasks: &mut JoinSet<Sampled>) {
+        if tasks.len() >= self.cfg.concurrency {
+            return;
+        }
         let now = Instant::now();
         let mut due: Vec<(Instant, GroupKey)> = self
             .tracked
@@ -410,5 +428,25 @@ fn unsampled(target: &Target, why: String) -> HealthPoint {
         },
         error: Some(why),
         pods_read: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_every_slot_taken_the_loop_waits_for_a_sample_to_end() {
+        let overdue = Instant::now() - Duration::from_secs(5);
+        let later = Instant::now() + Duration::from_secs(5);
+        let groups = [(false, overdue), (true, overdue), (false, later)];
+        assert_eq!(next_wake(groups.into_iter(), 4, 4), None);
+        assert_eq!(next_wake(groups.into_iter(), 3, 4), Some(overdue));
+        // A group being sampled is not due again until its sample ends.
+        assert_eq!(
+            next_wake([(true, overdue), (false, later)].into_iter(), 0, 4),
+            Some(later)
+        );
+        assert_eq!(next_wake(std::iter::empty(), 0, 4), None);
     }
 }
