@@ -70,12 +70,7 @@ pub fn pod_rate(store: &Store, spec: &TrafficSpec, pod: &Value) -> f64 {
     let governed: HashSet<&str> = routers.iter().flat_map(Router::services).collect();
     let mut split = Split {
         services: &services,
-        pods: store
-            .list(Kind::Pod, Some(ns))
-            .0
-            .into_iter()
-            .filter(|p| is_ready(p))
-            .collect(),
+        pods: store.list(Kind::Pod, Some(ns)).0,
         counts: HashMap::new(),
     };
     let routed = services.iter().any(|s| {
@@ -144,25 +139,27 @@ impl Dest {
     }
 }
 
-/// The namespace's Services and ready pods, with the pod count of each destination.
+/// The namespace's Services and pods, with the ready-pod count of each destination.
 struct Split<'a> {
     services: &'a [Obj],
+    /// Every pod of the namespace, ready or not (readiness is checked per destination).
     pods: Vec<Obj>,
     counts: HashMap<String, usize>,
 }
 
 impl Split<'_> {
+    /// The selector of `dest`'s Service, if there is such a Service.
+    fn selector(&self, dest: &Dest) -> Option<&Value> {
+        let name = dest.service.as_deref()?;
+        self.services
+            .iter()
+            .find(|s| str_at(s, "/metadata/name") == name)?
+            .pointer("/spec/selector")
+    }
+
     fn reaches(&self, dest: &Dest, labels: &Value) -> bool {
-        let Some(selector) = dest.service.as_deref().and_then(|name| {
-            self.services
-                .iter()
-                .find(|s| str_at(s, "/metadata/name") == name)?
-                .pointer("/spec/selector")
-        }) else {
-            return false;
-        };
-        selector_matches(selector, labels)
-            && dest.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+        self.selector(dest)
+            .is_some_and(|selector| lands(selector, dest, labels))
     }
 
     fn ready(&mut self, dest: &Dest) -> usize {
@@ -170,17 +167,26 @@ impl Split<'_> {
         if let Some(n) = self.counts.get(&key) {
             return *n;
         }
-        let n = self
-            .pods
-            .iter()
-            .filter(|p| {
-                let labels = p.pointer("/metadata/labels").unwrap_or(&Value::Null);
-                self.reaches(dest, labels)
-            })
-            .count();
+        // The Service is looked up once, not once per pod: a namespace of a large estate
+        // has hundreds of Services and thousands of pods, and every scrape asks.
+        let n = self.selector(dest).map_or(0, |selector| {
+            self.pods
+                .iter()
+                .filter(|p| {
+                    let labels = p.pointer("/metadata/labels").unwrap_or(&Value::Null);
+                    // Readiness is read only for the pods the destination selects.
+                    lands(selector, dest, labels) && is_ready(p)
+                })
+                .count()
+        });
         self.counts.insert(key, n);
         n
     }
+}
+
+/// Whether a pod with `labels` is one `dest` sends to, given its Service's `selector`.
+fn lands(selector: &Value, dest: &Dest, labels: &Value) -> bool {
+    selector_matches(selector, labels) && dest.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
 /// A routing rule: the match conditions as the object spells them (none: everything) and
