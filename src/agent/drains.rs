@@ -52,15 +52,20 @@ impl Agent {
             return None;
         }
         let deadline = Deadline::after(READ);
-        let (pods, current) = tokio::join!(
-            self.engine.group_pods(group, deadline),
-            self.engine.current_template_hash(group, deadline),
-        );
-        let (pods, current) = (pods.ok()?, current.ok()?);
+        let pods = self.engine.group_pods(group, deadline).await.ok()?;
         let waiting: Vec<&GroupPod> = pods
             .iter()
             .filter(|p| p.gated && p.ready && !p.terminating)
             .collect();
+        if waiting.is_empty() {
+            return None;
+        }
+        // Which revision is rolling in is read only when a pod waits (not on every pass).
+        let current = self
+            .engine
+            .current_template_hash(group, deadline)
+            .await
+            .ok()?;
         // A pod of an older revision at the gate (its ReplicaSet replaced one that died, or
         // it came up just before the rollout began) brings back capacity the rollout counts
         // on and replaces nobody: it goes in at once. Only the new revision's pods drain

@@ -236,13 +236,11 @@ impl ReleaseEngine {
             labels::APP: group.app(),
             labels::TRACK: Track::Stable.as_str(),
         } } });
+        let group_label = format!("/metadata/labels/{}", labels::GROUP.replace('/', "~1"));
         let mut n = 0;
         for pod in &pods {
             let labelled = pod
-                .pointer(&format!(
-                    "/metadata/labels/{}",
-                    labels::GROUP.replace('/', "~1")
-                ))
+                .pointer(&group_label)
                 .and_then(serde_json::Value::as_str)
                 == Some(group.name());
             if labelled {

@@ -72,23 +72,34 @@ impl GroupPod {
 }
 
 impl ReleaseEngine {
+    /// The objects of one kind in the group's namespace that carry its group label.
+    async fn list_of_group(
+        &self,
+        group: &InstanceGroup,
+        api_version: &str,
+        kind: &str,
+        deadline: Deadline,
+    ) -> Result<Vec<serde_json::Value>, ApplyError> {
+        let applier = self.applier(&group.spec.cluster).await?;
+        let selector = format!("{}={}", labels::GROUP, group.name());
+        applier
+            .list_selected(
+                api_version,
+                kind,
+                &group.spec.namespace,
+                Some(&selector),
+                deadline,
+            )
+            .await
+    }
+
     /// The group's pods (by its group label), in name order.
     pub async fn group_pods(
         &self,
         group: &InstanceGroup,
         deadline: Deadline,
     ) -> Result<Vec<GroupPod>, ApplyError> {
-        let applier = self.applier(&group.spec.cluster).await?;
-        let selector = format!("{}={}", labels::GROUP, group.name());
-        let pods = applier
-            .list_selected(
-                "v1",
-                "Pod",
-                &group.spec.namespace,
-                Some(&selector),
-                deadline,
-            )
-            .await?;
+        let pods = self.list_of_group(group, "v1", "Pod", deadline).await?;
         let mut pods: Vec<GroupPod> = pods.iter().filter_map(GroupPod::from_json).collect();
         pods.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(pods)
@@ -102,16 +113,8 @@ impl ReleaseEngine {
         group: &InstanceGroup,
         deadline: Deadline,
     ) -> Result<Option<String>, ApplyError> {
-        let applier = self.applier(&group.spec.cluster).await?;
-        let selector = format!("{}={}", labels::GROUP, group.name());
-        let sets = applier
-            .list_selected(
-                "apps/v1",
-                "ReplicaSet",
-                &group.spec.namespace,
-                Some(&selector),
-                deadline,
-            )
+        let sets = self
+            .list_of_group(group, "apps/v1", "ReplicaSet", deadline)
             .await?;
         let deployment = group.stable_deployment();
         Ok(sets
