@@ -38,8 +38,9 @@ impl Agent {
         }
         self.relabelled_at.insert(key.clone(), now);
         match self.engine.label_unlabelled_adopted_pods(group).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(group = %key, pods = n, "labelled pods of an adopted group"),
+            Ok(n) => {
+                tracing::debug!(group = %key, pods = n, "pods of an adopted group carry its labels")
+            }
             Err(e) => {
                 tracing::warn!(group = %key, error = %e, "labelling an adopted group's pods failed")
             }

@@ -243,9 +243,6 @@ impl ReleaseEngine {
                 .pointer(&group_label)
                 .and_then(serde_json::Value::as_str)
                 == Some(group.name());
-            if labelled {
-                continue;
-            }
             let owned = pod
                 .pointer("/metadata/ownerReferences")
                 .and_then(serde_json::Value::as_array)
@@ -258,10 +255,13 @@ impl ReleaseEngine {
             let Some(name) = pod.pointer("/metadata/name").and_then(|v| v.as_str()) else {
                 continue;
             };
+            // Counted whether this pass or an earlier one (the agent's) put the labels on.
             if owned {
-                applier
-                    .merge_patch("v1", "Pod", ns, name, &patch, deadline)
-                    .await?;
+                if !labelled {
+                    applier
+                        .merge_patch("v1", "Pod", ns, name, &patch, deadline)
+                        .await?;
+                }
                 n += 1;
             }
         }
